@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { Errors, toBridgeError } from './errors.js';
+import type { UpstreamClient } from './grpc/upstream-client.js';
+import { closeAfterReply } from './routes/close-after-reply.js';
+import { healthRoutes } from './routes/health.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { UploadGate } from './upload/upload-gate.js';
+import { UploadStreamer } from './upload/stream-upload.js';
+
+export interface AppDependencies {
+  upstream: UpstreamClient;
+  /** Fastify's logger option; tests pass false. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    uploadGate: UploadGate;
+  }
+}
+
+export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    // Names of up to 255 UTF-8 bytes, percent-encoded, must reach our own validation rather than a 414.
+    routerOptions: { maxParamLength: 4096 },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // A healthy multi-GB upload must never hit a server-wide request timeout; idle timeouts are ours.
+    requestTimeout: 0,
+  });
+
+  // Node answers `Expect: 100-continue` by itself unless 'checkContinue' is handled:
+  // route it like any request, and the upload routes grant it once their early checks pass.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+
+  // No route buffers a body: uploads read the raw stream themselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  const gate = new UploadGate(config.maxConcurrentUploads);
+  app.decorate('uploadGate', gate);
+  const streamer = new UploadStreamer(deps.upstream, {
+    chunkSizeBytes: config.chunkSizeBytes,
+    maxContextBytes: config.maxContextBytes,
+    idleTimeoutMs: config.uploadIdleTimeoutMs,
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const traceparent = request.headers.traceparent;
+    if (typeof traceparent === 'string') reply.header('traceparent', traceparent);
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const error = toBridgeError(err);
+    if (error.httpStatus >= 500) request.log.error({ err, code: error.code }, error.message);
+    else request.log.info({ code: error.code, status: error.httpStatus }, error.message);
+    // A refusal sent before the body was read must not make Node read the rest of it.
+    closeAfterReply(request.raw, reply.raw);
+    return reply.code(error.httpStatus).headers(error.headers).type('application/json').send(error.toStatus());
+  });
+
+  app.setNotFoundHandler(async (request) => {
+    throw Errors.notFound(request.method, request.url.split('?')[0]!);
+  });
+
+  await app.register(healthRoutes, { gate, upstream: deps.upstream });
+  await app.register(uploadRoutes, { config, streamer, gate });
+  return app;
+}

@@ -1,0 +1,92 @@
+/**
+ * Runtime configuration: every setting is declared once here (name, default,
+ * meaning, parser), read from the environment once at start-up, and passed
+ * down. A bad value stops start-up with one line naming the variable.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Parser<T> = (raw: string, env: string) => T;
+
+interface Setting<T> {
+  env: string;
+  default: string;
+  description: string;
+  parse: Parser<T>;
+}
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, env) => {
+    if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${env}=${JSON.stringify(raw)} is not a whole number (expected ${min} to ${max})`);
+    const value = Number(raw.trim());
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${env}=${raw} is out of range (expected ${min} to ${max})`);
+    }
+    return value;
+  };
+}
+
+const text: Parser<string> = (raw) => raw.trim();
+
+const optionalText: Parser<string | undefined> = (raw) => raw.trim() || undefined;
+
+const httpUrl: Parser<string> = (raw, env) => {
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    throw new ConfigError(`${env}=${JSON.stringify(raw)} is not an http(s) URL`);
+  }
+};
+
+const logLevel: Parser<string> = (raw, env) => {
+  const v = raw.trim();
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v)) {
+    throw new ConfigError(`${env}=${JSON.stringify(raw)} is not a log level (fatal, error, warn, info, debug, trace, silent)`);
+  }
+  return v;
+};
+
+const settings = {
+  host: { env: 'HOST', default: '127.0.0.1', description: 'HTTP listen address (the Docker image sets 0.0.0.0)', parse: text },
+  port: { env: 'PORT', default: '8080', description: 'HTTP listen port (0 picks a free one)', parse: integer(0, 65535) },
+  grpcTarget: { env: 'IGNITE_GRPC_TARGET', default: '', description: 'upstream gRPC target, e.g. api.dev.dodil.io:443; unset starts the embedded reference upstream on loopback', parse: optionalText },
+  apiUrl: { env: 'IGNITE_API_URL', default: 'https://api.dev.dodil.io', description: 'base URL shown in CreateBuild examples', parse: httpUrl },
+  dataDir: { env: 'IGNITE_DATA_DIR', default: './data', description: 'where the embedded reference upstream stores contexts', parse: text },
+  referenceToken: { env: 'IGNITE_REFERENCE_TOKEN', default: '', description: 'bearer token the embedded reference upstream requires', parse: optionalText },
+  chunkSizeBytes: { env: 'CHUNK_SIZE_BYTES', default: String(512 * KIB), description: 'gRPC chunk size (16 KiB to 3 MiB)', parse: integer(16 * KIB, 3 * MIB) },
+  maxContextBytes: { env: 'MAX_CONTEXT_BYTES', default: String(5 * 1024 * MIB), description: 'largest accepted archive, in bytes', parse: integer(1, Number.MAX_SAFE_INTEGER) },
+  maxConcurrentUploads: { env: 'MAX_CONCURRENT_UPLOADS', default: '64', description: 'uploads in flight before 503', parse: integer(1, 100_000) },
+  uploadIdleTimeoutMs: { env: 'UPLOAD_IDLE_TIMEOUT_MS', default: '30000', description: 'no body bytes for this long (while the bridge is reading) -> 408, upstream cancelled', parse: integer(1, 86_400_000) },
+  upstreamResponseTimeoutMs: { env: 'UPSTREAM_RESPONSE_TIMEOUT_MS', default: '60000', description: 'no answer this long after the half-close, or the upstream not reading this long -> 504', parse: integer(1, 86_400_000) },
+  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel the rest', parse: integer(0, 86_400_000) },
+  logLevel: { env: 'LOG_LEVEL', default: 'info', description: 'pino log level', parse: logLevel },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+export type Config = { -readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+/** Every setting with its default and meaning, for --help and the README. */
+export function describeSettings(): Array<{ env: string; default: string; description: string }> {
+  return Object.values(settings).map(({ env, default: d, description }) => ({ env, default: d, description }));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as Array<[string, Setting<unknown>]>) {
+    const raw = env[setting.env];
+    config[key] = setting.parse(raw === undefined ? setting.default : raw, setting.env);
+  }
+  return config as Config;
+}
+
+/** Defaults, overridden field by field: for tests and embedding. */
+export function configWith(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...overrides };
+}

@@ -1,0 +1,175 @@
+/**
+ * One error vocabulary for the whole bridge. Every refusal is a BridgeError
+ * with a stable `code` (tests match on it), the HTTP status and the gRPC code
+ * that goes into the google.rpc.Status body the dodil HTTP gateway uses.
+ */
+
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export const grpcCodeName: Record<number, string> = Object.fromEntries(
+  Object.entries(GrpcCode).map(([name, code]) => [code, name]),
+);
+
+/** grpc-gateway v2 runtime.HTTPStatusFromCode, the one place gRPC codes become HTTP statuses. */
+export function httpStatusFromGrpcCode(code: number): number {
+  switch (code) {
+    case GrpcCode.OK: return 200;
+    case GrpcCode.CANCELLED: return 408;
+    case GrpcCode.UNKNOWN: return 500;
+    case GrpcCode.INVALID_ARGUMENT: return 400;
+    case GrpcCode.DEADLINE_EXCEEDED: return 504;
+    case GrpcCode.NOT_FOUND: return 404;
+    case GrpcCode.ALREADY_EXISTS: return 409;
+    case GrpcCode.PERMISSION_DENIED: return 403;
+    case GrpcCode.RESOURCE_EXHAUSTED: return 429;
+    case GrpcCode.FAILED_PRECONDITION: return 400;
+    case GrpcCode.ABORTED: return 409;
+    case GrpcCode.OUT_OF_RANGE: return 400;
+    case GrpcCode.UNIMPLEMENTED: return 501;
+    case GrpcCode.INTERNAL: return 500;
+    case GrpcCode.UNAVAILABLE: return 503;
+    case GrpcCode.DATA_LOSS: return 500;
+    case GrpcCode.UNAUTHENTICATED: return 401;
+    default: return 500;
+  }
+}
+
+export interface StatusBody {
+  code: number;
+  message: string;
+  details: unknown[];
+}
+
+export class BridgeError extends Error {
+  override name = 'BridgeError';
+
+  constructor(
+    /** Stable machine-readable identifier, e.g. `NOT_AN_ARCHIVE`. */
+    readonly code: string,
+    message: string,
+    readonly httpStatus: number,
+    readonly grpcCode: number,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  toStatus(): StatusBody {
+    return { code: this.grpcCode, message: this.message, details: [] };
+  }
+}
+
+/** Retry-After (seconds) sent with capacity and drain refusals. */
+const RETRY_AFTER_SECONDS = '5';
+
+const invalid = (code: string, message: string, httpStatus = 400) =>
+  new BridgeError(code, message, httpStatus, GrpcCode.INVALID_ARGUMENT);
+
+/** The catalogue: every refusal the bridge itself makes. */
+export const Errors = {
+  emptyBody: () =>
+    invalid('EMPTY_BODY', 'The request body is empty: send the archive bytes, e.g. `curl -T ctx.tar.gz …/v1/ignite/contexts/` or `curl -F file=@ctx.tar.gz …/v1/ignite/contexts`.'),
+
+  notAnArchive: (firstBytesHex: string) =>
+    invalid('NOT_AN_ARCHIVE', `The body is not a gzip or zip archive (it starts with ${firstBytesHex || 'nothing'}); whatever Content-Type is declared, the bytes decide. Pack the build context with \`tar -cz -f ctx.tar.gz .\` (or zip) and upload that file.`, 415),
+
+  unsupportedContentEncoding: (encoding: string) =>
+    invalid('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not accepted: send the archive as is (identity). A tar.gz is already compressed; drop the Content-Encoding header.`, 415),
+
+  missingName: (fix: string) =>
+    invalid('MISSING_NAME', `No context name was given and the bridge never invents one: ${fix}`),
+
+  invalidName: (reason: string) =>
+    invalid('INVALID_NAME', `Invalid context name: ${reason}. Use 1 to 255 bytes of UTF-8 without control characters.`),
+
+  malformedRequest: (detail: string) =>
+    invalid('MALFORMED_REQUEST', detail),
+
+  malformedMultipart: (detail: string) =>
+    invalid('MALFORMED_MULTIPART', `Malformed multipart/form-data body: ${detail}. Send one file part named "file", e.g. \`curl -F file=@ctx.tar.gz …\`.`),
+
+  missingFilePart: () =>
+    invalid('MISSING_FILE_PART', 'The multipart body has no file part named "file": send it as `curl -F file=@ctx.tar.gz …/v1/ignite/contexts`.'),
+
+  unexpectedPart: (detail: string) =>
+    invalid('UNEXPECTED_PART', `${detail}. Send the optional fields (name, expectedSizeBytes, sha256) first, then exactly one file part named "file", and nothing after it.`),
+
+  tooLarge: (maxBytes: number) =>
+    invalid('CONTEXT_TOO_LARGE', `The archive is larger than the limit of ${maxBytes} bytes (MAX_CONTEXT_BYTES): make the build context smaller, e.g. with a .dockerignore, or ask the operator to raise the limit.`, 413),
+
+  sizeMismatch: (expected: number, received: number) =>
+    invalid('SIZE_MISMATCH', `Received ${received} archive bytes but ${expected} were announced (Content-Length or expectedSizeBytes): the upload was cut short or the size is wrong; nothing was stored, upload again.`),
+
+  digestMismatch: (algorithm: string, expected: string, actual: string) =>
+    invalid('DIGEST_MISMATCH', `The ${algorithm} digest of the received bytes is ${actual} but the request declared ${expected}: the archive was altered or cut in transit; nothing was stored, upload it again.`),
+
+  idleTimeout: (ms: number) =>
+    new BridgeError('UPLOAD_IDLE_TIMEOUT', `No body bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Check the client's connection and upload again.`, 408, GrpcCode.DEADLINE_EXCEEDED),
+
+  upstreamTimeout: (ms: number, phase: 'reading' | 'answering') =>
+    new BridgeError('UPSTREAM_TIMEOUT', phase === 'reading'
+      ? `The upstream BuildService stopped reading the archive for ${ms} ms (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled. Retry later.`
+      : `The upstream BuildService gave no answer within ${ms} ms after the whole archive was sent (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled. Retry later.`,
+    504, GrpcCode.DEADLINE_EXCEEDED),
+
+  upstreamSizeMismatch: (sent: number, reported: string) =>
+    new BridgeError('UPSTREAM_SIZE_MISMATCH', `The upstream reported ${reported} bytes but the bridge sent ${sent}: the stored context cannot be trusted; upload again.`, 502, GrpcCode.DATA_LOSS),
+
+  overCapacity: (max: number) =>
+    new BridgeError('OVER_CAPACITY', `The bridge is already handling ${max} uploads (MAX_CONCURRENT_UPLOADS); retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  shuttingDown: () =>
+    new BridgeError('SHUTTING_DOWN', `The bridge is shutting down and accepts no new uploads; retry in ${RETRY_AFTER_SECONDS} seconds (another replica will take it).`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  shutdownCancelled: () =>
+    new BridgeError('SHUTDOWN_CANCELLED', `The bridge shut down before this upload finished; nothing was stored. Upload again in ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  clientAborted: () =>
+    new BridgeError('CLIENT_ABORTED', 'The client closed the connection before the upload finished; the upstream call was cancelled and nothing was stored.', 408, GrpcCode.CANCELLED),
+
+  notFound: (method: string, url: string) =>
+    new BridgeError('NOT_FOUND', `No route for ${method} ${url}. Uploads go to POST /v1/ignite/contexts or PUT /v1/ignite/contexts/<name>; see GET /openapi.yaml.`, 404, GrpcCode.NOT_FOUND),
+
+  /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
+  upstream: (grpcCode: number, details: string) => {
+    const name = grpcCodeName[grpcCode] ?? `code ${grpcCode}`;
+    const hint = grpcCode === GrpcCode.UNAVAILABLE
+      ? ' The upstream BuildService is unreachable; retry later.'
+      : grpcCode === GrpcCode.UNAUTHENTICATED
+        ? ' Send a valid `Authorization: Bearer <token>` header.'
+        : '';
+    return new BridgeError(`UPSTREAM_${name}`, `Upstream BuildService answered ${name}: ${details || '(no details)'}.${hint}`, httpStatusFromGrpcCode(grpcCode), grpcCode);
+  },
+};
+
+/** Anything thrown that is not a BridgeError (Fastify's own errors included) as a Status body. */
+export function toBridgeError(err: unknown): BridgeError {
+  if (err instanceof BridgeError) return err;
+  const e = err as { statusCode?: unknown; message?: unknown; code?: unknown };
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 404) return new BridgeError('NOT_FOUND', String(e.message ?? 'Not found'), 404, GrpcCode.NOT_FOUND);
+  if (status >= 400 && status < 500) {
+    return new BridgeError(String(e.code ?? 'BAD_REQUEST'), String(e.message ?? 'Bad request'), status, GrpcCode.INVALID_ARGUMENT);
+  }
+  return new BridgeError('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', 500, GrpcCode.INTERNAL, {}, { cause: err });
+}

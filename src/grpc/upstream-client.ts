@@ -1,0 +1,141 @@
+import * as grpc from '@grpc/grpc-js';
+import { BridgeError, Errors } from '../errors.js';
+import { serializeChunk } from './chunk-serializer.js';
+import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
+import { resetCall } from './reset-call.js';
+
+/**
+ * grpc-js reports backpressure only after 16 queued messages (8 MiB of
+ * chunks); the bridge bounds its own un-acknowledged writes instead, so an
+ * upload holds a few chunks at most whatever the archive's size.
+ */
+const MAX_UNACKED_WRITES = 2;
+
+export interface UpstreamClientOptions {
+  target: string;
+  credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+  /** No progress this long while writing, or no answer this long after the half-close: 504. */
+  responseTimeoutMs: number;
+}
+
+/** Request headers forwarded to the upstream as gRPC metadata. */
+export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;
+
+/** The one "send to upstream" surface the upload path sees: routes never touch grpc-js. */
+export class UpstreamClient {
+  readonly target: string;
+  private readonly client: grpc.Client;
+  private readonly method = uploadMethodDefinition();
+  private readonly responseTimeoutMs: number;
+
+  constructor(options: UpstreamClientOptions) {
+    this.target = options.target;
+    this.responseTimeoutMs = options.responseTimeoutMs;
+    this.client = new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
+      // Retries would keep chunks referenced in grpc-js's retry buffer; an upload is never replayed anyway.
+      'grpc.enable_retries': 0,
+      ...options.channelOptions,
+    });
+  }
+
+  open(metadata: UploadMetadata, headers: ForwardedHeaders): UploadCall {
+    return new UploadCall(this.client, this.method, metadata, headers, this.responseTimeoutMs);
+  }
+
+  /** The channel's connectivity state, e.g. READY or TRANSIENT_FAILURE. */
+  channelState(): string {
+    return grpc.connectivityState[this.client.getChannel().getConnectivityState(false)] ?? 'UNKNOWN';
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export class UploadCall {
+  /** Settles when the upstream answers: the response, or the mapped error. */
+  readonly response: Promise<UploadResponse>;
+  private readonly call: grpc.ClientWritableStream<UploadRequest>;
+  private unacked = 0;
+  private wake: (() => void) | undefined;
+  private failure: BridgeError | undefined;
+  private answered = false;
+
+  constructor(
+    client: grpc.Client,
+    method: ReturnType<typeof uploadMethodDefinition>,
+    metadata: UploadMetadata,
+    headers: ForwardedHeaders,
+    private readonly timeoutMs: number,
+  ) {
+    const callMetadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(headers)) if (value) callMetadata.set(key, value);
+    const serialize = (request: UploadRequest) =>
+      request.chunk ? serializeChunk(request.chunk) : method.requestSerialize(request);
+    let settle!: { resolve: (r: UploadResponse) => void; reject: (e: BridgeError) => void };
+    this.response = new Promise<UploadResponse>((resolve, reject) => { settle = { resolve, reject }; });
+    this.call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
+      method.path, serialize, method.responseDeserialize, callMetadata, {},
+      (err, response) => {
+        this.answered = true;
+        if (err || !response) {
+          this.failure ??= Errors.upstream(err?.code ?? grpc.status.UNKNOWN, err?.details ?? 'no response');
+          settle.reject(this.failure);
+        } else {
+          settle.resolve(response);
+        }
+        this.wake?.();
+      },
+    );
+    this.response.catch(() => {}); // observed by whoever awaits it; a cancel must not become unhandled
+    this.call.write({ metadata });
+  }
+
+  /** The upstream's error if it has already ended the call with one. */
+  get error(): BridgeError | undefined {
+    return this.failure;
+  }
+
+  /** Sends one chunk; resolves once at most MAX_UNACKED_WRITES are outstanding. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.unacked++;
+    this.call.write({ chunk }, () => {
+      this.unacked--;
+      this.wake?.();
+    });
+    if (this.unacked >= MAX_UNACKED_WRITES) await this.waitFor(() => this.unacked < MAX_UNACKED_WRITES, 'reading');
+  }
+
+  /** Half-closes (the archive is complete and checked) and waits for the upstream's answer. */
+  async commit(): Promise<UploadResponse> {
+    if (this.failure) throw this.failure;
+    this.call.end();
+    await this.waitFor(() => this.answered, 'answering');
+    return this.response;
+  }
+
+  /** Cancels the call so the upstream sees a reset, never a clean end. */
+  cancel(): void {
+    resetCall(this.call);
+  }
+
+  private waitFor(done: () => boolean, phase: 'reading' | 'answering'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (this.failure) finish(this.failure);
+        else if (done()) finish();
+      };
+      const timer = setTimeout(() => finish(Errors.upstreamTimeout(this.timeoutMs, phase)), this.timeoutMs);
+      const finish = (err?: BridgeError) => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      this.wake = check;
+      check();
+    });
+  }
+}

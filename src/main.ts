@@ -1,0 +1,52 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { UpstreamClient } from './grpc/upstream-client.js';
+import { startReferenceUpstream, type ReferenceUpstream } from './reference-upstream/server.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ignite-upload-bridge: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let reference: ReferenceUpstream | undefined;
+  if (!config.grpcTarget) {
+    reference = await startReferenceUpstream({ host: '127.0.0.1', port: 0, dataDir: config.dataDir, token: config.referenceToken });
+  }
+  const upstream = new UpstreamClient({
+    target: config.grpcTarget ?? reference!.target,
+    responseTimeoutMs: config.upstreamResponseTimeoutMs,
+  });
+  const app = await buildApp(config, { upstream });
+  await app.listen({ host: config.host, port: config.port });
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  app.log.info({
+    url: base,
+    upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
+  }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    upstream.close();
+    await reference?.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+await main();

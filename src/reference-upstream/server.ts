@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
+import { ContextStore, type IncomingContext } from './context-store.js';
+
+export interface ReferenceUpstreamOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  dataDir: string;
+  /** When set, calls must carry `authorization: Bearer <token>`. */
+  token?: string | undefined;
+}
+
+/** What one call looked like, for tests and logs. */
+export interface UploadObservation {
+  outcome: 'stored' | 'cancelled' | 'failed';
+  metadata?: UploadMetadata;
+  chunkSizes: number[];
+  bytes: number;
+  contextId?: string;
+  code?: grpc.status;
+  details?: string;
+}
+
+interface UploadMessage {
+  payload?: 'metadata' | 'chunk';
+  metadata?: UploadMetadata;
+  chunk?: Buffer;
+}
+
+export interface ReferenceUpstream {
+  readonly port: number;
+  /** host:port for IGNITE_GRPC_TARGET. */
+  readonly target: string;
+  readonly store: ContextStore;
+  /** Emits 'upload' with an UploadObservation when a call ends, however it ends. */
+  readonly events: EventEmitter;
+  close(): Promise<void>;
+}
+
+/**
+ * The reference BuildService: a real grpc-js server with UploadBuildContext's
+ * semantics. It is the default upstream of `npm start`, the upstream of the
+ * tests, and runs alone with `npm run upstream`.
+ */
+export async function startReferenceUpstream(options: ReferenceUpstreamOptions): Promise<ReferenceUpstream> {
+  const store = new ContextStore(options.dataDir);
+  await store.init();
+  const events = new EventEmitter();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+  });
+  const proto = grpc.loadPackageDefinition(loadBuildProto()) as unknown as {
+    dodil: { ignite: { v1: { BuildService: grpc.ServiceClientConstructor } } };
+  };
+  server.addService(proto.dodil.ignite.v1.BuildService.service, {
+    UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+      handleUpload(call, callback, store, options.token, events),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound)));
+  return {
+    port,
+    target: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    store,
+    events,
+    close: () => new Promise<void>((resolve) => {
+      server.tryShutdown(() => resolve());
+      // Calls still open after a moment are cut, so a test's close never hangs.
+      setTimeout(() => server.forceShutdown(), 1000).unref();
+    }),
+  };
+}
+
+function handleUpload(
+  call: grpc.ServerReadableStream<UploadMessage, unknown>,
+  callback: grpc.sendUnaryData<unknown>,
+  store: ContextStore,
+  token: string | undefined,
+  events: EventEmitter,
+): void {
+  const seen: UploadObservation = { outcome: 'failed', chunkSizes: [], bytes: 0 };
+  let settled = false;
+  const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
+    if (settled) return false;
+    settled = true;
+    Object.assign(seen, { outcome, code, details });
+    return true;
+  };
+  const report = () => events.emit('upload', seen);
+
+  // Like a real authenticating server, the token is checked before any message is read.
+  if (token !== undefined && call.metadata.get('authorization')[0] !== `Bearer ${token}`) {
+    finish('failed', grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token');
+    callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
+    report();
+    return;
+  }
+
+  let incoming: IncomingContext | undefined;
+  const hash = createHash('sha256');
+  const fail = (code: grpc.status, details: string) => {
+    if (!finish('failed', code, details)) return;
+    void incoming?.abort().finally(report);
+    if (!incoming) report();
+    callback({ code, details });
+  };
+
+  call.on('data', (message: UploadMessage) => {
+    if (settled) return;
+    if (!seen.metadata) {
+      if (message.payload !== 'metadata' || !message.metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the first message must be metadata');
+      if (!message.metadata.name) return fail(grpc.status.INVALID_ARGUMENT, 'metadata.name is required');
+      seen.metadata = message.metadata;
+      incoming = store.begin();
+      incoming.stream.on('error', (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`));
+      return;
+    }
+    if (message.payload !== 'chunk' || !message.chunk) return fail(grpc.status.INVALID_ARGUMENT, 'messages after the metadata must be chunks');
+    const chunk = message.chunk;
+    seen.chunkSizes.push(chunk.length);
+    seen.bytes += chunk.length;
+    hash.update(chunk);
+    if (!incoming!.stream.write(chunk)) {
+      call.pause();
+      incoming!.stream.once('drain', () => call.resume());
+    }
+  });
+
+  call.on('end', () => {
+    if (settled) return;
+    const metadata = seen.metadata;
+    if (!metadata || !incoming) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
+    const expected = BigInt(metadata.expectedSizeBytes || '0');
+    if (expected !== 0n && expected !== BigInt(seen.bytes)) {
+      return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
+    }
+    incoming.commit({
+      name: metadata.name,
+      contentType: metadata.contentType,
+      sizeBytes: String(seen.bytes),
+      sha256: hash.digest('hex'),
+    }).then((record) => {
+      if (!finish('stored')) return;
+      seen.contextId = record.contextId;
+      callback(null, { contextId: record.contextId, sizeBytes: record.sizeBytes });
+      report();
+    }, (err: NodeJS.ErrnoException) => {
+      fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
+    });
+  });
+
+  call.on('cancelled', () => {
+    if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
+    void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
+  });
+}

@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** How long unread request bytes are discarded after an early reply before the socket is destroyed. */
+const LINGER_MS = 2000;
+
+/**
+ * For a reply sent before the request body was read: `Connection: close`, so
+ * Node does not read (and discard) the rest of a multi-GB body to keep the
+ * connection alive. Node would then destroy the socket as soon as its FIN is
+ * out; with request bytes still arriving that becomes a TCP reset, which can
+ * wipe the reply from the client's receive buffer before it reads it. So the
+ * input is discarded for a bounded time first, then the socket is destroyed.
+ */
+export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete || res.headersSent) return;
+  res.setHeader('connection', 'close');
+  res.once('finish', () => {
+    const socket = req.socket;
+    // Runs after Node's own finish handler, which scheduled socket.destroy on the socket's 'finish'.
+    socket.removeListener('finish', socket.destroy);
+    req.unpipe();
+    req.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { UpstreamClient } from '../grpc/upstream-client.js';
+import type { UploadGate } from '../upload/upload-gate.js';
+
+export interface HealthRoutesOptions {
+  gate: UploadGate;
+  upstream: UpstreamClient;
+}
+
+export async function healthRoutes(app: FastifyInstance, { gate, upstream }: HealthRoutesOptions): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // An upstream outage does not make the bridge unready: that would pull every
+  // replica out of the balancer at once and hide our JSON errors behind its 503.
+  app.get('/readyz', async (_request, reply) => {
+    const ready = gate.accepting;
+    reply.code(ready ? 200 : 503);
+    return {
+      status: ready ? 'ready' : 'draining',
+      uploadsInFlight: gate.inFlight,
+      upstream: { target: upstream.target, state: upstream.channelState() },
+    };
+  });
+}

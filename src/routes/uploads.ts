@@ -1,0 +1,205 @@
+import multipart, { type MultipartFile, type MultipartValue, type Multipart } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { BridgeError, Errors } from '../errors.js';
+import type { ForwardedHeaders } from '../grpc/upstream-client.js';
+import { filenameFromContentDisposition, validateName } from '../upload/names.js';
+import type { UploadGate } from '../upload/upload-gate.js';
+import type { UploadJob, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
+
+export interface UploadRoutesOptions {
+  config: Config;
+  streamer: UploadStreamer;
+  gate: UploadGate;
+}
+
+/** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const MULTIPART_FIELDS = ['name', 'expectedSizeBytes'] as const;
+type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
+
+export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate }: UploadRoutesOptions): Promise<void> {
+  await app.register(multipart, {
+    limits: {
+      // One past the limit, so our own counter (which knows the archive size) reports 413 first.
+      fileSize: config.maxContextBytes + 1,
+      files: 1,
+      fields: 8,
+      fieldSize: 1024,
+      fieldNameSize: 100,
+      parts: 10,
+      headerPairs: 16,
+    },
+  });
+
+  const multipartError = (err: unknown) => toMultipartError(err, config.maxContextBytes);
+
+  app.post('/v1/ignite/contexts', async (request, reply) => {
+    if (request.isMultipart()) return multipartUpload(request, reply);
+    const query = request.query as Record<string, unknown>;
+    const name = queryName(query) ?? filenameFromContentDisposition(request.headers['content-disposition']);
+    if (name === undefined) {
+      throw Errors.missingName('pass it as `?name=ctx.tar.gz`, in `Content-Disposition: attachment; filename="ctx.tar.gz"`, or PUT to /v1/ignite/contexts/<name>.');
+    }
+    return rawUpload(request, reply, name);
+  });
+
+  app.put('/v1/ignite/contexts/:name', async (request, reply) => {
+    return rawUpload(request, reply, (request.params as { name: string }).name);
+  });
+
+  const putWithoutName = async () => {
+    throw Errors.missingName('put it in the path, e.g. `tar -cz . | curl -T - http://HOST/v1/ignite/contexts/ctx.tar.gz` (curl adds no file name when it reads stdin).');
+  };
+  app.put('/v1/ignite/contexts/', putWithoutName);
+  app.put('/v1/ignite/contexts', putWithoutName);
+
+  async function rawUpload(request: FastifyRequest, reply: FastifyReply, rawName: string) {
+    const name = validateName(rawName);
+    if (request.headers['content-type']?.toLowerCase().startsWith('multipart/')) {
+      throw Errors.malformedRequest('A multipart body was sent to PUT: PUT takes the raw archive (`curl -T ctx.tar.gz …`); send multipart forms to POST /v1/ignite/contexts.');
+    }
+    const declared = declaredLength(request);
+    if (declared !== undefined && declared > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+    return runUpload(request, reply, (job) => streamer.upload(request.raw, {
+      ...job,
+      name,
+      expectedSizeBytes: declared ?? 0,
+    }));
+  }
+
+  async function multipartUpload(request: FastifyRequest, reply: FastifyReply) {
+    if (!/;\s*boundary=/i.test(request.headers['content-type'] ?? '')) {
+      throw Errors.malformedMultipart('the Content-Type has no boundary parameter');
+    }
+    const declared = declaredLength(request);
+    if (declared !== undefined && declared > config.maxContextBytes + MULTIPART_OVERHEAD_BYTES) {
+      throw Errors.tooLarge(config.maxContextBytes);
+    }
+    const query = request.query as Record<string, unknown>;
+    return runUpload(request, reply, async (job) => {
+      const parts = request.parts()[Symbol.asyncIterator]();
+      const next = () => parts.next().catch((err: unknown) => { throw multipartError(err); });
+      const fields: MultipartFields = {};
+      let file: MultipartFile | undefined;
+      for (let part = await next(); !part.done; part = await next()) {
+        if (part.value.type === 'file') {
+          file = part.value;
+          break;
+        }
+        readField(part.value, fields);
+      }
+      if (!file) throw Errors.missingFilePart();
+      if (file.fieldname !== 'file') throw Errors.unexpectedPart(`The file part is named "${file.fieldname}", not "file"`);
+      const name = validateName(fields.name ?? queryName(query) ?? file.filename ?? '');
+      const expectedSizeBytes = fields.expectedSizeBytes === undefined ? 0 : parseSize(fields.expectedSizeBytes);
+      if (expectedSizeBytes > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+      const upload = file;
+      return streamer.upload(upload.file, {
+        ...job,
+        name,
+        expectedSizeBytes,
+        sourceError: multipartError,
+        beforeCommit: async () => {
+          if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
+          // The form must end right after the file: anything else is refused before the half-close.
+          const after = await next();
+          if (!after.done) {
+            throw Errors.unexpectedPart(after.value.type === 'file'
+              ? 'A second file part follows the first'
+              : `The field "${after.value.fieldname}" comes after the file part`);
+          }
+        },
+      });
+    });
+  }
+
+  /** Shared by every upload form: capacity, abort wiring, 100-continue, the reply. */
+  async function runUpload(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    start: (job: Pick<UploadJob, 'headers' | 'signal'>) => Promise<UploadOutcome>,
+  ) {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
+    const slot = gate.enter();
+    const clientGone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableEnded) clientGone.abort(Errors.clientAborted());
+    };
+    reply.raw.once('close', onClose);
+    try {
+      // Every early check has passed: only now may the client start sending its body.
+      if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+      const outcome = await start({
+        headers: forwardedHeaders(request),
+        signal: AbortSignal.any([clientGone.signal, slot.signal]),
+      });
+      reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
+      return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+    } finally {
+      reply.raw.removeListener('close', onClose);
+      slot.release();
+    }
+  }
+}
+
+function forwardedHeaders(request: FastifyRequest): ForwardedHeaders {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return {
+    authorization: header('authorization'),
+    'x-request-id': String(request.id),
+    traceparent: header('traceparent'),
+  };
+}
+
+function queryName(query: Record<string, unknown>): string | undefined {
+  const name = query['name'];
+  if (Array.isArray(name)) throw Errors.malformedRequest('?name= is given more than once; give it once.');
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** Content-Length of a body that is not chunked, if the client announced one. */
+function declaredLength(request: FastifyRequest): number | undefined {
+  const length = request.headers['content-length'];
+  if (length === undefined || request.headers['transfer-encoding'] !== undefined) return undefined;
+  return Number(length);
+}
+
+function parseSize(value: string): number {
+  const size = /^\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(size)) {
+    throw Errors.malformedMultipart(`the field expectedSizeBytes is ${JSON.stringify(value)}, not a byte count`);
+  }
+  return size;
+}
+
+function readField(part: MultipartValue | Multipart, fields: MultipartFields): void {
+  const field = part as MultipartValue<string>;
+  if (!(MULTIPART_FIELDS as readonly string[]).includes(field.fieldname)) {
+    throw Errors.unexpectedPart(`The form has an unknown field "${field.fieldname}" (known: ${MULTIPART_FIELDS.join(', ')})`);
+  }
+  if (field.valueTruncated) throw Errors.malformedMultipart(`the field ${field.fieldname} is longer than 1024 bytes`);
+  if (fields[field.fieldname as keyof MultipartFields] !== undefined) {
+    throw Errors.unexpectedPart(`The field "${field.fieldname}" is given twice`);
+  }
+  fields[field.fieldname as keyof MultipartFields] = String(field.value);
+}
+
+/** @fastify/multipart and busboy errors as the refusals the client gets. */
+function toMultipartError(err: unknown, maxBytes: number): BridgeError {
+  if (err instanceof BridgeError) return err;
+  const e = err as { code?: string; message?: string };
+  switch (e.code) {
+    case 'FST_REQ_FILE_TOO_LARGE': return Errors.tooLarge(maxBytes);
+    case 'FST_FILES_LIMIT': return Errors.unexpectedPart('A second file part follows the first');
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PARTS_LIMIT': return Errors.unexpectedPart('The form has too many parts');
+    case 'FST_MP_PREMATURE_CLOSE':
+    case 'ECONNRESET': return Errors.clientAborted();
+    default: return Errors.malformedMultipart(e.message ?? 'unreadable');
+  }
+}

@@ -1,0 +1,27 @@
+import contentDisposition from 'content-disposition';
+import { Errors } from '../errors.js';
+
+const MAX_NAME_BYTES = 255;
+// C0 controls, DEL and C1 controls: they break logs, headers and terminals.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A context name as the upstream gets it: 1..255 UTF-8 bytes, no control characters. Never used as a path. */
+export function validateName(name: string): string {
+  if (name.length === 0) throw Errors.invalidName('the name is empty');
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) throw Errors.invalidName(`the name is ${bytes} bytes long, over ${MAX_NAME_BYTES}`);
+  if (CONTROL.test(name)) throw Errors.invalidName('the name contains control characters');
+  if (name.includes('\ufffd')) throw Errors.invalidName('the name is not valid UTF-8');
+  return name;
+}
+
+/** The filename parameter of a Content-Disposition header, if there is a usable one. */
+export function filenameFromContentDisposition(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    const filename = contentDisposition.parse(header).parameters['filename'];
+    return filename || undefined;
+  } catch {
+    throw Errors.malformedRequest(`The Content-Disposition header ${JSON.stringify(header)} cannot be parsed; send e.g. \`Content-Disposition: attachment; filename="ctx.tar.gz"\` or use ?name=.`);
+  }
+}

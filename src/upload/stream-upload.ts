@@ -1,0 +1,215 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BridgeError, Errors, toBridgeError } from '../errors.js';
+import type { ForwardedHeaders, UpstreamClient, UploadCall } from '../grpc/upstream-client.js';
+import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
+import { rechunk } from './rechunk.js';
+
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+export interface UploadLimits {
+  chunkSizeBytes: number;
+  maxContextBytes: number;
+  idleTimeoutMs: number;
+}
+
+export interface UploadJob {
+  name: string;
+  /** Announced archive size (Content-Length, expectedSizeBytes), 0 when unknown. */
+  expectedSizeBytes: number;
+  headers: ForwardedHeaders;
+  /** Digests to compute over the archive bytes besides sha256 (always computed, for Repr-Digest). */
+  digests?: DigestAlgorithm[];
+  /** Runs after the last byte and before the half-close: throwing cancels the call instead of committing it. */
+  beforeCommit?: (archive: ReceivedArchive) => void | Promise<void>;
+  /** Turns an error raised by the body stream into what the client is told. */
+  sourceError?: (err: unknown) => BridgeError;
+  /** Aborted when the client goes away or the bridge shuts down; a BridgeError reason is what gets reported. */
+  signal: AbortSignal;
+}
+
+export interface ReceivedArchive {
+  contentType: ArchiveType;
+  bytes: number;
+  chunks: number;
+  digests: Partial<Record<DigestAlgorithm, Buffer>>;
+}
+
+export interface UploadOutcome extends ReceivedArchive {
+  contextId: string;
+  sizeBytes: string;
+}
+
+/** A body stream that errors (reset, premature close) is a client that went away. */
+const clientGone = (): BridgeError => Errors.clientAborted();
+
+/**
+ * HTTP body → archive sniffing → size limit and digests → exact-size chunks →
+ * the gRPC client stream. The call is opened only once the first bytes are
+ * known to be an archive, and half-closed only after every check passed; any
+ * failure cancels it so the upstream never keeps a partial archive.
+ */
+export class UploadStreamer {
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly limits: UploadLimits,
+  ) {}
+
+  async upload(source: Readable, job: UploadJob): Promise<UploadOutcome> {
+    const stop = new AbortController();
+    let cause: BridgeError | undefined;
+    const fail = (err: BridgeError) => {
+      cause ??= err;
+      stop.abort(err);
+    };
+    const onAbort = () => fail(job.signal.reason instanceof BridgeError ? job.signal.reason : clientGone());
+    if (job.signal.aborted) onAbort();
+    else job.signal.addEventListener('abort', onAbort, { once: true });
+
+    let call: UploadCall | undefined;
+    const open = (contentType: ArchiveType) => {
+      call = this.upstream.open(
+        { name: job.name, contentType, expectedSizeBytes: String(job.expectedSizeBytes) },
+        job.headers,
+      );
+      // The upstream may end the call (UNAUTHENTICATED, …) while we are still reading the body.
+      call.response.catch((err: unknown) => fail(toBridgeError(err)));
+    };
+    const hashes = new Map<DigestAlgorithm, Hash>([['sha256', createHash('sha256')]]);
+    for (const algorithm of job.digests ?? []) hashes.set(algorithm, createHash(algorithm));
+    const archive: ReceivedArchive = { contentType: 'application/gzip', bytes: 0, chunks: 0, digests: {} };
+
+    try {
+      await pipeline(
+        readBody(source, this.limits.idleTimeoutMs, job.sourceError ?? clientGone, fail, stop.signal),
+        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open),
+        (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes),
+        async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) {
+            await call!.write(chunk);
+            archive.chunks++;
+          }
+        },
+        { signal: stop.signal },
+      );
+      if (!call) throw Errors.emptyBody();
+      if (job.expectedSizeBytes > 0 && archive.bytes !== job.expectedSizeBytes) {
+        throw Errors.sizeMismatch(job.expectedSizeBytes, archive.bytes);
+      }
+      for (const [algorithm, hash] of hashes) archive.digests[algorithm] = hash.digest();
+      await job.beforeCommit?.(archive);
+      if (cause) throw cause;
+      const response = await abortable(call.commit(), stop.signal);
+      if (response.sizeBytes !== String(archive.bytes)) {
+        throw Errors.upstreamSizeMismatch(archive.bytes, response.sizeBytes);
+      }
+      return { ...archive, contextId: response.contextId, sizeBytes: response.sizeBytes };
+    } catch (err) {
+      call?.cancel();
+      throw cause ?? toBridgeError(err);
+    } finally {
+      job.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Sniffs the archive type, counts against the limit and feeds the digests. */
+  private async *inspect(
+    pieces: AsyncIterable<Buffer>,
+    archive: ReceivedArchive,
+    hashes: Map<DigestAlgorithm, Hash>,
+    open: (type: ArchiveType) => void,
+  ): AsyncGenerator<Buffer> {
+    const max = this.limits.maxContextBytes;
+    let head: Buffer | undefined;
+    let sniffed = false;
+    const accept = (piece: Buffer) => {
+      archive.bytes += piece.length;
+      if (archive.bytes > max) throw Errors.tooLarge(max);
+      for (const hash of hashes.values()) hash.update(piece);
+      return piece;
+    };
+    const sniff = (bytes: Buffer) => {
+      const type = detectArchiveType(bytes);
+      if (!type) throw Errors.notAnArchive(describeHead(bytes));
+      archive.contentType = type;
+      sniffed = true;
+      open(type);
+    };
+    for await (const piece of pieces) {
+      if (sniffed) {
+        yield accept(piece);
+        continue;
+      }
+      head = head ? Buffer.concat([head, piece]) : piece;
+      if (head.length < SNIFF_BYTES) continue;
+      sniff(head);
+      yield accept(head);
+      head = undefined;
+    }
+    if (!sniffed) {
+      if (!head?.length) throw Errors.emptyBody();
+      sniff(head);
+      yield accept(head);
+    }
+  }
+}
+
+/**
+ * Reads the body without ever destroying it: destroying an IncomingMessage
+ * destroys its socket, and the client must still get our error reply. The
+ * idle timer runs only while the bridge is actually waiting for body bytes.
+ */
+async function* readBody(
+  source: Readable,
+  idleTimeoutMs: number,
+  sourceError: (err: unknown) => BridgeError,
+  fail: (err: BridgeError) => void,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const iterator = source.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
+  let waiting = false;
+  const idle = setTimeout(() => {
+    if (waiting) fail(Errors.idleTimeout(idleTimeoutMs));
+  }, idleTimeoutMs);
+  try {
+    for (;;) {
+      waiting = true;
+      idle.refresh();
+      let result: IteratorResult<Buffer>;
+      try {
+        result = await abortable(iterator.next(), signal);
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        throw sourceError(err);
+      } finally {
+        waiting = false;
+      }
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    clearTimeout(idle);
+    // Not awaited: a next() still pending on an idle client would hold it until the socket closes.
+    void iterator.return?.();
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it is aborted. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,58 @@
+import { Errors } from '../errors.js';
+
+export interface UploadSlot {
+  /** Aborted with a BridgeError when the bridge cancels in-flight uploads at the end of a drain. */
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
+/** Admission for uploads: the MAX_CONCURRENT_UPLOADS bound and the shutdown drain. */
+export class UploadGate {
+  private active = 0;
+  private draining = false;
+  private readonly cancelAll = new AbortController();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly maxConcurrent: number) {}
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  get accepting(): boolean {
+    return !this.draining;
+  }
+
+  /** Takes a slot or throws the 503 the client should get. */
+  enter(): UploadSlot {
+    if (this.draining) throw Errors.shuttingDown();
+    if (this.active >= this.maxConcurrent) throw Errors.overCapacity(this.maxConcurrent);
+    this.active++;
+    let released = false;
+    return {
+      signal: this.cancelAll.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.active--;
+        if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      },
+    };
+  }
+
+  /** Stops admitting uploads; in-flight ones continue. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Cancels every in-flight upload (their clients get 503, the upstream a cancel). */
+  cancelInFlight(): void {
+    this.cancelAll.abort(Errors.shutdownCancelled());
+  }
+
+  /** Resolves once no upload is in flight. */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
