@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { crc32 } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { configWith, type Config } from '../src/config.js';
+import { UpstreamClient } from '../src/grpc/upstream-client.js';
+import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
+
+export interface Stack {
+  baseUrl: string;
+  app: FastifyInstance;
+  reference: ReferenceUpstream;
+  dataDir: string;
+  /** Every call the reference upstream finished, in order. */
+  observed: UploadObservation[];
+  /** Resolves with the next call the reference upstream finishes. */
+  nextObservation(): Promise<UploadObservation>;
+}
+
+export interface StackOptions {
+  config?: Partial<Config>;
+  reference?: Partial<ReferenceUpstreamOptions>;
+  /** Talk to this gRPC target instead of the reference upstream (which still runs, unused). */
+  target?: string;
+}
+
+/** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
+export async function startStack(t: TestContext, options: StackOptions = {}): Promise<Stack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
+  const reference = await startReferenceUpstream({ dataDir, ...options.reference });
+  const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
+  const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs });
+  const app = await buildApp(config, { upstream, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  const observed: UploadObservation[] = [];
+  reference.events.on('upload', (o: UploadObservation) => observed.push(o));
+  t.after(async () => {
+    await app.close();
+    upstream.close();
+    await reference.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    app,
+    reference,
+    dataDir,
+    observed,
+    nextObservation: () => new Promise((resolve) => reference.events.once('upload', resolve)),
+  };
+}
+
+/** Incompressible bytes behind a gzip magic number: what the bridge accepts as a gzip archive. */
+export function gzipLike(size: number): Buffer {
+  const bytes = randomBytes(size);
+  if (size >= 1) bytes[0] = 0x1f;
+  if (size >= 2) bytes[1] = 0x8b;
+  return bytes;
+}
+
+/** A real zip archive with one stored (uncompressed) entry. */
+export function zipOf(fileName: string, content: Buffer): Buffer {
+  const name = Buffer.from(fileName);
+  const crc = crc32(content);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(10, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(content.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(10, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(content.length, 20);
+  central.writeUInt32LE(content.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  const centralOffset = local.length + name.length + content.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(centralOffset, 16);
+  return Buffer.concat([local, name, content, central, name, end]);
+}
+
+export const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+export async function storedBytes(stack: Stack, contextId: string): Promise<Buffer> {
+  return readFile(stack.reference.store.path(contextId));
+}
+
+/** Everything in the contexts directory: stored contexts, records and leftover temp files. */
+export async function dataDirEntries(stack: Stack): Promise<string[]> {
+  return readdir(stack.reference.store.dir);
+}
+
+export interface CurlResult {
+  status: number;
+  body: string;
+  exitCode: number;
+  stderr: string;
+}
+
+/** Runs the real curl binary; `-w` appends the status code on its own line. */
+export function curl(args: string[], stdin?: Buffer): Promise<CurlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['-sS', '-w', '\n%{http_code}', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.stdin.on('error', () => {});
+    child.on('close', (exitCode) => {
+      const text = Buffer.concat(out).toString();
+      const cut = text.lastIndexOf('\n');
+      resolve({ body: text.slice(0, cut), status: Number(text.slice(cut + 1)), exitCode: exitCode ?? -1, stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.end(stdin);
+  });
+}
