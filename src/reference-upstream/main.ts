@@ -1,15 +1,18 @@
 /**
  * The reference upstream as its own process: `npm run upstream`.
- * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN.
+ * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
+ * for tests and benchmarks only: REFERENCE_DISCARD=true and REFERENCE_FAULTS (JSON of Faults).
  * Prints one JSON line `{"listening": "<host:port>"}` once it accepts calls.
  */
-import { startReferenceUpstream } from './server.js';
+import { startReferenceUpstream, type Faults } from './server.js';
 
 const upstream = await startReferenceUpstream({
   host: process.env['HOST'] || '127.0.0.1',
   port: Number(process.env['PORT'] ?? 50051),
   dataDir: process.env['IGNITE_DATA_DIR'] || './data',
   token: process.env['IGNITE_REFERENCE_TOKEN'] || undefined,
+  discard: process.env['REFERENCE_DISCARD'] === 'true',
+  faults: process.env['REFERENCE_FAULTS'] ? (JSON.parse(process.env['REFERENCE_FAULTS']) as Faults) : {},
 });
 process.stdout.write(`${JSON.stringify({ listening: upstream.target, dataDir: upstream.store.dir })}\n`);
 const stop = () => void upstream.close().then(() => process.exit(0));

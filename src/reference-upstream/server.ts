@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
+import { ulid } from 'ulid';
 import { ContextStore, type IncomingContext } from './context-store.js';
 
 export interface ReferenceUpstreamOptions {
@@ -11,6 +12,24 @@ export interface ReferenceUpstreamOptions {
   dataDir: string;
   /** When set, calls must carry `authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** Count and hash the bytes but store nothing (benchmarks: the disk is not measured). */
+  discard?: boolean;
+  /** Misbehaviour on purpose, for tests and benchmarks; never set in a normal run. */
+  faults?: Faults;
+}
+
+/** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
+export interface Faults {
+  /** End the call with this code once this many chunk bytes have arrived. */
+  failAfterBytes?: { bytes: number; code: grpc.status; details?: string };
+  /** Wait this long before reading the next chunk. */
+  chunkDelayMs?: number;
+  /** Stop reading for good once this many chunk bytes have arrived. */
+  stopReadingAfterBytes?: number;
+  /** Exit the whole process once this many chunk bytes have arrived (run it as its own process). */
+  exitAfterBytes?: number;
+  /** Never answer after the client's half-close. */
+  neverAnswer?: boolean;
 }
 
 /** What one call looked like, for tests and logs. */
@@ -57,7 +76,7 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
   };
   server.addService(proto.dodil.ignite.v1.BuildService.service, {
     UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-      handleUpload(call, callback, store, options.token, events),
+      handleUpload(call, callback, store, options, events),
   });
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
@@ -80,7 +99,7 @@ function handleUpload(
   call: grpc.ServerReadableStream<UploadMessage, unknown>,
   callback: grpc.sendUnaryData<unknown>,
   store: ContextStore,
-  token: string | undefined,
+  { token, discard = false, faults = {} }: ReferenceUpstreamOptions,
   events: EventEmitter,
 ): void {
   const seen: UploadObservation = { outcome: 'failed', chunkSizes: [], bytes: 0 };
@@ -110,12 +129,18 @@ function handleUpload(
     callback({ code, details });
   };
 
+  let stalled = false;
+  const resume = () => {
+    if (!stalled && !settled) call.resume();
+  };
+
   call.on('data', (message: UploadMessage) => {
     if (settled) return;
     if (!seen.metadata) {
       if (message.payload !== 'metadata' || !message.metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the first message must be metadata');
       if (!message.metadata.name) return fail(grpc.status.INVALID_ARGUMENT, 'metadata.name is required');
       seen.metadata = message.metadata;
+      if (discard) return;
       incoming = store.begin();
       incoming.stream.on('error', (err: NodeJS.ErrnoException) =>
         fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`));
@@ -126,26 +151,40 @@ function handleUpload(
     seen.chunkSizes.push(chunk.length);
     seen.bytes += chunk.length;
     hash.update(chunk);
-    if (!incoming!.stream.write(chunk)) {
+    if (faults.exitAfterBytes !== undefined && seen.bytes >= faults.exitAfterBytes) process.exit(70);
+    if (faults.failAfterBytes && seen.bytes >= faults.failAfterBytes.bytes) {
+      return fail(faults.failAfterBytes.code, faults.failAfterBytes.details ?? 'injected failure');
+    }
+    if (faults.stopReadingAfterBytes !== undefined && seen.bytes >= faults.stopReadingAfterBytes) stalled = true;
+    if (incoming && !incoming.stream.write(chunk)) {
       call.pause();
-      incoming!.stream.once('drain', () => call.resume());
+      incoming.stream.once('drain', resume);
+    }
+    if (stalled) {
+      call.pause();
+    } else if (faults.chunkDelayMs) {
+      call.pause();
+      setTimeout(resume, faults.chunkDelayMs);
     }
   });
 
   call.on('end', () => {
     if (settled) return;
     const metadata = seen.metadata;
-    if (!metadata || !incoming) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
+    if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
     const expected = BigInt(metadata.expectedSizeBytes || '0');
     if (expected !== 0n && expected !== BigInt(seen.bytes)) {
       return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
     }
-    incoming.commit({
+    if (faults.neverAnswer) return;
+    const record = {
       name: metadata.name,
       contentType: metadata.contentType,
       sizeBytes: String(seen.bytes),
       sha256: hash.digest('hex'),
-    }).then((record) => {
+    };
+    const committed = incoming ? incoming.commit(record) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
+    committed.then((record) => {
       if (!finish('stored')) return;
       seen.contextId = record.contextId;
       callback(null, { contextId: record.contextId, sizeBytes: record.sizeBytes });

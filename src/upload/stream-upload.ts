@@ -21,6 +21,8 @@ export interface UploadJob {
   headers: ForwardedHeaders;
   /** Digests to compute over the archive bytes besides sha256 (always computed, for Repr-Digest). */
   digests?: DigestAlgorithm[];
+  /** Sees every archive byte as it streams past, e.g. for an HMAC. */
+  tap?: (piece: Buffer) => void;
   /** Runs after the last byte and before the half-close: throwing cancels the call instead of committing it. */
   beforeCommit?: (archive: ReceivedArchive) => void | Promise<void>;
   /** Turns an error raised by the body stream into what the client is told. */
@@ -83,7 +85,7 @@ export class UploadStreamer {
     try {
       await pipeline(
         readBody(source, this.limits.idleTimeoutMs, job.sourceError ?? clientGone, fail, stop.signal),
-        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open),
+        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.tap),
         (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes),
         async (chunks: AsyncIterable<Buffer>) => {
           for await (const chunk of chunks) {
@@ -119,6 +121,7 @@ export class UploadStreamer {
     archive: ReceivedArchive,
     hashes: Map<DigestAlgorithm, Hash>,
     open: (type: ArchiveType) => void,
+    tap: ((piece: Buffer) => void) | undefined,
   ): AsyncGenerator<Buffer> {
     const max = this.limits.maxContextBytes;
     let head: Buffer | undefined;
@@ -127,6 +130,7 @@ export class UploadStreamer {
       archive.bytes += piece.length;
       if (archive.bytes > max) throw Errors.tooLarge(max);
       for (const hash of hashes.values()) hash.update(piece);
+      tap?.(piece);
       return piece;
     };
     const sniff = (bytes: Buffer) => {
