@@ -67,6 +67,12 @@ const settings = {
   upstreamResponseTimeoutMs: { env: 'UPSTREAM_RESPONSE_TIMEOUT_MS', default: '60000', description: 'no answer this long after the half-close, or the upstream not reading this long -> 504', parse: integer(1, 86_400_000) },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel the rest', parse: integer(0, 86_400_000) },
   logLevel: { env: 'LOG_LEVEL', default: 'info', description: 'pino log level', parse: logLevel },
+  // Operations (TLS to the upstream, proxies):
+
+  // Browser uploads:
+
+  // Webhooks, idempotency, imports:
+
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
