@@ -45,16 +45,42 @@ export class ContextStore {
   }
 }
 
+/** Thrown by commit() when the call was cancelled while it was being committed. */
+export class CommitCancelledError extends Error {
+  override name = 'CommitCancelledError';
+}
+
 export class IncomingContext {
   readonly stream: WriteStream;
-  private done = false;
+  private readonly recordTempPath: string;
+  private state: 'writing' | 'committing' | 'done' | 'discarded' = 'writing';
+  private cancelRequested = false;
+  private committing: Promise<unknown> | undefined;
 
   constructor(private readonly dir: string, private readonly tempPath: string) {
     this.stream = createWriteStream(tempPath, { flags: 'wx', highWaterMark: 1024 * 1024 });
+    this.recordTempPath = `${tempPath}.json`;
   }
 
-  /** fsync, then rename into place beside its JSON record. */
-  async commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
+  /**
+   * fsync, then rename into place beside its JSON record. A gRPC server sees
+   * the end of a reset stream as a half-close first and the cancel only a
+   * moment later, so the cancel is checked once more just before the rename.
+   */
+  commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
+    this.state = 'committing';
+    const committing = this.writeAndRename(record).then((full) => {
+      this.state = 'done';
+      return full;
+    }, async (err: unknown) => {
+      await this.discard();
+      throw err;
+    });
+    this.committing = committing.catch(() => {});
+    return committing;
+  }
+
+  private async writeAndRename(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
     await new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
       this.stream.end(() => resolve());
@@ -67,23 +93,32 @@ export class IncomingContext {
     }
     const contextId = `ctx_${ulid()}`;
     const full: ContextRecord = { contextId, ...record, createdAt: new Date().toISOString() };
-    const recordTemp = join(this.dir, `${TEMP_PREFIX}${contextId}.json`);
-    await writeFile(recordTemp, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
+    await writeFile(this.recordTempPath, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
+    if (this.cancelRequested) throw new CommitCancelledError('the call was cancelled before the context was stored');
     await rename(this.tempPath, join(this.dir, contextId));
-    await rename(recordTemp, join(this.dir, `${contextId}.json`));
-    this.done = true;
+    await rename(this.recordTempPath, join(this.dir, `${contextId}.json`));
     return full;
   }
 
-  /** Drops the partial file; safe to call more than once. */
+  /** Drops the partial file (or stops a commit still in progress); safe to call more than once. */
   async abort(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+    if (this.state === 'committing') {
+      this.cancelRequested = true;
+      await this.committing;
+      return;
+    }
+    if (this.state === 'writing') await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    if (this.state === 'discarded') return;
+    this.state = 'discarded';
     if (!this.stream.closed) {
       const closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
       this.stream.destroy();
       await closed;
     }
     await unlink(this.tempPath).catch(() => {});
+    await unlink(this.recordTempPath).catch(() => {});
   }
 }

@@ -168,8 +168,11 @@ function handleUpload(
     }
   });
 
-  call.on('end', () => {
-    if (settled) return;
+  // grpc-js reports the end of a reset stream as a half-close first and the
+  // cancel a few ticks later: decide only once those have run.
+  call.on('end', () => setImmediate(onEnd));
+  const onEnd = () => {
+    if (settled || call.cancelled) return;
     const metadata = seen.metadata;
     if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
     const expected = BigInt(metadata.expectedSizeBytes || '0');
@@ -192,7 +195,7 @@ function handleUpload(
     }, (err: NodeJS.ErrnoException) => {
       fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
     });
-  });
+  };
 
   call.on('cancelled', () => {
     if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;

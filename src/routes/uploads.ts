@@ -49,7 +49,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
   });
 
   const putWithoutName = async () => {
-    throw Errors.missingName('put it in the path, e.g. `tar -cz . | curl -T - http://HOST/v1/ignite/contexts/ctx.tar.gz` (curl adds no file name when it reads stdin).');
+    throw Errors.missingName('put it in the path, PUT /v1/ignite/contexts/<name>, e.g. `tar -cz . | curl -T - http://HOST/v1/ignite/contexts/ctx.tar.gz` (curl adds no file name when it reads stdin).');
   };
   app.put('/v1/ignite/contexts/', putWithoutName);
   app.put('/v1/ignite/contexts', putWithoutName);

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { dataDirEntries, gzipLike, startStack } from './helpers.js';
+
+/**
+ * An upstream that is not grpc-js: a bare HTTP/2 server that, like a naive Go
+ * server, treats end-of-stream as "the archive is complete". It records
+ * whether a call ended cleanly (END_STREAM) or was reset.
+ */
+async function startNaiveUpstream() {
+  const calls: Array<{ bytes: number; outcome?: 'committed' | 'reset' }> = [];
+  let onOutcome: (() => void) | undefined;
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    const call: (typeof calls)[number] = { bytes: 0 };
+    calls.push(call);
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+    stream.on('data', (d: Buffer) => { call.bytes += d.length; });
+    stream.on('error', () => {});
+    // Node pushes end-of-data after a reset too; 'aborted' comes first then, and nothing is committed.
+    stream.on('aborted', () => { call.outcome ??= 'reset'; onOutcome?.(); });
+    stream.on('end', () => { call.outcome ??= stream.aborted ? 'reset' : 'committed'; onOutcome?.(); });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    target: `127.0.0.1:${port}`,
+    calls,
+    outcome: () => new Promise<void>((resolve) => { onOutcome = resolve; }),
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of [] as never[]) s; setTimeout(resolve, 200); }),
+  };
+}
+
+/** Sends headers and part of a chunked body over a raw socket, then drops the connection. */
+async function abortHalfway(baseUrl: string, path: string, sendBytes: number, contentLength?: number): Promise<void> {
+  const { port } = new URL(baseUrl);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const framing = contentLength === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${contentLength}`;
+  socket.write(`PUT ${path} HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n`);
+  const body = gzipLike(sendBytes);
+  for (let i = 0; i < body.length; i += 65536) {
+    const piece = body.subarray(i, i + 65536);
+    const ok = contentLength === undefined
+      ? socket.write(`${piece.length.toString(16)}\r\n`) && socket.write(piece) && socket.write('\r\n')
+      : socket.write(piece);
+    if (!ok) await new Promise((resolve) => socket.once('drain', resolve));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  socket.destroy();
+}
+
+describe('a client that disconnects mid-upload cancels the upstream call', () => {
+  test('an upstream that is not grpc-js sees a reset, never an end-of-stream', async (t) => {
+    const naive = await startNaiveUpstream();
+    t.after(naive.close);
+    const stack = await startStack(t, { target: naive.target });
+    for (const contentLength of [undefined, 8 * 1024 * 1024]) {
+      const outcome = naive.outcome();
+      await abortHalfway(stack.baseUrl, '/v1/ignite/contexts/cut.tar.gz', 3 * 1024 * 1024, contentLength);
+      await outcome;
+      const call = naive.calls.at(-1)!;
+      assert.ok(call.bytes > 1024 * 1024, `the upstream received data before the abort (${call.bytes} bytes)`);
+      assert.equal(call.outcome, 'reset', 'the upstream must see RST_STREAM without END_STREAM');
+    }
+  });
+
+  test('the reference upstream stores nothing, chunked or with Content-Length', async (t) => {
+    const stack = await startStack(t);
+    for (const contentLength of [undefined, 8 * 1024 * 1024]) {
+      const seen = stack.nextObservation();
+      await abortHalfway(stack.baseUrl, '/v1/ignite/contexts/cut.tar.gz', 3 * 1024 * 1024, contentLength);
+      const observation = await seen;
+      assert.equal(observation.outcome, 'cancelled');
+      assert.ok(observation.bytes > 0);
+    }
+    assert.deepEqual(await dataDirEntries(stack), []);
+    assert.equal(stack.app.uploadGate.inFlight, 0);
+  });
+});

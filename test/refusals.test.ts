@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FormData, request } from 'undici';
+import { dataDirEntries, gzipLike, startStack, type Stack } from './helpers.js';
+
+interface Refusal {
+  status: number;
+  code: number;
+  message: string;
+  body: Record<string, unknown>;
+}
+
+async function send(url: string, options: Parameters<typeof request>[1]): Promise<Refusal> {
+  const res = await request(url, options);
+  const body = (await res.body.json()) as Record<string, unknown>;
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  return { status: res.statusCode, code: body['code'] as number, message: body['message'] as string, body };
+}
+
+function assertStatusBody(r: Refusal, status: number, code: number, message: RegExp) {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'details', 'message']);
+  assert.equal(r.code, code);
+  assert.deepEqual(r.body['details'], []);
+  assert.match(r.message, message);
+}
+
+async function assertNothingStored(stack: Stack) {
+  // Observations are emitted after the temp file is removed; give a cancelled call a moment to land.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(await dataDirEntries(stack), []);
+  assert.equal(stack.observed.filter((o) => o.outcome === 'stored').length, 0);
+}
+
+function multipartBody(boundary: string, parts: Array<{ name: string; filename?: string; data: Buffer | string }>, close = true): Buffer {
+  const pieces: Buffer[] = [];
+  for (const part of parts) {
+    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
+    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.filename ? 'Content-Type: application/gzip\r\n' : ''}\r\n`));
+    pieces.push(Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data));
+    pieces.push(Buffer.from('\r\n'));
+  }
+  if (close) pieces.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(pieces);
+}
+
+describe('bad input gets the contract error and stores nothing', () => {
+  test('empty body', async (t) => {
+    const stack = await startStack(t);
+    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, { method: 'PUT', body: Buffer.alloc(0) }), 400, 3, /empty/);
+    const form = new FormData();
+    form.append('file', new Blob([]), 'ctx.tar.gz');
+    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form }), 400, 3, /empty/);
+    await assertNothingStored(stack);
+  });
+
+  test('non-archive bytes are 415 whatever Content-Type claims, before any gRPC call', async (t) => {
+    const stack = await startStack(t);
+    const html = Buffer.from('<!DOCTYPE html><html>not an archive</html>');
+    for (const type of ['application/gzip', 'application/zip', 'application/octet-stream']) {
+      const r = await send(`${stack.baseUrl}/v1/ignite/contexts?name=x.tar.gz`, { method: 'POST', body: html, headers: { 'content-type': type } });
+      assertStatusBody(r, 415, 3, /not a gzip or zip archive.*tar -cz/);
+    }
+    const form = new FormData();
+    form.append('file', new Blob([html]), 'x.tar.gz');
+    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form }), 415, 3, /tar -cz/);
+    await assertNothingStored(stack);
+    assert.equal(stack.observed.length, 0, 'no gRPC call was opened');
+  });
+
+  test('raw POST without a name', async (t) => {
+    const stack = await startStack(t);
+    const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: gzipLike(1000) });
+    assertStatusBody(r, 400, 3, /\?name=/);
+    await assertNothingStored(stack);
+  });
+
+  test('PUT to /contexts/ with no name shows the fix', async (t) => {
+    const stack = await startStack(t);
+    for (const path of ['/v1/ignite/contexts/', '/v1/ignite/contexts']) {
+      const r = await send(`${stack.baseUrl}${path}`, { method: 'PUT', body: gzipLike(1000) });
+      assertStatusBody(r, 400, 3, /\/contexts\/<name>/);
+    }
+    await assertNothingStored(stack);
+  });
+
+  test('multipart without a file part, with two file parts, with a field after the file, with an unknown field', async (t) => {
+    const stack = await startStack(t);
+    const boundary = 'bridge-test-boundary';
+    const headers = { 'content-type': `multipart/form-data; boundary=${boundary}` };
+    const url = `${stack.baseUrl}/v1/ignite/contexts`;
+    const archive = gzipLike(700_000);
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['no file part', multipartBody(boundary, [{ name: 'name', data: 'x.tar.gz' }]), /no file part named "file"/],
+      ['two file parts', multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: archive }, { name: 'file', filename: 'b.tar.gz', data: archive }]), /second file part/],
+      ['field after the file', multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: archive }, { name: 'name', data: 'late' }]), /"name" comes after the file/],
+      ['file part with another name', multipartBody(boundary, [{ name: 'upload', filename: 'a.tar.gz', data: archive }]), /named "upload", not "file"/],
+      ['unknown field', multipartBody(boundary, [{ name: 'colour', data: 'blue' }, { name: 'file', filename: 'a.tar.gz', data: archive }]), /unknown field "colour"/],
+    ];
+    for (const [what, body, message] of cases) {
+      const r = await send(url, { method: 'POST', body, headers });
+      assertStatusBody(r, 400, 3, message);
+      assert.ok(r.status === 400, what);
+    }
+    await assertNothingStored(stack);
+  });
+
+  test('a truncated multipart body is never committed', async (t) => {
+    const stack = await startStack(t);
+    const boundary = 'cut-boundary';
+    // The file part's data is cut and the closing boundary never comes, although the request itself ends cleanly.
+    const body = multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: gzipLike(1_500_000) }], false).subarray(0, 1_200_000);
+    const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    assertStatusBody(r, 400, 3, /multipart/i);
+    await assertNothingStored(stack);
+    assert.ok(stack.observed.every((o) => o.outcome === 'cancelled'), 'every opened call was cancelled');
+  });
+
+  test('multipart Content-Type without a boundary', async (t) => {
+    const stack = await startStack(t);
+    const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: gzipLike(1000), headers: { 'content-type': 'multipart/form-data' } });
+    assertStatusBody(r, 400, 3, /boundary/);
+    await assertNothingStored(stack);
+  });
+
+  test('invalid names', async (t) => {
+    const stack = await startStack(t);
+    const long = 'a'.repeat(256);
+    for (const name of [long, 'bad%0Aname', 'tab%09name']) {
+      const r = await send(`${stack.baseUrl}/v1/ignite/contexts/${name}`, { method: 'PUT', body: gzipLike(1000) });
+      assertStatusBody(r, 400, 3, /Invalid context name/);
+    }
+    await assertNothingStored(stack);
+  });
+
+  test('unknown route is a 404 in the contract shape', async (t) => {
+    const stack = await startStack(t);
+    assertStatusBody(await send(`${stack.baseUrl}/v1/nope`, { method: 'GET' }), 404, 5, /No route for GET \/v1\/nope/);
+  });
+});
