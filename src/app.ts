@@ -26,8 +26,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logger: deps.logger ?? { level: config.logLevel },
     // Names of up to 255 UTF-8 bytes, percent-encoded, must reach our own validation rather than a 414.
     routerOptions: { maxParamLength: 4096 },
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A client's x-request-id is kept only if gRPC metadata and log lines can carry it as is.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const id = req.headers['x-request-id'];
+      return typeof id === 'string' && /^[\x21-\x7e]{1,200}$/.test(id) ? id : randomUUID();
+    },
     // A healthy multi-GB upload must never hit a server-wide request timeout; idle timeouts are ours.
     requestTimeout: 0,
   });

@@ -53,6 +53,19 @@ export class UpstreamClient {
   }
 }
 
+function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(headers)) {
+    if (!value) continue;
+    // gRPC metadata carries printable ASCII only; anything else would throw deep inside grpc-js.
+    if (!/^[\x20-\x7e]*$/.test(value)) {
+      throw Errors.malformedRequest(`The ${key} header contains characters that cannot be forwarded to the upstream (printable ASCII only).`);
+    }
+    metadata.set(key, value);
+  }
+  return metadata;
+}
+
 export class UploadCall {
   /** Settles when the upstream answers: the response, or the mapped error. */
   readonly response: Promise<UploadResponse>;
@@ -69,8 +82,7 @@ export class UploadCall {
     headers: ForwardedHeaders,
     private readonly timeoutMs: number,
   ) {
-    const callMetadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries(headers)) if (value) callMetadata.set(key, value);
+    const callMetadata = toMetadata(headers);
     const serialize = (request: UploadRequest) =>
       request.chunk ? serializeChunk(request.chunk) : method.requestSerialize(request);
     let settle!: { resolve: (r: UploadResponse) => void; reject: (e: BridgeError) => void };
