@@ -80,11 +80,14 @@ describe('upstream refusals reach the client', () => {
     const cases: Array<[number, number]> = [[8, 429], [7, 403], [9, 400], [13, 500], [3, 400]];
     for (const [code, http] of cases) {
       const stack = await startStack(t, { reference: { faults: { failAfterBytes: { bytes: 1024 * 1024, code, details: 'injected' } } } });
+      const observed = stack.nextObservation();
       const res = await request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body: gzipLike(4 * 1024 * 1024) });
       const json = (await res.body.json()) as { code: number; message: string };
       assert.equal(res.statusCode, http, `gRPC ${code}`);
       assert.equal(json.code, code);
       assert.match(json.message, /injected/);
+      // The upstream answers first and removes its temp file right after.
+      assert.equal((await observed).outcome, 'failed');
       assert.deepEqual(await dataDirEntries(stack), []);
     }
   });
