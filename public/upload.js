@@ -39,7 +39,7 @@
   function choose(picked) {
     file = picked || null;
     $('file-choice').textContent = file ? file.name : 'Choose a file or drop it here';
-    $('file-size').textContent = file ? formatBytes(file.size) : '';
+    $('file-size').textContent = file ? formatBytes(file.size) : 'a .tar.gz or .zip of the build context';
     nameInput.placeholder = file ? file.name : '';
     clearMessages();
   }
@@ -80,13 +80,14 @@
     tokenInput.disabled = busy;
   }
 
-  function showProgress(loaded, total, startedAt) {
+  function showProgress(loaded, total, startedAt, done = false) {
     const percent = total > 0 ? Math.floor((loaded / total) * 100) : 0;
     progress.value = percent;
     $('percent').textContent = `${percent}%`;
     $('sent').textContent = `${formatBytes(loaded)} of ${formatBytes(total)}`;
     const seconds = (performance.now() - startedAt) / 1000;
-    $('speed').textContent = seconds > 0.2 ? `${formatBytes(loaded / seconds)}/s` : '';
+    // Early samples over a few milliseconds would show absurd rates.
+    $('speed').textContent = (seconds > 0.25 || (done && seconds > 0)) ? `${formatBytes(loaded / seconds)}/s` : '';
   }
 
   /** The JSON error's message, or a plain description when something else answered (a proxy, a crash). */
@@ -98,7 +99,7 @@
     return `The upload failed with HTTP ${request.status} ${request.statusText || ''}`.trim();
   }
 
-  const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const shellQuote = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
   function buildName(contextName) {
     const base = contextName.replace(/\.(tar\.gz|tgz|tar|gz|zip)$/i, '').toLowerCase()
@@ -147,10 +148,15 @@
     status.textContent = `Uploading ${name}…`;
     setBusy(true);
 
+    // The totals are request-body bytes: the archive plus a few hundred bytes of form framing.
+    let bodySize = file.size;
     request.upload.addEventListener('progress', (e) => {
-      if (e.lengthComputable) showProgress(e.loaded, e.total, startedAt);
+      if (!e.lengthComputable) return;
+      bodySize = e.total;
+      showProgress(e.loaded, e.total, startedAt);
     });
     request.upload.addEventListener('load', () => {
+      showProgress(bodySize, bodySize, startedAt, true);
       status.textContent = 'Sent; waiting for Ignite to confirm…';
     });
 
