@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { launchChromium, openPage, startOtherOrigin } from './browser.js';
+import { launchChromium, openPage, startOtherOrigin, within } from './browser.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -54,7 +54,7 @@ describe('the upload page in headless Chromium', () => {
 
     const contextId = (await page.locator('#context-id').textContent())!;
     assert.match(contextId, /^ctx_[0-9A-HJKMNP-TV-Z]{26}$/);
-    const seen = await observed;
+    const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
     assert.equal(seen.outcome, 'stored');
     assert.equal(seen.contextId, contextId, 'the page shows the id the upstream stored');
     // The name defaults to the file name; the size is sent as a field before the file.
@@ -115,7 +115,7 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(await page.locator('#result').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
 
-    const seen = await observed;
+    const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
     assert.equal(seen.outcome, 'cancelled');
     assert.equal(seen.metadata?.name, 'cancel-me.tar.gz');
     assert.ok(seen.bytes < bytes.length, `the upstream saw ${seen.bytes} of ${bytes.length} bytes`);

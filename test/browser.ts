@@ -59,3 +59,16 @@ export async function startOtherOrigin(t: TestContext): Promise<string> {
   }));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
+
+/** Fails with `what` instead of hanging until the test's own timeout. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
