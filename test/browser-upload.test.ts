@@ -96,7 +96,7 @@ describe('the upload page in headless Chromium', () => {
     const dir = await mkdtemp(join(tmpdir(), 'browser-cancel-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const big = join(dir, 'big.tar.gz');
-    const bytes = gzipLike(32 * MiB);
+    const bytes = gzipLike(48 * MiB);
     await writeFile(big, bytes);
 
     const { page } = await openPage(t, browser);
@@ -140,6 +140,27 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(await page.locator('#result').isVisible(), false);
     assert.equal(stack.observed.length, 0, 'no upstream call was made');
     assert.deepEqual(await dataDirEntries(stack), []);
+  });
+
+  test('a file dropped on the page is the one uploaded', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { page, problems } = await openPage(t, browser);
+    await page.goto(`${stack.baseUrl}/`);
+    const bytes = gzipLike(200_000);
+    const dataTransfer = await page.evaluateHandle((base64) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'dropped.tgz', { type: 'application/gzip' }));
+      return transfer;
+    }, bytes.toString('base64'));
+    await page.dispatchEvent('#drop', 'dragover', { dataTransfer });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    assert.equal(await page.locator('#file-choice').textContent(), 'dropped.tgz');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.equal(stack.observed.at(-1)?.metadata?.name, 'dropped.tgz');
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(bytes));
+    assert.deepEqual(problems, []);
   });
 
   test('works by keyboard alone at phone width', TIMEOUT, async (t) => {
