@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
 import { closeAfterReply } from './routes/close-after-reply.js';
+import { corsOptions } from './routes/cors.js';
 import { healthRoutes } from './routes/health.js';
+import { uploadPageRoutes } from './routes/upload-page.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
 import { UploadStreamer } from './upload/stream-upload.js';
@@ -44,6 +47,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
+  // Before any route, so its onRequest hook also answers preflights for them.
+  if (config.corsAllowedOrigins.length > 0) await app.register(cors, corsOptions(config.corsAllowedOrigins));
+
   const gate = new UploadGate(config.maxConcurrentUploads);
   app.decorate('uploadGate', gate);
   const streamer = new UploadStreamer(deps.upstream, {
@@ -73,5 +79,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
   await app.register(uploadRoutes, { config, streamer, gate });
+  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

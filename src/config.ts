@@ -53,6 +53,30 @@ const logLevel: Parser<string> = (raw, env) => {
   return v;
 };
 
+const onOff: Parser<boolean> = (raw, env) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${env}=${JSON.stringify(raw)} is not true or false`);
+};
+
+/** Comma-separated browser origins, or `*`; each normalised as browsers send it in `Origin`. */
+const originList: Parser<string[]> = (raw, env) => {
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  if (entries.includes('*')) return ['*'];
+  return entries.map((entry) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch { /* reported below */ }
+    const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    if (!url || !bare || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ConfigError(`${env} entry ${JSON.stringify(entry)} is not an origin: write scheme://host[:port] with no path, e.g. https://app.example.com`);
+    }
+    return url.origin;
+  });
+};
+
 const settings = {
   host: { env: 'HOST', default: '127.0.0.1', description: 'HTTP listen address (the Docker image sets 0.0.0.0)', parse: text },
   port: { env: 'PORT', default: '8080', description: 'HTTP listen port (0 picks a free one)', parse: integer(0, 65535) },
@@ -70,6 +94,8 @@ const settings = {
   // Operations (TLS to the upstream, proxies):
 
   // Browser uploads:
+  corsAllowedOrigins: { env: 'CORS_ALLOWED_ORIGINS', default: '', description: 'comma-separated origins (or *) whose pages may upload from a browser; empty = no CORS', parse: originList },
+  uploadPage: { env: 'UPLOAD_PAGE', default: 'true', description: 'serve the browser upload page at / (false for API-only deployments)', parse: onOff },
 
   // Webhooks, idempotency, imports:
 

@@ -1,0 +1,41 @@
+import type { FastifyCorsOptions } from '@fastify/cors';
+
+/** Request headers a page on another origin may send with an upload. */
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Content-Digest',
+  'Content-Disposition',
+  'X-Request-Id',
+  'Idempotency-Key',
+  'X-Signature-256',
+  'X-Signature-Timestamp',
+  'traceparent',
+];
+
+/** Response headers such a page may read (the others stay hidden from its script). */
+export const CORS_EXPOSED_HEADERS = ['Repr-Digest', 'X-Request-Id', 'Retry-After'];
+
+/**
+ * @fastify/cors options for CORS_ALLOWED_ORIGINS. A disallowed origin resolves
+ * to `false`, which makes the plugin add no CORS header at all (an array of
+ * origins would still send the method/header lists) and leaves its preflight
+ * to the 404 handler, so the browser blocks the request before any body is sent.
+ */
+export function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptions {
+  const any = allowedOrigins.includes('*');
+  const allowed = new Set(allowedOrigins);
+  return {
+    origin: (origin, callback) => {
+      if (origin === undefined) return callback(null, false);
+      callback(null, any ? '*' : allowed.has(origin) ? origin : false);
+    },
+    methods: ['GET', 'HEAD', 'POST', 'PUT'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    // A bearer token travels in a header, not in cookies: no credentialed requests.
+    credentials: false,
+    maxAge: 600,
+    strictPreflight: true,
+  };
+}

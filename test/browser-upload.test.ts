@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openPage, startOtherOrigin, within } from './browser.js';
+import { dataDirEntries, gzipLike, sha256, startStack, storedBytes } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+const TIMEOUT = { timeout: 90_000 };
+
+/** Stands in for IGNITE_API_URL, recording the CreateBuild calls the page's curl command makes. */
+async function startBuildsApi(t: TestContext) {
+  const calls: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: string }> = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => {
+      calls.push({ method: request.method, url: request.url, headers: request.headers, body });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"buildId":"b_1"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls };
+}
+
+describe('the upload page in headless Chromium', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('uploads an archive with progress, shows the contextId and a CreateBuild command', TIMEOUT, async (t) => {
+    const api = await startBuildsApi(t);
+    const stack = await startStack(t, { reference: { token: 'page-token' }, config: { apiUrl: api.url } });
+    const { page, problems } = await openPage(t, browser);
+    await page.goto(`${stack.baseUrl}/`);
+    const bytes = gzipLike(3 * MiB + 12345);
+
+    await page.getByLabel('Archive').setInputFiles({ name: 'My App.tar.gz', mimeType: 'application/gzip', buffer: bytes });
+    await page.getByLabel('Bearer token').fill('page-token');
+    const observed = stack.nextObservation();
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.match(contextId, /^ctx_[0-9A-HJKMNP-TV-Z]{26}$/);
+    const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
+    assert.equal(seen.outcome, 'stored');
+    assert.equal(seen.contextId, contextId, 'the page shows the id the upstream stored');
+    // The name defaults to the file name; the size is sent as a field before the file.
+    assert.deepEqual(seen.metadata, { name: 'My App.tar.gz', contentType: 'application/gzip', expectedSizeBytes: String(bytes.length) });
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(bytes));
+
+    assert.equal(await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value), 100);
+    assert.equal(await page.locator('#percent').textContent(), '100%');
+    assert.match((await page.locator('#sent').textContent())!, /^3\.0 MiB of 3\.0 MiB$/);
+    assert.match((await page.locator('#speed').textContent())!, /^$|\/s$/);
+    assert.equal(await page.getByRole('status').textContent(), 'Upload complete.');
+
+    const command = (await page.locator('#build-command').textContent())!;
+    assert.ok(command.startsWith(`curl -X POST ${api.url}/v1/ignite/builds \\\n`), command);
+    assert.ok(command.includes('Bearer $IGNITE_TOKEN'), 'a placeholder, never the token itself');
+    assert.ok(!command.includes('page-token'));
+    // Ready to run: the shown command, pasted into a shell, makes the CreateBuild call.
+    await promisify(execFile)('bash', ['-c', command], { env: { ...process.env, IGNITE_TOKEN: 'build-token' }, timeout: 10_000 });
+    assert.equal(api.calls.length, 1);
+    assert.equal(api.calls[0]!.method, 'POST');
+    assert.equal(api.calls[0]!.url, '/v1/ignite/builds');
+    assert.equal(api.calls[0]!.headers.authorization, 'Bearer build-token');
+    assert.equal(api.calls[0]!.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(api.calls[0]!.body), { name: 'my-app', tags: ['latest'], contextId });
+
+    // The token lives in this tab's sessionStorage only.
+    const storage = await page.evaluate(() => ({ session: sessionStorage.getItem('ignite-upload-bridge.token'), local: localStorage.length }));
+    assert.deepEqual(storage, { session: 'page-token', local: 0 });
+    assert.ok(!page.url().includes('page-token'));
+    assert.deepEqual(problems, [], 'no script errors or CSP violations');
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'upload-page.png'), fullPage: true });
+  });
+
+  test('cancelling halfway cancels the upstream call and stores nothing', TIMEOUT, async (t) => {
+    // 64 KiB per 40 ms upstream: about 1.6 MiB/s, so the page is mid-upload for many seconds.
+    const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 40 } }, config: { chunkSizeBytes: 64 * 1024 } });
+    const dir = await mkdtemp(join(tmpdir(), 'browser-cancel-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const big = join(dir, 'big.tar.gz');
+    const bytes = gzipLike(48 * MiB);
+    await writeFile(big, bytes);
+
+    const { page } = await openPage(t, browser);
+    await page.goto(`${stack.baseUrl}/`);
+    await page.getByLabel('Archive').setInputFiles(big);
+    await page.getByRole('textbox', { name: /^Name/ }).fill('cancel-me.tar.gz');
+    const observed = stack.nextObservation();
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 20);
+    const percentAtCancel = await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value);
+    assert.ok(percentAtCancel < 100, `cancelled at ${percentAtCancel}%, before the end`);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    await page.getByRole('status').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await page.getByRole('status').textContent(), 'Upload cancelled: nothing was stored.');
+    assert.equal(await page.locator('#result').isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
+
+    const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
+    assert.equal(seen.outcome, 'cancelled');
+    assert.equal(seen.metadata?.name, 'cancel-me.tar.gz');
+    assert.ok(seen.bytes < bytes.length, `the upstream saw ${seen.bytes} of ${bytes.length} bytes`);
+    assert.deepEqual(await dataDirEntries(stack), [], 'nothing stored, no temp file left');
+  });
+
+  test('a file that is not an archive shows the 415 message', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { page } = await openPage(t, browser);
+    await page.goto(`${stack.baseUrl}/`);
+    // Large enough that the refusal arrives while the browser is still sending.
+    const text = Buffer.from('<!DOCTYPE html><p>not an archive</p>\n'.repeat(80_000));
+    await page.getByLabel('Archive').setInputFiles({ name: 'index.html', mimeType: 'text/html', buffer: text });
+    await page.getByRole('button', { name: 'Upload' }).click();
+
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ state: 'visible' });
+    const message = (await alert.textContent())!;
+    assert.match(message, /^The body is not a gzip or zip archive \(it starts with bytes 3c 21 44 4f\)/);
+    assert.match(message, /tar -cz/);
+    assert.equal(await page.getByRole('status').textContent(), 'Upload failed.');
+    assert.equal(await page.locator('#result').isVisible(), false);
+    assert.equal(stack.observed.length, 0, 'no upstream call was made');
+    assert.deepEqual(await dataDirEntries(stack), []);
+  });
+
+  test('a file dropped on the page is the one uploaded', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { page, problems } = await openPage(t, browser);
+    await page.goto(`${stack.baseUrl}/`);
+    const bytes = gzipLike(200_000);
+    const dataTransfer = await page.evaluateHandle((base64) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'dropped.tgz', { type: 'application/gzip' }));
+      return transfer;
+    }, bytes.toString('base64'));
+    await page.dispatchEvent('#drop', 'dragover', { dataTransfer });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    assert.equal(await page.locator('#file-choice').textContent(), 'dropped.tgz');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.equal(stack.observed.at(-1)?.metadata?.name, 'dropped.tgz');
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(bytes));
+    assert.deepEqual(problems, []);
+  });
+
+  test('works by keyboard alone at phone width', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { page, problems } = await openPage(t, browser, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    await page.goto(`${stack.baseUrl}/`);
+    const bytes = gzipLike(300_000);
+    await page.getByLabel('Archive').setInputFiles({ name: 'a-rather-long-archive-name-for-a-small-phone-screen.tar.gz', mimeType: 'application/gzip', buffer: bytes });
+
+    // Every control is reachable with Tab, in reading order, and labelled.
+    await page.locator('body').focus();
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
+    }
+    assert.deepEqual(order, ['file', 'name', 'token', 'upload']);
+
+    await page.getByRole('textbox', { name: /^Name/ }).focus();
+    await page.keyboard.type('phone.tar.gz');
+    await page.keyboard.press('Enter');
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.equal(stack.observed.at(-1)?.contextId, contextId);
+    assert.equal(stack.observed.at(-1)?.metadata?.name, 'phone.tar.gz');
+
+    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+    assert.ok(widths.page <= widths.viewport, `no sideways scrolling at phone width (${widths.page} > ${widths.viewport})`);
+    assert.deepEqual(problems, []);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'upload-page-phone.png'), fullPage: true });
+  });
+});
+
+describe('uploads from a page on another origin (CORS) in headless Chromium', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  /** What a customer's site would run: FormData (name, then file) with a bearer token. */
+  async function uploadFrom(origin: string, t: Parameters<typeof openPage>[0], url: string, archive: Buffer) {
+    const { page, problems } = await openPage(t, browser);
+    await page.goto(`${origin}/`);
+    const result = await page.evaluate(async ({ url, base64 }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const form = new FormData();
+      form.append('name', 'from-another-site.tar.gz');
+      form.append('file', new Blob([bytes]), 'ctx.tar.gz');
+      try {
+        const response = await fetch(url, { method: 'POST', body: form, headers: { Authorization: 'Bearer site-token' } });
+        return {
+          status: response.status,
+          body: await response.json(),
+          reprDigest: response.headers.get('repr-digest'),
+          requestId: response.headers.get('x-request-id'),
+        };
+      } catch (err) {
+        return { rejected: `${(err as Error).name}: ${(err as Error).message}` };
+      }
+    }, { url, base64: archive.toString('base64') });
+    return { result, problems };
+  }
+
+  test('an allowed origin uploads with an Authorization header and reads the exposed headers', TIMEOUT, async (t) => {
+    const origin = await startOtherOrigin(t);
+    const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [origin] } });
+    const archive = gzipLike(700_000);
+    const { result } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, archive);
+    assert.ok('status' in result, JSON.stringify(result));
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    const { contextId } = result.body as { contextId: string };
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive));
+    assert.equal(stack.observed.at(-1)?.metadata?.name, 'from-another-site.tar.gz');
+    assert.equal(result.reprDigest, `sha-256=:${Buffer.from(sha256(archive), 'hex').toString('base64')}:`);
+    assert.match(result.requestId ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  test('an allowed origin can read the JSON error message', TIMEOUT, async (t) => {
+    const origin = await startOtherOrigin(t);
+    const stack = await startStack(t, { config: { corsAllowedOrigins: [origin] } });
+    const { result } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, Buffer.from('plain text, not an archive'));
+    assert.ok('status' in result, JSON.stringify(result));
+    assert.equal(result.status, 415);
+    assert.match((result.body as { message: string }).message, /not a gzip or zip archive/);
+  });
+
+  for (const [label, allowed] of [['CORS off (the default)', []], ['only another origin allowed', ['https://app.example.com']]] as const) {
+    test(`the browser blocks the upload when the origin is not allowed: ${label}`, TIMEOUT, async (t) => {
+      const origin = await startOtherOrigin(t);
+      const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [...allowed] } });
+      const { result, problems } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, gzipLike(100_000));
+      assert.deepEqual(result, { rejected: 'TypeError: Failed to fetch' });
+      assert.ok(problems.some((p) => p.includes('blocked by CORS policy')), problems.join('\n'));
+      // The preflight failed, so the POST was never sent.
+      assert.equal(stack.observed.length, 0, 'the upstream saw no upload');
+      assert.deepEqual(await dataDirEntries(stack), []);
+    });
+  }
+});
