@@ -43,7 +43,7 @@ export class BridgeMetrics {
 
   readonly size = new Histogram({
     name: 'ignite_bridge_upload_size_bytes',
-    help: 'Archive size of uploads that ended, by mode',
+    help: 'Size of the archives stored (uploads that ended ok), by mode',
     labelNames: ['mode'] as const,
     // 64 KiB to 8 GiB, ×4 per bucket.
     buckets: Array.from({ length: 10 }, (_, i) => 65536 * 4 ** i),

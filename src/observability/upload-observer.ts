@@ -31,10 +31,8 @@ export class UploadObserver {
       const bytes = archive?.bytes ?? 0;
       this.metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
       this.metrics.duration.observe({ mode, outcome }, seconds);
-      if (archive) {
-        this.metrics.receivedBytes.inc({ mode }, bytes);
-        this.metrics.size.observe({ mode }, bytes);
-      }
+      this.metrics.receivedBytes.inc({ mode }, bytes);
+      if (outcome === 'ok') this.metrics.size.observe({ mode }, bytes);
       if (upstreamCode) this.metrics.upstreamResponses.inc({ code: upstreamCode });
       request.log.info({
         upload: {
