@@ -44,15 +44,16 @@ describe('start-up', () => {
     }
   });
 
-  for (const [env, name] of [
+  const badSettings: Array<[Record<string, string>, string]> = [
     [{ PORT: 'eighty' }, 'PORT'],
     [{ MAX_CONCURRENT_UPLOADS: '0' }, 'MAX_CONCURRENT_UPLOADS'],
     [{ IGNITE_GRPC_TLS: 'yes please' }, 'IGNITE_GRPC_TLS'],
     [{ TRUST_PROXY: 'the balancer' }, 'TRUST_PROXY'],
     [{ IGNITE_GRPC_TARGET: 'upstream:443', IGNITE_GRPC_TLS: 'true', IGNITE_GRPC_CA_FILE: '/nonexistent/ca.pem' }, 'IGNITE_GRPC_CA_FILE'],
-  ] as const) {
+  ];
+  for (const [env, name] of badSettings) {
     test(`a bad ${name} stops start-up with one line naming it`, async () => {
-      const { code, stdout, stderr } = await runMain(Object.assign({ PORT: '0' }, env));
+      const { code, stdout, stderr } = await runMain({ PORT: '0', ...env });
       assert.notEqual(code, 0);
       assert.equal(stdout, '');
       const lines = stderr.trim().split('\n');
