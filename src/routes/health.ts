@@ -18,7 +18,8 @@ export async function healthRoutes(app: FastifyInstance, { gate, upstream }: Hea
     return {
       status: ready ? 'ready' : 'draining',
       uploadsInFlight: gate.inFlight,
-      upstream: { target: upstream.target, state: upstream.channelState() },
+      // Asking connects an idle channel, so probes show an unreachable upstream before the first upload does.
+      upstream: { target: upstream.target, state: upstream.channelState(true) },
     };
   });
 }
