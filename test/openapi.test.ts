@@ -123,6 +123,28 @@ describe('openapi.yaml', () => {
     }
   });
 
+  test('documents every route the app serves', async (t) => {
+    const stack = await startStack(t);
+    // printRoutes draws a tree: 4 characters of indentation per level, methods in parentheses.
+    const segments: string[] = [];
+    const served: string[] = [];
+    for (const line of stack.app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([^)]+)\))?$/.exec(line);
+      if (!match) continue;
+      const depth = match[1]!.length / 4;
+      segments[depth] = match[2]!;
+      const path = segments.slice(0, depth + 1).join('').replace(/:(\w+)/g, '{$1}');
+      for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD' && m !== 'OPTIONS')) served.push(`${method} ${path}`);
+    }
+    assert.ok(served.includes('PUT /v1/ignite/contexts/{name}'), served.join());
+    const paths = document['paths'] as Record<string, Json>;
+    const undocumented = served.filter((route) => {
+      const [method, path] = route.split(' ') as [string, string];
+      return !paths[path]?.[method.toLowerCase()];
+    });
+    assert.deepEqual(undocumented, [], 'routes missing from openapi.yaml');
+  });
+
   test('every example validates against its schema', () => {
     let examples = 0;
     const walk = (node: unknown, pointer: string) => {
@@ -163,6 +185,9 @@ describe('the real server answers as openapi.yaml says', () => {
     const noName = await call(stack, 'post', '/v1/ignite/contexts', { body: gzipLike(100) });
     assert.equal(noName.status, 400);
     conforms('post', '/v1/ignite/contexts', noName);
+    const noPathName = await call(stack, 'put', '/v1/ignite/contexts/', { body: gzipLike(100) });
+    assert.equal(noPathName.status, 400);
+    conforms('put', '/v1/ignite/contexts/', noPathName);
 
     const empty = await call(stack, 'put', '/v1/ignite/contexts/empty.tar.gz', { body: Buffer.alloc(0) });
     assert.equal(empty.status, 400);
