@@ -124,12 +124,22 @@ describe('logs', () => {
     for (const trustProxy of [true, false]) {
       const logs = logCapture();
       const stack = await startStack(t, { config: { trustProxy }, logger: loggerOptions(configWith(), logs.stream) });
-      const res = await request(`${stack.baseUrl}/healthz`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-request-id': 'xff' } });
+      const res = await request(`${stack.baseUrl}/openapi.yaml`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-request-id': 'xff' } });
       await res.body.text();
       const incoming = logs.records().find((r) => r['reqId'] === 'xff' && r['req']) as { req: { remoteAddress: string } } | undefined;
       assert.ok(incoming, 'the incoming request is logged');
       assert.equal(incoming.req.remoteAddress, trustProxy ? '203.0.113.7' : '127.0.0.1');
     }
+  });
+
+  test('probes and scrapes do not log a line per request; uploads do', async (t) => {
+    const logs = logCapture();
+    const stack = await startStack(t, { logger: loggerOptions(configWith(), logs.stream) });
+    const before = logs.lines.length;
+    for (const path of ['/healthz', '/readyz', '/metrics']) await (await request(`${stack.baseUrl}${path}`)).body.text();
+    assert.deepEqual(logs.lines.slice(before), []);
+    await put(stack, 'a.tar.gz', gzipLike(100));
+    assert.ok(logs.lines.length - before >= 3, 'incoming request, the upload line, request completed');
   });
 });
 

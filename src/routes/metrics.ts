@@ -6,7 +6,7 @@ export interface MetricsRoutesOptions {
 }
 
 export async function metricsRoutes(app: FastifyInstance, { metrics }: MetricsRoutesOptions): Promise<void> {
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
