@@ -3,7 +3,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { UpstreamClient } from './grpc/upstream-client.js';
 import { upstreamChannelOptions, upstreamCredentials } from './grpc/upstream-channel.js';
 import { startReferenceUpstream, type ReferenceUpstream } from './reference-upstream/server.js';
-import { checkStartup, helpText } from './startup-checks.js';
+import { helpText } from './help.js';
+import { checkStartup } from './startup-checks.js';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {

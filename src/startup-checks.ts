@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ConfigError, describeSettings, type Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 
 /** Checks across settings that no single parser can make. */
 export function checkStartup(config: Pick<Config, 'host' | 'grpcTarget' | 'referenceToken' | 'grpcTls'>): void {
@@ -17,20 +17,4 @@ export function isLoopback(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
   return false;
-}
-
-/** `--help`: every setting with its default and meaning. */
-export function helpText(): string {
-  const rows = describeSettings();
-  const width = Math.max(...rows.map((r) => r.env.length));
-  const lines = rows.map((r) => `  ${r.env.padEnd(width)}  ${r.description} (default: ${r.default === '' ? 'unset' : r.default})`);
-  return [
-    'ignite-upload-bridge: HTTP uploads re-streamed to dodil.ignite.v1.BuildService/UploadBuildContext',
-    '',
-    'Usage: node dist/src/main.js [--help]',
-    '',
-    'Settings (environment variables, read once at start-up):',
-    ...lines,
-    '',
-  ].join('\n');
 }
