@@ -49,6 +49,7 @@ describe('start-up', () => {
     [{ MAX_CONCURRENT_UPLOADS: '0' }, 'MAX_CONCURRENT_UPLOADS'],
     [{ IGNITE_GRPC_TLS: 'yes please' }, 'IGNITE_GRPC_TLS'],
     [{ TRUST_PROXY: 'the balancer' }, 'TRUST_PROXY'],
+    [{ IGNITE_GRPC_KEEPALIVE_TIME_MS: '5' }, 'IGNITE_GRPC_KEEPALIVE_TIME_MS'],
     [{ IGNITE_GRPC_TARGET: 'upstream:443', IGNITE_GRPC_TLS: 'true', IGNITE_GRPC_CA_FILE: '/nonexistent/ca.pem' }, 'IGNITE_GRPC_CA_FILE'],
   ];
   for (const [env, name] of badSettings) {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { ConfigError, configWith, type Config } from '../src/config.js';
 import { loggerOptions } from '../src/observability/logger.js';
-import { upstreamCredentials } from '../src/grpc/upstream-channel.js';
+import { upstreamChannelOptions, upstreamCredentials } from '../src/grpc/upstream-channel.js';
 import { gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 
 const run = promisify(execFile);
@@ -74,7 +74,11 @@ describe('TLS to the upstream', () => {
   test('a private CA: the upload goes through TLS and is stored', async (t) => {
     const stack = await startStack(t, {
       reference: { tls: await serverTls() },
-      upstream: { credentials: upstreamCredentials(tlsConfig({ grpcCaFile: pki.caCert })) },
+      // The production channel: keepalive options included.
+      upstream: {
+        credentials: upstreamCredentials(tlsConfig({ grpcCaFile: pki.caCert })),
+        channelOptions: upstreamChannelOptions(tlsConfig({ grpcKeepaliveTimeMs: 10_000 })),
+      },
     });
     const archive = gzipLike(600_000);
     const res = await request(`${stack.baseUrl}/v1/ignite/contexts/tls.tar.gz`, { method: 'PUT', body: archive });
