@@ -4,9 +4,14 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
+import { loggerOptions } from './observability/logger.js';
+import { BridgeMetrics } from './observability/metrics.js';
+import { UploadObserver } from './observability/upload-observer.js';
 import { closeAfterReply } from './routes/close-after-reply.js';
 import { corsOptions } from './routes/cors.js';
 import { healthRoutes } from './routes/health.js';
+import { countResponses, metricsRoutes } from './routes/metrics.js';
+import { openapiRoutes } from './routes/openapi.js';
 import { uploadPageRoutes } from './routes/upload-page.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
@@ -26,7 +31,10 @@ declare module 'fastify' {
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? loggerOptions(config),
+    // Behind a balancer, request.ip (and the logs) show the client only when the proxy is trusted.
+    // (A hop count is supported at run time; Fastify's types omit it.)
+    trustProxy: config.trustProxy as Exclude<typeof config.trustProxy, number>,
     // Names of up to 255 UTF-8 bytes, percent-encoded, must reach our own validation rather than a 414.
     routerOptions: { maxParamLength: 4096 },
     // A client's x-request-id is kept only if gRPC metadata and log lines can carry it as is.
@@ -77,8 +85,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     throw Errors.notFound(request.method, request.url.split('?')[0]!);
   });
 
+  const metrics = new BridgeMetrics(deps.upstream);
+  countResponses(app, metrics);
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
-  await app.register(uploadRoutes, { config, streamer, gate });
+  await app.register(metricsRoutes, { metrics });
+  await app.register(openapiRoutes);
+  await app.register(uploadRoutes, { config, streamer, gate, observer: new UploadObserver(metrics) });
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

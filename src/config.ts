@@ -56,7 +56,7 @@ const logLevel: Parser<string> = (raw, env) => {
 const onOff: Parser<boolean> = (raw, env) => {
   const v = raw.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
   throw new ConfigError(`${env}=${JSON.stringify(raw)} is not true or false`);
 };
 
@@ -77,6 +77,19 @@ const originList: Parser<string[]> = (raw, env) => {
   });
 };
 
+/** Fastify's trustProxy: false, true (trust every hop), a hop count, or addresses/CIDRs to trust. */
+const trustProxySetting: Parser<boolean | number | string[]> = (raw, env) => {
+  const v = raw.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+  if (entries.some((e) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(e) && !['loopback', 'linklocal', 'uniquelocal'].includes(e))) {
+    throw new ConfigError(`${env}=${JSON.stringify(raw)} is not true, false, a hop count or a comma-separated list of proxy addresses/CIDRs`);
+  }
+  return entries;
+};
+
 const settings = {
   host: { env: 'HOST', default: '127.0.0.1', description: 'HTTP listen address (the Docker image sets 0.0.0.0)', parse: text },
   port: { env: 'PORT', default: '8080', description: 'HTTP listen port (0 picks a free one)', parse: integer(0, 65535) },
@@ -92,6 +105,13 @@ const settings = {
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel the rest', parse: integer(0, 86_400_000) },
   logLevel: { env: 'LOG_LEVEL', default: 'info', description: 'pino log level', parse: logLevel },
   // Operations (TLS to the upstream, proxies):
+  grpcTls: { env: 'IGNITE_GRPC_TLS', default: 'false', description: 'true for TLS to the upstream (system roots unless IGNITE_GRPC_CA_FILE is set)', parse: onOff },
+  grpcCaFile: { env: 'IGNITE_GRPC_CA_FILE', default: '', description: 'PEM file of the CA that signed the upstream\'s certificate (needs IGNITE_GRPC_TLS=true)', parse: optionalText },
+  grpcCertFile: { env: 'IGNITE_GRPC_CERT_FILE', default: '', description: 'PEM client certificate for mTLS to the upstream (with IGNITE_GRPC_KEY_FILE)', parse: optionalText },
+  grpcKeyFile: { env: 'IGNITE_GRPC_KEY_FILE', default: '', description: 'PEM private key of IGNITE_GRPC_CERT_FILE', parse: optionalText },
+  grpcKeepaliveTimeMs: { env: 'IGNITE_GRPC_KEEPALIVE_TIME_MS', default: '300000', description: 'ping the upstream connection after this long without activity during calls, to notice a dead connection (servers refuse pings more often than they allow; gRPC-Go allows 5 min by default)', parse: integer(10_000, 86_400_000) },
+  grpcKeepaliveTimeoutMs: { env: 'IGNITE_GRPC_KEEPALIVE_TIMEOUT_MS', default: '20000', description: 'a keepalive ping unanswered this long closes the upstream connection', parse: integer(1_000, 600_000) },
+  trustProxy: { env: 'TRUST_PROXY', default: 'false', description: 'trust X-Forwarded-For from proxies: true, a hop count, or comma-separated proxy addresses/CIDRs (logs then show the client address)', parse: trustProxySetting },
 
   // Browser uploads:
   corsAllowedOrigins: { env: 'CORS_ALLOWED_ORIGINS', default: '', description: 'comma-separated origins (or *) whose pages may upload from a browser; empty = no CORS', parse: originList },

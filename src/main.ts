@@ -1,12 +1,22 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { UpstreamClient } from './grpc/upstream-client.js';
+import { upstreamChannelOptions, upstreamCredentials } from './grpc/upstream-channel.js';
 import { startReferenceUpstream, type ReferenceUpstream } from './reference-upstream/server.js';
+import { helpText } from './help.js';
+import { checkStartup } from './startup-checks.js';
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(helpText());
+    return;
+  }
   let config: Config;
+  let credentials: ReturnType<typeof upstreamCredentials>;
   try {
     config = loadConfig();
+    checkStartup(config);
+    credentials = upstreamCredentials(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`ignite-upload-bridge: ${err.message}`);
@@ -21,6 +31,8 @@ async function main(): Promise<void> {
   }
   const upstream = new UpstreamClient({
     target: config.grpcTarget ?? reference!.target,
+    credentials,
+    channelOptions: upstreamChannelOptions(config),
     responseTimeoutMs: config.upstreamResponseTimeoutMs,
   });
   const app = await buildApp(config, { upstream });

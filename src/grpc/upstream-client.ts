@@ -43,9 +43,9 @@ export class UpstreamClient {
     return new UploadCall(this.client, this.method, metadata, headers, this.responseTimeoutMs);
   }
 
-  /** The channel's connectivity state, e.g. READY or TRANSIENT_FAILURE. */
-  channelState(): string {
-    return grpc.connectivityState[this.client.getChannel().getConnectivityState(false)] ?? 'UNKNOWN';
+  /** The channel's connectivity state, e.g. READY or TRANSIENT_FAILURE; `connect` starts connecting an IDLE channel. */
+  channelState(connect = false): string {
+    return grpc.connectivityState[this.client.getChannel().getConnectivityState(connect)] ?? 'UNKNOWN';
   }
 
   close(): void {

@@ -1,10 +1,17 @@
 /**
  * The reference upstream as its own process: `npm run upstream`.
  * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
+ * TLS: REFERENCE_TLS_CERT_FILE and REFERENCE_TLS_KEY_FILE (PEM) serve TLS; REFERENCE_TLS_CLIENT_CA_FILE also requires client certificates (mTLS).
  * for tests and benchmarks only: REFERENCE_DISCARD=true and REFERENCE_FAULTS (JSON of Faults).
  * Prints one JSON line `{"listening": "<host:port>"}` once it accepts calls.
  */
+import { readFileSync } from 'node:fs';
 import { startReferenceUpstream, type Faults } from './server.js';
+
+const file = (env: string) => (process.env[env] ? readFileSync(process.env[env]) : undefined);
+const cert = file('REFERENCE_TLS_CERT_FILE');
+const key = file('REFERENCE_TLS_KEY_FILE');
+const clientCa = file('REFERENCE_TLS_CLIENT_CA_FILE');
 
 const upstream = await startReferenceUpstream({
   host: process.env['HOST'] || '127.0.0.1',
@@ -12,9 +19,10 @@ const upstream = await startReferenceUpstream({
   dataDir: process.env['IGNITE_DATA_DIR'] || './data',
   token: process.env['IGNITE_REFERENCE_TOKEN'] || undefined,
   discard: process.env['REFERENCE_DISCARD'] === 'true',
+  ...(cert && key ? { tls: { cert, key, ...(clientCa ? { clientCa } : {}) } } : {}),
   faults: process.env['REFERENCE_FAULTS'] ? (JSON.parse(process.env['REFERENCE_FAULTS']) as Faults) : {},
 });
-process.stdout.write(`${JSON.stringify({ listening: upstream.target, dataDir: upstream.store.dir })}\n`);
+process.stdout.write(`${JSON.stringify({ listening: upstream.target, dataDir: upstream.store.dir, tls: Boolean(cert && key) })}\n`);
 const stop = () => void upstream.close().then(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
 import { ulid } from 'ulid';
 import { ContextStore, type IncomingContext } from './context-store.js';
@@ -14,6 +17,8 @@ export interface ReferenceUpstreamOptions {
   token?: string | undefined;
   /** Count and hash the bytes but store nothing (benchmarks: the disk is not measured). */
   discard?: boolean;
+  /** Serve TLS instead of plaintext; with `clientCa`, require client certificates it signed (mTLS). */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Misbehaviour on purpose, for tests and benchmarks; never set in a normal run. */
   faults?: Faults;
 }
@@ -36,6 +41,8 @@ export interface Faults {
 export interface UploadObservation {
   outcome: 'stored' | 'cancelled' | 'failed';
   metadata?: UploadMetadata;
+  /** The call's gRPC request metadata (headers), as the upstream received it. */
+  requestMetadata: Record<string, string>;
   chunkSizes: number[];
   bytes: number;
   contextId?: string;
@@ -78,9 +85,16 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
     UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
       handleUpload(call, callback, store, options, events),
   });
+  // The standard health service and server reflection, so grpcurl and probes work against it.
+  const health = new HealthImplementation({ '': 'SERVING', 'dodil.ignite.v1.BuildService': 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService({ ...loadBuildProto(), ...protoLoader.loadSync(healthProtoPath) }).addToServer(server);
+  const credentials = options.tls
+    ? grpc.ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], Boolean(options.tls.clientCa))
+    : grpc.ServerCredentials.createInsecure();
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (err, bound) =>
       err ? reject(err) : resolve(bound)));
   return {
     port,
@@ -88,6 +102,8 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
     store,
     events,
     close: () => new Promise<void>((resolve) => {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus('dodil.ignite.v1.BuildService', 'NOT_SERVING');
       server.tryShutdown(() => resolve());
       // Calls still open after a moment are cut, so a test's close never hangs.
       setTimeout(() => server.forceShutdown(), 1000).unref();
@@ -102,7 +118,7 @@ function handleUpload(
   { token, discard = false, faults = {} }: ReferenceUpstreamOptions,
   events: EventEmitter,
 ): void {
-  const seen: UploadObservation = { outcome: 'failed', chunkSizes: [], bytes: 0 };
+  const seen: UploadObservation = { outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunkSizes: [], bytes: 0 };
   let settled = false;
   const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
     if (settled) return false;
@@ -201,4 +217,10 @@ function handleUpload(
     if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
     void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
   });
+}
+
+function stringMetadata(metadata: grpc.Metadata): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') map[key] = value;
+  return map;
 }

@@ -8,17 +8,19 @@ export interface HealthRoutesOptions {
 }
 
 export async function healthRoutes(app: FastifyInstance, { gate, upstream }: HealthRoutesOptions): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Probes come every few seconds: their request lines would drown the upload logs.
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
   // An upstream outage does not make the bridge unready: that would pull every
   // replica out of the balancer at once and hide our JSON errors behind its 503.
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
     const ready = gate.accepting;
     reply.code(ready ? 200 : 503);
     return {
       status: ready ? 'ready' : 'draining',
       uploadsInFlight: gate.inFlight,
-      upstream: { target: upstream.target, state: upstream.channelState() },
+      // Asking connects an idle channel, so probes show an unreachable upstream before the first upload does.
+      upstream: { target: upstream.target, state: upstream.channelState(true) },
     };
   });
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
 import type { ForwardedHeaders } from '../grpc/upstream-client.js';
+import type { UploadObserver } from '../observability/upload-observer.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadJob, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
@@ -11,6 +12,7 @@ export interface UploadRoutesOptions {
   config: Config;
   streamer: UploadStreamer;
   gate: UploadGate;
+  observer: UploadObserver;
 }
 
 /** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
@@ -18,7 +20,7 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const MULTIPART_FIELDS = ['name', 'expectedSizeBytes'] as const;
 type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
 
-export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate }: UploadRoutesOptions): Promise<void> {
+export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate, observer }: UploadRoutesOptions): Promise<void> {
   await app.register(multipart, {
     limits: {
       // One past the limit, so our own counter (which knows the archive size) reports 413 first.
@@ -114,12 +116,15 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
+  type StartUpload = (job: Pick<UploadJob, 'headers' | 'signal' | 'watch'>) => Promise<UploadOutcome>;
+
+  /** Every upload form: metrics and the one log line per upload, around the upload itself. */
+  function runUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
+    return observer.observe(request, (watch) => admitUpload(request, reply, (job) => start({ ...job, watch })));
+  }
+
   /** Shared by every upload form: capacity, abort wiring, 100-continue, the reply. */
-  async function runUpload(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    start: (job: Pick<UploadJob, 'headers' | 'signal'>) => Promise<UploadOutcome>,
-  ) {
+  async function admitUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
     const slot = gate.enter();

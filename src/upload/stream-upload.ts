@@ -27,6 +27,8 @@ export interface UploadJob {
   beforeCommit?: (archive: ReceivedArchive) => void | Promise<void>;
   /** Turns an error raised by the body stream into what the client is told. */
   sourceError?: (err: unknown) => BridgeError;
+  /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
+  watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
   /** Aborted when the client goes away or the bridge shuts down; a BridgeError reason is what gets reported. */
   signal: AbortSignal;
 }
@@ -81,6 +83,7 @@ export class UploadStreamer {
     const hashes = new Map<DigestAlgorithm, Hash>([['sha256', createHash('sha256')]]);
     for (const algorithm of job.digests ?? []) hashes.set(algorithm, createHash(algorithm));
     const archive: ReceivedArchive = { contentType: 'application/gzip', bytes: 0, chunks: 0, digests: {} };
+    job.watch?.(job.name, archive);
 
     try {
       await pipeline(

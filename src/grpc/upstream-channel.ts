@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { ConfigError, type Config } from '../config.js';
+
+type ChannelSettings = Pick<Config, 'grpcTls' | 'grpcCaFile' | 'grpcCertFile' | 'grpcKeyFile' | 'grpcKeepaliveTimeMs' | 'grpcKeepaliveTimeoutMs'>;
+
+/**
+ * Credentials for the upstream channel: plaintext, TLS with the system roots,
+ * TLS with a private CA, or mTLS. Files are read once, at start-up, so a
+ * missing or unreadable file stops start-up with one line naming the variable.
+ */
+export function upstreamCredentials(config: ChannelSettings): grpc.ChannelCredentials {
+  const tlsOnly = (['grpcCaFile', 'grpcCertFile', 'grpcKeyFile'] as const).filter((key) => config[key]);
+  if (!config.grpcTls) {
+    if (tlsOnly.length) throw new ConfigError(`${envName(tlsOnly[0]!)} is set but IGNITE_GRPC_TLS is not true: set IGNITE_GRPC_TLS=true to use it`);
+    return grpc.credentials.createInsecure();
+  }
+  if (Boolean(config.grpcCertFile) !== Boolean(config.grpcKeyFile)) {
+    throw new ConfigError(config.grpcCertFile
+      ? 'IGNITE_GRPC_CERT_FILE is set without IGNITE_GRPC_KEY_FILE: mTLS needs both'
+      : 'IGNITE_GRPC_KEY_FILE is set without IGNITE_GRPC_CERT_FILE: mTLS needs both');
+  }
+  const ca = readPem(config.grpcCaFile, 'IGNITE_GRPC_CA_FILE');
+  const cert = readPem(config.grpcCertFile, 'IGNITE_GRPC_CERT_FILE');
+  const key = readPem(config.grpcKeyFile, 'IGNITE_GRPC_KEY_FILE');
+  try {
+    return grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null);
+  } catch (err) {
+    throw new ConfigError(`IGNITE_GRPC_CA_FILE/IGNITE_GRPC_CERT_FILE/IGNITE_GRPC_KEY_FILE are not usable PEM: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Keepalive pings notice a dead upstream connection (a silently dropped
+ * NAT/LB flow) instead of waiting on it. Pings only while calls are active:
+ * servers that do not permit pings without calls (gRPC-Go's default) answer
+ * more frequent ones with GOAWAY too_many_pings, which would kill uploads.
+ */
+export function upstreamChannelOptions(config: ChannelSettings): grpc.ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': config.grpcKeepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.grpcKeepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 0,
+  };
+}
+
+function readPem(path: string | undefined, env: string): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    const pem = readFileSync(path);
+    if (!pem.includes('-----BEGIN')) throw new Error('no PEM block in it');
+    return pem;
+  } catch (err) {
+    throw new ConfigError(`${env}=${path} cannot be used: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function envName(key: 'grpcCaFile' | 'grpcCertFile' | 'grpcKeyFile'): string {
+  return { grpcCaFile: 'IGNITE_GRPC_CA_FILE', grpcCertFile: 'IGNITE_GRPC_CERT_FILE', grpcKeyFile: 'IGNITE_GRPC_KEY_FILE' }[key];
+}

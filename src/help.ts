@@ -1,0 +1,17 @@
+import { describeSettings } from './config.js';
+
+/** `--help`: every setting with its default and meaning. */
+export function helpText(): string {
+  const rows = describeSettings();
+  const width = Math.max(...rows.map((r) => r.env.length));
+  const lines = rows.map((r) => `  ${r.env.padEnd(width)}  ${r.description} (default: ${r.default === '' ? 'unset' : r.default})`);
+  return [
+    'ignite-upload-bridge: HTTP uploads re-streamed to dodil.ignite.v1.BuildService/UploadBuildContext',
+    '',
+    'Usage: node dist/src/main.js [--help]',
+    '',
+    'Settings (environment variables, read once at start-up):',
+    ...lines,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,86 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyRequest } from 'fastify';
+import { grpcCodeName, toBridgeError, type BridgeError } from '../errors.js';
+import type { ReceivedArchive } from '../upload/stream-upload.js';
+import type { BridgeMetrics, UploadMode, UploadOutcomeLabel } from './metrics.js';
+
+/** Given to the upload pipeline, which hands over its live counters once the upload starts. */
+export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => void;
+
+/**
+ * Sees every upload from start to end: feeds the metrics and writes the one
+ * structured log line per upload. It never sees request headers, so neither
+ * `Authorization` nor a token can reach the log.
+ */
+export class UploadObserver {
+  constructor(private readonly metrics: BridgeMetrics) {}
+
+  async observe<T extends { contextId: string }>(request: FastifyRequest, run: (watch: UploadWatch) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const mode = uploadMode(request);
+    let name: string | undefined;
+    let archive: Readonly<ReceivedArchive> | undefined;
+    const watch: UploadWatch = (n, a) => {
+      name = n;
+      archive = a;
+    };
+    this.metrics.inFlight.inc();
+    const end = (outcome: UploadOutcomeLabel, upstreamCode: string | undefined, extra: Record<string, unknown>) => {
+      this.metrics.inFlight.dec();
+      const seconds = (performance.now() - started) / 1000;
+      const bytes = archive?.bytes ?? 0;
+      this.metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
+      this.metrics.duration.observe({ mode, outcome }, seconds);
+      this.metrics.receivedBytes.inc({ mode }, bytes);
+      if (outcome === 'ok') this.metrics.size.observe({ mode }, bytes);
+      if (upstreamCode) this.metrics.upstreamResponses.inc({ code: upstreamCode });
+      request.log.info({
+        upload: {
+          name,
+          mode,
+          contentType: archive?.contentType,
+          bytes,
+          chunks: archive?.chunks ?? 0,
+          durationMs: Math.round(seconds * 1000),
+          mbPerSecond: seconds > 0 ? Math.round((bytes / 1e6 / seconds) * 100) / 100 : 0,
+          outcome,
+          upstreamCode,
+          ...extra,
+        },
+      }, `upload ${outcome}`);
+    };
+    try {
+      const result = await run(watch);
+      end('ok', 'OK', { contextId: result.contextId });
+      return result;
+    } catch (err) {
+      const error = toBridgeError(err);
+      end(outcomeOf(error), upstreamCodeOf(error), { code: error.code, status: error.httpStatus });
+      throw err;
+    }
+  }
+}
+
+function uploadMode(request: FastifyRequest): UploadMode {
+  if (request.method === 'PUT') return 'put';
+  return request.isMultipart() ? 'multipart' : 'raw';
+}
+
+/** Errors.upstream() names its code after the upstream's status; anything else the bridge decided itself. */
+function fromUpstream(error: BridgeError): boolean {
+  return error.code === `UPSTREAM_${grpcCodeName[error.grpcCode]}`;
+}
+
+function outcomeOf(error: BridgeError): UploadOutcomeLabel {
+  if (error.code === 'CLIENT_ABORTED') return 'client_aborted';
+  if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT') return 'timeout';
+  if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH') return 'upstream_error';
+  return error.httpStatus >= 500 && error.code !== 'OVER_CAPACITY' && !error.code.startsWith('SHUTDOWN') ? 'error' : 'rejected';
+}
+
+function upstreamCodeOf(error: BridgeError): string | undefined {
+  if (fromUpstream(error)) return grpcCodeName[error.grpcCode];
+  // The upstream answered OK, with a size the bridge does not trust.
+  if (error.code === 'UPSTREAM_SIZE_MISMATCH') return 'OK';
+  return undefined;
+}

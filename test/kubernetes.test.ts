@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { describeSettings } from '../src/config.js';
+
+const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
+
+type Manifest = Record<string, any>;
+
+async function manifests(): Promise<Manifest[]> {
+  const all: Manifest[] = [];
+  for (const file of (await readdir(DIR)).filter((f) => /\.ya?ml$/.test(f))) {
+    for (const doc of parseAllDocuments(await readFile(join(DIR, file), 'utf8'))) {
+      assert.deepEqual(doc.errors, [], `${file}: ${doc.errors.join('; ')}`);
+      const value = doc.toJS() as Manifest | null;
+      if (!value) continue;
+      assert.ok(value['apiVersion'] && value['kind'] && value['metadata']?.name, `${file}: apiVersion, kind and metadata.name`);
+      all.push(value);
+    }
+  }
+  return all;
+}
+
+const one = (all: Manifest[], kind: string) => {
+  const found = all.filter((m) => m['kind'] === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  return found[0]!;
+};
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('deploy/kubernetes', () => {
+  test('Deployment: probes, resources, preStop pause, grace above SHUTDOWN_GRACE_MS, non-root', async () => {
+    const deployment = one(await manifests(), 'Deployment');
+    assert.equal(deployment['apiVersion'], 'apps/v1');
+    const pod = deployment['spec'].template;
+    assert.ok(matches(deployment['spec'].selector.matchLabels, pod.metadata.labels), 'the selector matches the pod labels');
+    const [container] = pod.spec.containers as Manifest[];
+    assert.ok(container);
+    const port = (container['ports'] as Manifest[]).find((p) => p['name'] === 'http');
+    assert.equal(port?.['containerPort'], 8080);
+    assert.equal(container['readinessProbe'].httpGet.path, '/readyz');
+    assert.equal(container['livenessProbe'].httpGet.path, '/healthz');
+    for (const probe of [container['readinessProbe'], container['livenessProbe']]) assert.ok([8080, 'http'].includes(probe.httpGet.port));
+    assert.ok(container['resources'].requests.cpu && container['resources'].requests.memory, 'requests');
+    assert.ok(container['resources'].limits.memory, 'a memory limit');
+
+    const env = Object.fromEntries((container['env'] as Manifest[]).map((e) => [e['name'], e['value']]));
+    const known = new Set(describeSettings().map((s) => s.env));
+    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is not a setting`);
+    assert.ok(env['IGNITE_GRPC_TARGET'], 'a real upstream, never the embedded reference upstream on 0.0.0.0');
+    const graceMs = Number(env['SHUTDOWN_GRACE_MS'] ?? describeSettings().find((s) => s.env === 'SHUTDOWN_GRACE_MS')!.default);
+    const preStop = container['lifecycle'].preStop;
+    const pauseSeconds = preStop.sleep?.seconds ?? Number(preStop.exec.command.at(-1));
+    assert.ok(pauseSeconds > 0, 'a preStop pause');
+    assert.ok(pod.spec.terminationGracePeriodSeconds * 1000 > graceMs + pauseSeconds * 1000,
+      `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} must exceed the preStop pause plus SHUTDOWN_GRACE_MS`);
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+  });
+
+  test('Service, HPA and PDB select the Deployment\'s pods; the Ingress streams multi-GB bodies', async () => {
+    const all = await manifests();
+    const deployment = one(all, 'Deployment');
+    const labels = deployment['spec'].template.metadata.labels;
+    const service = one(all, 'Service');
+    assert.ok(matches(service['spec'].selector, labels), 'the Service selects the pods');
+    const servicePort = (service['spec'].ports as Manifest[])[0]!;
+    assert.ok(['http', 8080].includes(servicePort['targetPort']));
+
+    const hpa = one(all, 'HorizontalPodAutoscaler');
+    assert.equal(hpa['apiVersion'], 'autoscaling/v2');
+    assert.deepEqual(hpa['spec'].scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment['metadata'].name });
+    assert.ok(hpa['spec'].minReplicas >= 2 && hpa['spec'].maxReplicas > hpa['spec'].minReplicas);
+    assert.ok((hpa['spec'].metrics as Manifest[]).length > 0);
+
+    const pdb = one(all, 'PodDisruptionBudget');
+    assert.equal(pdb['apiVersion'], 'policy/v1');
+    assert.ok(matches(pdb['spec'].selector.matchLabels, labels), 'the PDB selects the pods');
+    assert.ok(pdb['spec'].maxUnavailable !== undefined || pdb['spec'].minAvailable !== undefined);
+
+    const ingress = one(all, 'Ingress');
+    assert.equal(ingress['apiVersion'], 'networking.k8s.io/v1');
+    const annotations = ingress['metadata'].annotations as Record<string, string>;
+    assert.equal(annotations['nginx.ingress.kubernetes.io/proxy-request-buffering'], 'off', 'nginx must not buffer request bodies');
+    const bodySize = /^(\d+)([kmg]?)$/i.exec(annotations['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '');
+    assert.ok(bodySize, 'proxy-body-size is set');
+    const bytes = Number(bodySize[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[bodySize[2]!.toLowerCase()]!;
+    const maxContext = Number(describeSettings().find((s) => s.env === 'MAX_CONTEXT_BYTES')!.default);
+    assert.ok(bytes === 0 || bytes > maxContext, `proxy-body-size ${bytes} must exceed MAX_CONTEXT_BYTES`);
+    for (const timeout of ['proxy-read-timeout', 'proxy-send-timeout']) {
+      assert.ok(Number(annotations[`nginx.ingress.kubernetes.io/${timeout}`]) * 1000 > 60_000, `${timeout} above the bridge's own timeouts`);
+    }
+    const backend = ingress['spec'].rules[0].http.paths[0].backend.service;
+    assert.equal(backend.name, service['metadata'].name);
+    assert.ok([servicePort['name'], servicePort['port']].includes(backend.port.name ?? backend.port.number));
+  });
+});
