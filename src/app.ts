@@ -8,11 +8,15 @@ import { healthRoutes } from './routes/health.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
 import { UploadStreamer } from './upload/stream-upload.js';
+import { importRoutes, type ImportOptions } from './routes/imports.js';
+import { UploadAdmissions } from './webhooks/upload-admission.js';
 
 export interface AppDependencies {
   upstream: UpstreamClient;
   /** Fastify's logger option; tests pass false. */
   logger?: FastifyServerOptions['logger'];
+  /** Import-from-URL overrides, e.g. a host resolver for tests. */
+  imports?: Partial<ImportOptions>;
 }
 
 declare module 'fastify' {
@@ -68,6 +72,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
 
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
-  await app.register(uploadRoutes, { config, streamer, gate });
+  const admissions = new UploadAdmissions(config, deps.upstream);
+  await app.register(uploadRoutes, { config, streamer, gate, admissions });
+  await app.register(importRoutes, { config, streamer, gate, ...deps.imports });
   return app;
 }
