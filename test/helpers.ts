@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppDependencies } from '../src/app.js';
 import { configWith, type Config } from '../src/config.js';
 import { UpstreamClient } from '../src/grpc/upstream-client.js';
 import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
@@ -27,6 +27,8 @@ export interface StackOptions {
   reference?: Partial<ReferenceUpstreamOptions>;
   /** Talk to this gRPC target instead of the reference upstream (which still runs, unused). */
   target?: string;
+  /** Import-from-URL overrides (e.g. a resolver). */
+  imports?: AppDependencies['imports'];
 }
 
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
@@ -35,7 +37,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs });
-  const app = await buildApp(config, { upstream, logger: false });
+  const app = await buildApp(config, { upstream, logger: false, imports: options.imports });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

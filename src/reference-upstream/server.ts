@@ -168,7 +168,9 @@ function handleUpload(
     }
   });
 
-  call.on('end', () => {
+  // Node's HTTP/2 server also ends the readable side when the client resets the stream, and
+  // grpc-js reports that end before 'cancelled': wait a turn so a reset is never taken for a complete archive.
+  call.on('end', () => setImmediate(() => {
     if (settled) return;
     const metadata = seen.metadata;
     if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
@@ -192,7 +194,7 @@ function handleUpload(
     }, (err: NodeJS.ErrnoException) => {
       fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
     });
-  });
+  }));
 
   call.on('cancelled', () => {
     if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
