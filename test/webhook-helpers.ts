@@ -34,7 +34,7 @@ export interface SourceServer {
 type Handler = (req: IncomingMessage, res: ServerResponse, source: SourceServer) => void;
 
 /** A local HTTP server standing in for an archive host; records whatever reaches it. Closed after the test. */
-export async function startSource(t: TestContext, handler: Handler): Promise<SourceServer> {
+export async function startSource(t: TestContext, handler: Handler, host = '127.0.0.1'): Promise<SourceServer> {
   const server = createServer();
   const source: SourceServer = { port: 0, origin: '', requests: [], connections: 0, server };
   server.on('connection', () => source.connections++);
@@ -42,9 +42,9 @@ export async function startSource(t: TestContext, handler: Handler): Promise<Sou
     source.requests.push({ url: req.url ?? '', headers: req.headers });
     handler(req, res, source);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   source.port = (server.address() as AddressInfo).port;
-  source.origin = `http://127.0.0.1:${source.port}`;
+  source.origin = `http://${host.includes(':') ? `[${host}]` : host}:${source.port}`;
   t.after(() => new Promise<void>((resolve) => {
     server.closeAllConnections();
     server.close(() => resolve());
