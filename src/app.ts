@@ -9,6 +9,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
 import { UploadStreamer } from './upload/stream-upload.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
+import type { IdempotencyStore } from './webhooks/idempotency-store.js';
 import { UploadAdmissions } from './webhooks/upload-admission.js';
 
 export interface AppDependencies {
@@ -17,6 +18,8 @@ export interface AppDependencies {
   logger?: FastifyServerOptions['logger'];
   /** Import-from-URL overrides, e.g. a host resolver for tests. */
   imports?: Partial<ImportOptions>;
+  /** Where Idempotency-Keys live; one replica's memory unless a shared store is given. */
+  idempotencyStore?: IdempotencyStore;
 }
 
 declare module 'fastify' {
@@ -72,7 +75,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
 
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
-  const admissions = new UploadAdmissions(config, deps.upstream);
+  const admissions = new UploadAdmissions(config, deps.upstream, deps.idempotencyStore);
   await app.register(uploadRoutes, { config, streamer, gate, admissions });
   await app.register(importRoutes, { config, streamer, gate, ...deps.imports });
   return app;

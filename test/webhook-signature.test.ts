@@ -104,6 +104,22 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     assert.match(String(other.body['message']), /Upstream BuildService answered UNAUTHENTICATED/);
   });
 
+  test('the README Node snippet signs correctly', async (t) => {
+    const stack = await signedStack(t);
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const script = /```js\n(import \{ createHmac \}[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(script, 'README has the Node signing snippet');
+    const dir = await mkdtemp(join(tmpdir(), 'bridge-signed-node-'));
+    const archive = gzipLike(524288 + 3);
+    await writeFile(join(dir, 'ctx.tar.gz'), archive);
+    await writeFile(join(dir, 'sign.mjs'), script);
+    const out = await run(process.execPath, ['sign.mjs'], dir, { BRIDGE: stack.baseUrl, WEBHOOK_SECRET: SECRET });
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /^200 /);
+    assert.equal(stack.observed.filter((o) => o.outcome === 'stored').length, 1);
+    assert.equal(sha256(await storedBytes(stack, stack.observed[0]!.contextId!)), sha256(archive));
+  });
+
   test('the README shell recipe (openssl + curl) signs correctly', async (t) => {
     const stack = await signedStack(t);
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
@@ -112,18 +128,20 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'bridge-signed-'));
     const archive = gzipLike(524288 * 2 + 3);
     await writeFile(join(dir, 'ctx.tar.gz'), archive);
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-        cwd: dir, env: { ...process.env, BRIDGE: stack.baseUrl, WEBHOOK_SECRET: SECRET },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d; });
-      child.stderr.on('data', (d: Buffer) => { stderr += d; });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const out = await run('bash', ['-euo', 'pipefail', '-c', script], dir, { BRIDGE: stack.baseUrl, WEBHOOK_SECRET: SECRET });
     assert.equal(out.code, 0, out.stdout + out.stderr);
     const body = JSON.parse(out.stdout) as { contextId: string };
     assert.equal(sha256(await storedBytes(stack, body.contextId)), sha256(archive));
   });
 });
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
