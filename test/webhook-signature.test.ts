@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
@@ -75,6 +76,25 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     expectRefused(await put(stack, 'b.tar.gz', altered, signatureHeaders(SECRET, archive)), /does not match/);
     const seenAgain = await cancelledAgain;
     assert.equal(seenAgain.outcome, 'cancelled', JSON.stringify({ ...seenAgain, chunkSizes: seenAgain.chunkSizes.length }));
+    assert.deepEqual(await dataDirEntries(stack), []);
+  });
+
+  // Regression: the grpc-js reference upstream used to take the reset that follows a failed check for
+  // a clean end, and store a chunked upload (no expected size to compare) truncated.
+  test('a chunked upload with a wrong signature is never stored, however the cancel races the last chunks', async (t) => {
+    const stack = await signedStack(t);
+    const archive = gzipLike(3 * 524288 + 5);
+    for (let i = 0; i < 5; i++) {
+      const cancelled = stack.nextObservation();
+      const res = await request(`${stack.baseUrl}/v1/ignite/contexts/chunked.tar.gz`, {
+        method: 'PUT', body: Readable.from([archive]), headers: signatureHeaders('wrong', archive),
+      });
+      assert.equal(res.statusCode, 401);
+      await res.body.dump();
+      const seen = await cancelled;
+      assert.equal(seen.metadata?.expectedSizeBytes, '0');
+      assert.equal(seen.outcome, 'cancelled', JSON.stringify({ ...seen, chunkSizes: seen.chunkSizes.length }));
+    }
     assert.deepEqual(await dataDirEntries(stack), []);
   });
 
