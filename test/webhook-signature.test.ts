@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
@@ -110,6 +111,22 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     expectRefused(await put(stack, 'c.tar.gz', archive, { 'x-signature-256': 'sha256=abc', 'x-signature-timestamp': String(now) }), /64 hex digits/);
     assert.equal(stack.observed.length, 0, 'the upstream saw no call');
     assert.deepEqual(await dataDirEntries(stack), []);
+  });
+
+  test('with Expect: 100-continue, an unauthenticated upload gets its 401 instead of 100 Continue', async (t) => {
+    const stack = await signedStack(t);
+    const socket = connect(Number(new URL(stack.baseUrl).port), '127.0.0.1');
+    t.after(() => socket.destroy());
+    socket.write('PUT /v1/ignite/contexts/big.tar.gz HTTP/1.1\r\nHost: bridge\r\nContent-Length: 1073741824\r\nExpect: 100-continue\r\n\r\n');
+    let answer = '';
+    for await (const piece of socket) {
+      answer += String(piece);
+      if (answer.includes('\r\n\r\n') && answer.includes('}')) break;
+    }
+    assert.match(answer, /^HTTP\/1\.1 401 /);
+    assert.doesNotMatch(answer, /100 Continue/);
+    assert.match(answer, /connection: close/i);
+    assert.equal(stack.observed.length, 0);
   });
 
   test('an Authorization header is forwarded as usual; the service token is never used without a signature', async (t) => {
