@@ -16,11 +16,18 @@ import { uploadPageRoutes } from './routes/upload-page.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
 import { UploadStreamer } from './upload/stream-upload.js';
+import { importRoutes, type ImportOptions } from './routes/imports.js';
+import type { IdempotencyStore } from './webhooks/idempotency-store.js';
+import { UploadAdmissions } from './webhooks/upload-admission.js';
 
 export interface AppDependencies {
   upstream: UpstreamClient;
   /** Fastify's logger option; tests pass false. */
   logger?: FastifyServerOptions['logger'];
+  /** Import-from-URL overrides, e.g. a host resolver for tests. */
+  imports?: Partial<ImportOptions>;
+  /** Where Idempotency-Keys live; one replica's memory unless a shared store is given. */
+  idempotencyStore?: IdempotencyStore;
 }
 
 declare module 'fastify' {
@@ -90,7 +97,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);
-  await app.register(uploadRoutes, { config, streamer, gate, observer: new UploadObserver(metrics) });
+  const admissions = new UploadAdmissions(config, deps.upstream, deps.idempotencyStore);
+  await app.register(uploadRoutes, { config, streamer, gate, admissions, observer: new UploadObserver(metrics) });
+  await app.register(importRoutes, { config, streamer, gate, ...deps.imports });
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

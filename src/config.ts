@@ -45,6 +45,14 @@ const httpUrl: Parser<string> = (raw, env) => {
   }
 };
 
+const hostList: Parser<string[]> = (raw, env) => {
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const host of hosts) {
+    if (!/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(host)) throw new ConfigError(`${env} contains ${JSON.stringify(host)}, which is not a host name (give names like github.com, comma-separated, no scheme or port)`);
+  }
+  return hosts;
+};
+
 const logLevel: Parser<string> = (raw, env) => {
   const v = raw.trim();
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v)) {
@@ -118,6 +126,14 @@ const settings = {
   uploadPage: { env: 'UPLOAD_PAGE', default: 'true', description: 'serve the browser upload page at / (false for API-only deployments)', parse: onOff },
 
   // Webhooks, idempotency, imports:
+  webhookSecret: { env: 'WEBHOOK_SECRET', default: '', description: 'turns on HMAC-signed uploads (X-Signature-256, X-Signature-Timestamp); requests then need a signature or an Authorization header', parse: optionalText },
+  serviceToken: { env: 'IGNITE_SERVICE_TOKEN', default: '', description: 'token sent upstream (Authorization: Bearer) for requests authenticated by a valid signature only', parse: optionalText },
+  idempotencyTtlMs: { env: 'IDEMPOTENCY_TTL_MS', default: '86400000', description: 'how long a successful upload is replayed for a retry with the same Idempotency-Key', parse: integer(1000, 30 * 86_400_000) },
+  idempotencyMaxKeys: { env: 'IDEMPOTENCY_MAX_KEYS', default: '10000', description: 'Idempotency-Keys remembered at most (oldest forgotten first)', parse: integer(1, 10_000_000) },
+  importAllowedHosts: { env: 'IMPORT_ALLOWED_HOSTS', default: '', description: 'comma-separated host names import-from-URL may fetch from (also after redirects); empty allows any public host', parse: hostList },
+  importAllowHttp: { env: 'IMPORT_ALLOW_HTTP', default: 'false', description: 'allow http: import URLs (https only otherwise)', parse: onOff },
+  importAllowPrivateAddresses: { env: 'IMPORT_ALLOW_PRIVATE_ADDRESSES', default: 'false', description: 'allow import URLs that resolve to loopback/private/link-local addresses (tests and closed networks only)', parse: onOff },
+  importTimeoutMs: { env: 'IMPORT_TIMEOUT_MS', default: '600000', description: 'whole download limit for one import', parse: integer(1, 86_400_000) },
 
 } satisfies Record<string, Setting<unknown>>;
 

@@ -150,6 +150,34 @@ export const Errors = {
   notFound: (method: string, url: string) =>
     new BridgeError('NOT_FOUND', `No route for ${method} ${url}. Uploads go to POST /v1/ignite/contexts or PUT /v1/ignite/contexts/<name>; see GET /openapi.yaml.`, 404, GrpcCode.NOT_FOUND),
 
+  // Webhooks, idempotency, imports:
+  unauthenticated: (detail: string) =>
+    new BridgeError('UNAUTHENTICATED', `${detail}. Send \`Authorization: Bearer <token>\`, or sign the request: \`X-Signature-Timestamp: <unix seconds>\` and \`X-Signature-256: sha256=<hex HMAC-SHA256 of timestamp + "." + raw body, keyed with WEBHOOK_SECRET>\` (see the README, "Webhooks and CI"); nothing was stored.`, 401, GrpcCode.UNAUTHENTICATED),
+
+  invalidIdempotencyKey: (detail: string) =>
+    invalid('INVALID_IDEMPOTENCY_KEY', `The Idempotency-Key header ${detail}: send one key of 1 to 255 printable ASCII characters, e.g. \`Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"\`.`),
+
+  idempotencyKeyInFlight: () =>
+    new BridgeError('IDEMPOTENCY_KEY_IN_FLIGHT', 'An upload with this Idempotency-Key is still in progress: wait for it to finish, then retry with the same key to get its result.', 409, GrpcCode.ABORTED),
+
+  idempotencyKeyReused: () =>
+    new BridgeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different upload (name, size or sha-256 differ); nothing was stored. Use a new key for a new upload.', 422, GrpcCode.FAILED_PRECONDITION),
+
+  invalidImport: (detail: string) =>
+    invalid('INVALID_IMPORT', `${detail}. Send JSON like {"url": "https://host/ctx.tar.gz", "name": "ctx.tar.gz", "headers": {"authorization": "Bearer …"}}.`),
+
+  importRefused: (detail: string) =>
+    new BridgeError('IMPORT_REFUSED', `${detail}; the bridge did not connect to it. Import from a public https host(or ask the operator about IMPORT_ALLOWED_HOSTS / IMPORT_ALLOW_PRIVATE_ADDRESSES).`, 403, GrpcCode.PERMISSION_DENIED),
+
+  importSourceFailed: (detail: string) =>
+    new BridgeError('IMPORT_SOURCE_FAILED', `The import source failed: ${detail}. Nothing was stored; check the URL and its credentials, then retry.`, 502, GrpcCode.UNAVAILABLE),
+
+  importTimeout: (ms: number) =>
+    new BridgeError('IMPORT_TIMEOUT', `The download did not finish within ${ms} ms (IMPORT_TIMEOUT_MS); it was cancelled and nothing was stored. Retry, or ask the operator to raise the limit.`, 504, GrpcCode.DEADLINE_EXCEEDED),
+
+  importNotFound: (id: string) =>
+    new BridgeError('IMPORT_NOT_FOUND', `No import ${JSON.stringify(id)} is known to this bridge: it never existed, was forgotten (only recent imports are kept), or was started on another replica.`, 404, GrpcCode.NOT_FOUND),
+
   /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
   upstream: (grpcCode: number, details: string) => {
     const name = grpcCodeName[grpcCode] ?? `code ${grpcCode}`;

@@ -31,6 +31,8 @@ export interface StackOptions {
   upstream?: Partial<UpstreamClientOptions>;
   /** The app's logger option (default: none). */
   logger?: AppDependencies['logger'];
+  /** Import-from-URL overrides (e.g. a resolver). */
+  imports?: AppDependencies['imports'];
 }
 
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
@@ -39,7 +41,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
-  const app = await buildApp(config, { upstream, logger: options.logger ?? false });
+  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

@@ -133,7 +133,7 @@ describe('openapi.yaml', () => {
       if (!match) continue;
       const depth = match[1]!.length / 4;
       segments[depth] = match[2]!;
-      const path = segments.slice(0, depth + 1).join('').replace(/:(\w+)/g, '{$1}');
+      const path = segments.slice(0, depth + 1).join('').replace(/\/:(\w+)/g, '/{$1}');
       for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD' && m !== 'OPTIONS')) served.push(`${method} ${path}`);
     }
     assert.ok(served.includes('PUT /v1/ignite/contexts/{name}'), served.join());

@@ -6,13 +6,15 @@ import type { ForwardedHeaders } from '../grpc/upstream-client.js';
 import type { UploadObserver } from '../observability/upload-observer.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
-import type { UploadJob, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
+import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
+import type { RouteJob, UploadAdmissions } from '../webhooks/upload-admission.js';
 
 export interface UploadRoutesOptions {
   config: Config;
   streamer: UploadStreamer;
   gate: UploadGate;
   observer: UploadObserver;
+  admissions: UploadAdmissions;
 }
 
 /** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
@@ -20,7 +22,7 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const MULTIPART_FIELDS = ['name', 'expectedSizeBytes'] as const;
 type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
 
-export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate, observer }: UploadRoutesOptions): Promise<void> {
+export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate, admissions, observer }: UploadRoutesOptions): Promise<void> {
   await app.register(multipart, {
     limits: {
       // One past the limit, so our own counter (which knows the archive size) reports 413 first.
@@ -102,7 +104,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         name,
         expectedSizeBytes,
         sourceError: multipartError,
-        beforeCommit: async () => {
+        beforeCommit: async (archive) => {
           if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
           // The form must end right after the file: anything else is refused before the half-close.
           const after = await next();
@@ -111,12 +113,13 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
               ? 'A second file part follows the first'
               : `The field "${after.value.fieldname}" comes after the file part`);
           }
+          await job.beforeCommit?.(archive);
         },
       });
     });
   }
 
-  type StartUpload = (job: Pick<UploadJob, 'headers' | 'signal' | 'watch'>) => Promise<UploadOutcome>;
+  type StartUpload = (job: RouteJob) => Promise<UploadOutcome>;
 
   /** Every upload form: metrics and the one log line per upload, around the upload itself. */
   function runUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
@@ -134,14 +137,19 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     };
     reply.raw.once('close', onClose);
     try {
+      // Signature headers and Idempotency-Key: refused (401, 409) before the body.
+      const admission = await admissions.admit(request);
       // Every early check has passed: only now may the client start sending its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const outcome = await start({
+      const outcome = await start(admission.job({
         headers: forwardedHeaders(request),
         signal: AbortSignal.any([clientGone.signal, slot.signal]),
+      })).catch(async (err: unknown) => {
+        await admission.fail();
+        throw err;
       });
       reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
-      return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+      return await admission.finish(outcome, reply);
     } finally {
       reply.raw.removeListener('close', onClose);
       slot.release();

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError, Errors, toBridgeError } from '../errors.js';
+import type { UploadMetadata } from '../grpc/proto.js';
 import type { ForwardedHeaders, UpstreamClient, UploadCall } from '../grpc/upstream-client.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
 import { rechunk } from './rechunk.js';
@@ -29,8 +30,15 @@ export interface UploadJob {
   sourceError?: (err: unknown) => BridgeError;
   /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
   watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
+  /** Where the archive goes instead of the configured upstream, e.g. a hashing sink for an idempotent replay. */
+  upstream?: UploadTarget;
   /** Aborted when the client goes away or the bridge shuts down; a BridgeError reason is what gets reported. */
   signal: AbortSignal;
+}
+
+/** What the streamer sends an archive to: the gRPC client, or a stand-in with the same surface. */
+export interface UploadTarget {
+  open(metadata: UploadMetadata, headers: ForwardedHeaders): Pick<UploadCall, 'response' | 'write' | 'commit' | 'cancel'>;
 }
 
 export interface ReceivedArchive {
@@ -71,9 +79,9 @@ export class UploadStreamer {
     if (job.signal.aborted) onAbort();
     else job.signal.addEventListener('abort', onAbort, { once: true });
 
-    let call: UploadCall | undefined;
+    let call: ReturnType<UploadTarget['open']> | undefined;
     const open = (contentType: ArchiveType) => {
-      call = this.upstream.open(
+      call = (job.upstream ?? this.upstream).open(
         { name: job.name, contentType, expectedSizeBytes: String(job.expectedSizeBytes) },
         job.headers,
       );

@@ -1,0 +1,26 @@
+import ipaddr from 'ipaddr.js';
+
+const RANGE_NAMES: Record<string, string> = {
+  loopback: 'a loopback address',
+  private: 'a private (RFC 1918) address',
+  linkLocal: 'a link-local address (cloud metadata services live there)',
+  carrierGradeNat: 'a carrier-grade NAT (100.64.0.0/10) address',
+  multicast: 'a multicast address',
+  unspecified: 'the unspecified address',
+  uniqueLocal: 'a unique-local (fc00::/7) address',
+  broadcast: 'the broadcast address',
+};
+
+/**
+ * Why an import may not connect to `address`, or undefined when it may.
+ * IPv4-mapped IPv6 (`::ffff:127.0.0.1`, `::ffff:7f00:1`) is judged as the
+ * IPv4 address it carries. Only global unicast passes: reserved, 6to4,
+ * Teredo, NAT64 and the like can also reach inward, so they are refused too.
+ */
+export function refusedAddressReason(address: string, allowPrivate: boolean): string | undefined {
+  if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
+  const ip = ipaddr.process(address);
+  const range = ip.range();
+  if (range === 'unicast' || allowPrivate) return undefined;
+  return `${ip.toString()} is ${RANGE_NAMES[range] ?? `in a special-purpose range (${range})`}`;
+}

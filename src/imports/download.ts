@@ -1,0 +1,122 @@
+import { STATUS_CODES } from 'node:http';
+import type { LookupFunction } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { Errors } from '../errors.js';
+import { checkTarget, describeUrl, type CheckedTarget, type ResolvedAddress, type TargetPolicy } from './resolve-target.js';
+
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** How much of an error answer's body is quoted back to the caller. */
+const ERROR_SNIPPET_BYTES = 300;
+
+export interface Download {
+  body: Readable;
+  /** The source's Content-Length, when it sent one. */
+  contentLength: number | undefined;
+  /** Where the bytes finally came from, after redirects. */
+  url: URL;
+  /** Frees the connection; call once the body is consumed or abandoned. */
+  close(): void;
+}
+
+/**
+ * GETs the archive, following at most MAX_REDIRECTS redirects by hand so
+ * each hop is checked exactly like the first. Every connection is pinned to
+ * the addresses that were checked: undici's lookup is replaced, so a second
+ * DNS answer (rebinding) can never redirect the socket.
+ */
+export async function openDownload(
+  first: CheckedTarget,
+  userHeaders: Record<string, string>,
+  policy: TargetPolicy,
+  signal: AbortSignal,
+): Promise<Download> {
+  let target = first;
+  let headers = userHeaders;
+  for (let hop = 0; ; hop++) {
+    const agent = new Agent({
+      connect: { lookup: pinnedLookup(target.addresses) },
+      connections: 1,
+      // IMPORT_TIMEOUT_MS (the signal) and the streamer's idle timer bound the download.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(target.url, {
+        method: 'GET',
+        // The archive is stored as the bytes arrive: no transfer compression on top of it.
+        headers: { 'user-agent': 'ignite-upload-bridge', ...headers, 'accept-encoding': 'identity' },
+        dispatcher: agent,
+        signal,
+      });
+    } catch (err) {
+      void agent.destroy();
+      throw signal.aborted ? signal.reason : Errors.importSourceFailed(`GET ${describeUrl(target.url)} failed: ${describeError(err)}`);
+    }
+    const status = response.statusCode;
+    if (REDIRECT_STATUSES.has(status)) {
+      const location = response.headers.location;
+      await response.body.dump().catch(() => {});
+      void agent.close();
+      if (typeof location !== 'string') throw Errors.importSourceFailed(`${describeUrl(target.url)} answered ${status} without a Location`);
+      if (hop >= MAX_REDIRECTS) throw Errors.importSourceFailed(`${describeUrl(first.url)} redirected more than ${MAX_REDIRECTS} times`);
+      let next: URL;
+      try {
+        next = new URL(location, target.url);
+      } catch {
+        throw Errors.importSourceFailed(`${describeUrl(target.url)} redirected to an invalid URL`);
+      }
+      if (next.protocol !== 'https:' && !(next.protocol === 'http:' && policy.allowHttp)) {
+        throw Errors.importRefused(`${describeUrl(target.url)} redirected to a ${next.protocol} URL, which is not allowed`);
+      }
+      // Credentials meant for one origin must never travel to another.
+      if (next.origin !== target.url.origin) headers = {};
+      next.hash = '';
+      target = await checkTarget(next, policy, target.url);
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      const snippet = await errorSnippet(response.body);
+      void agent.close();
+      throw Errors.importSourceFailed(`GET ${describeUrl(target.url)} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + (snippet ? `: ${snippet}` : ''));
+    }
+    const length = response.headers['content-length'];
+    return {
+      body: response.body,
+      contentLength: typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined,
+      url: target.url,
+      close: () => void agent.destroy(),
+    };
+  }
+}
+
+/** Node 20 calls a socket's lookup with `{all: true}` (autoSelectFamily); older paths expect one address. */
+function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
+  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, addresses);
+    else callback(null, addresses[0]!.address, addresses[0]!.family);
+  }) as unknown as LookupFunction;
+}
+
+async function errorSnippet(body: Readable): Promise<string> {
+  let text = '';
+  try {
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      text += piece.toString('utf8');
+      if (text.length >= ERROR_SNIPPET_BYTES) break;
+    }
+  } catch {
+    // The status says enough.
+  }
+  body.destroy();
+  return text.replace(/\s+/g, ' ').trim().slice(0, ERROR_SNIPPET_BYTES);
+}
+
+function describeError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const inner = e.cause ?? e;
+  const code = inner.code ?? e.code;
+  return `${code ? `${code}: ` : ''}${inner.message ?? e.message ?? String(err)}`;
+}

@@ -1,0 +1,53 @@
+import { Errors } from '../errors.js';
+import { validateName } from '../upload/names.js';
+
+export interface ImportRequest {
+  url: string;
+  name: string;
+  /** Sent to the source (e.g. a GitHub token); dropped when a redirect leaves its origin. */
+  headers: Record<string, string>;
+}
+
+const MAX_HEADERS = 20;
+/** Headers that belong to the connection or would defeat the pinning and framing the bridge controls. */
+const FORBIDDEN_HEADERS = new Set([
+  'host', 'connection', 'content-length', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'keep-alive', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection',
+]);
+
+/** The JSON body of POST /v1/ignite/contexts:import, checked field by field (400 naming the field). */
+export function parseImportRequest(body: Buffer): ImportRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw Errors.invalidImport('The body is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw Errors.invalidImport('The body is not a JSON object');
+  const { url, name, headers, ...rest } = json as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw Errors.invalidImport(`Unknown field ${JSON.stringify(unknown[0])} (known: url, name, headers)`);
+  if (typeof url !== 'string' || url === '') throw Errors.invalidImport('"url" is missing or not a string');
+  if (typeof name !== 'string') throw Errors.invalidImport('"name" is missing or not a string');
+  return { url, name: validateName(name), headers: parseHeaders(headers) };
+}
+
+function parseHeaders(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw Errors.invalidImport('"headers" is not an object of header names to string values');
+  }
+  const entries = Object.entries(headers as Record<string, unknown>);
+  if (entries.length > MAX_HEADERS) throw Errors.invalidImport(`"headers" has ${entries.length} entries (at most ${MAX_HEADERS})`);
+  const result: Record<string, string> = {};
+  for (const [rawName, value] of entries) {
+    const name = rawName.toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw Errors.invalidImport(`"headers" has an invalid header name ${JSON.stringify(rawName)}`);
+    if (FORBIDDEN_HEADERS.has(name)) throw Errors.invalidImport(`"headers" may not set ${rawName}: the bridge controls it`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > 8192) {
+      throw Errors.invalidImport(`"headers"."${rawName}" is not a single-line string of at most 8192 characters`);
+    }
+    result[name] = value;
+  }
+  return result;
+}

@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { Errors, toBridgeError } from '../errors.js';
+import { openDownload } from '../imports/download.js';
+import { ImportJobs } from '../imports/import-jobs.js';
+import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
+import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
+import type { UploadGate } from '../upload/upload-gate.js';
+import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
+import { identifyCaller } from '../webhooks/authenticate.js';
+
+export interface ImportOptions {
+  /** How host names are resolved before the address check (tests inject hostile resolvers). */
+  resolveHost: HostResolver;
+}
+
+export interface ImportRoutesOptions extends Partial<ImportOptions> {
+  config: Config;
+  streamer: UploadStreamer;
+  gate: UploadGate;
+}
+
+/** The JSON body is tiny: {url, name, headers}. */
+const IMPORT_BODY_LIMIT = 64 * 1024;
+
+/**
+ * POST /v1/ignite/contexts:import downloads an archive and streams it
+ * upstream through the same UploadStreamer as an upload (sniffing, limits,
+ * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
+ * started with `Prefer: respond-async`.
+ */
+export async function importRoutes(app: FastifyInstance, { config, streamer, gate, resolveHost }: ImportRoutesOptions): Promise<void> {
+  const policy: TargetPolicy = {
+    allowHttp: config.importAllowHttp,
+    allowPrivateAddresses: config.importAllowPrivateAddresses,
+    allowedHosts: config.importAllowedHosts,
+    resolveHost: resolveHost ?? systemResolver,
+  };
+  const jobs = new ImportJobs();
+
+  // Only this scope parses JSON (the app removed every parser); the raw bytes are kept for the signature.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+  app.post('/v1/ignite/contexts::import', async (request, reply) => {
+    const caller = identifyCaller(request.headers, config);
+    const body = request.body;
+    if (!Buffer.isBuffer(body)) throw Errors.invalidImport('The body must be JSON sent with `Content-Type: application/json`');
+    if (caller.signature) {
+      caller.signature.update(body);
+      caller.signature.verify();
+    }
+    const spec = parseImportRequest(body);
+    // Refusals (400, 403) come before any answer, also for an asynchronous import.
+    const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
+    const headers = {
+      authorization: caller.upstreamAuthorization,
+      'x-request-id': String(request.id),
+      traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
+    };
+    const slot = gate.enter();
+
+    if (!prefersAsync(request)) {
+      const clientGone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) clientGone.abort(Errors.clientAborted());
+      };
+      reply.raw.once('close', onClose);
+      try {
+        const outcome = await runImport(spec, first, headers, AbortSignal.any([clientGone.signal, slot.signal]));
+        reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
+        return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+      } finally {
+        reply.raw.removeListener('close', onClose);
+        slot.release();
+      }
+    }
+
+    const job = jobs.create();
+    jobs.running(job.importId);
+    runImport(spec, first, headers, slot.signal).then(
+      (outcome) => jobs.finish(job.importId, { result: { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes } }),
+      (err: unknown) => {
+        const error = toBridgeError(err);
+        request.log.info({ importId: job.importId, code: error.code }, error.message);
+        jobs.finish(job.importId, { error: error.toStatus() });
+      },
+    ).finally(() => slot.release());
+    const statusUrl = `/v1/ignite/imports/${job.importId}`;
+    return reply.code(202).header('location', statusUrl).header('preference-applied', 'respond-async')
+      .send({ importId: job.importId, status: 'pending', statusUrl });
+  });
+
+  app.get('/v1/ignite/imports/:importId', async (request) => {
+    const { importId } = request.params as { importId: string };
+    const status = jobs.get(importId);
+    if (!status) throw Errors.importNotFound(importId);
+    return status;
+  });
+
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal): Promise<UploadOutcome> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
+    const signal = AbortSignal.any([outer, deadline.signal]);
+    try {
+      const download = await openDownload(first, spec.headers, policy, signal);
+      try {
+        if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
+          throw Errors.tooLarge(config.maxContextBytes);
+        }
+        return await streamer.upload(download.body, {
+          name: spec.name,
+          expectedSizeBytes: download.contentLength ?? 0,
+          headers,
+          signal,
+          sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
+        });
+      } finally {
+        download.close();
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** RFC 7240 `Prefer: respond-async`, possibly among other preferences. */
+function prefersAsync(request: FastifyRequest): boolean {
+  const prefer = request.headers.prefer;
+  const values = Array.isArray(prefer) ? prefer.join(',') : prefer ?? '';
+  return values.split(/[,;]/).some((v) => v.trim().toLowerCase() === 'respond-async');
+}

@@ -1,0 +1,22 @@
+import type { UploadResponse } from '../grpc/proto.js';
+import type { UploadTarget } from './stream-upload.js';
+
+/**
+ * A stand-in upstream that keeps nothing: the streamer still sniffs, limits
+ * and hashes the body (that is the point), but no call is opened, so nothing
+ * can be stored. Used to fingerprint the body of an idempotent retry.
+ */
+export const hashingSink: UploadTarget = {
+  open: () => {
+    let bytes = 0;
+    return {
+      // Never settles: a sink cannot fail on its own.
+      response: new Promise<UploadResponse>(() => {}),
+      write: async (chunk: Buffer) => {
+        bytes += chunk.length;
+      },
+      commit: async () => ({ contextId: '', sizeBytes: String(bytes) }),
+      cancel: () => {},
+    };
+  },
+};

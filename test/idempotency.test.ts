@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { request } from 'undici';
+import { MemoryIdempotencyStore } from '../src/webhooks/idempotency-store.js';
+import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { signatureHeaders } from './webhook-helpers.js';
+
+async function put(stack: Stack, name: string, body: Buffer | Readable, headers: Record<string, string>) {
+  const res = await request(`${stack.baseUrl}/v1/ignite/contexts/${name}`, { method: 'PUT', body, headers });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.json() as Record<string, unknown> };
+}
+
+const stored = (stack: Stack) => stack.observed.filter((o) => o.outcome === 'stored').length;
+
+describe('Idempotency-Key', () => {
+  test('a retry with the same key and body gets the first response; the upstream stored one context', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(3 * 524288 + 77);
+    const key = { 'idempotency-key': '"ci-run-42"', authorization: 'Bearer alice' };
+    const first = await put(stack, 'ctx.tar.gz', archive, key);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const retry = await put(stack, 'ctx.tar.gz', archive, key);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(retry.body, first.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.equal(retry.headers['repr-digest'], first.headers['repr-digest']);
+    // Chunked this time (no Content-Length): the fingerprint is name, size and sha-256, not the framing.
+    const chunked = await put(stack, 'ctx.tar.gz', Readable.from([archive.subarray(0, 1000), archive.subarray(1000)]), key);
+    assert.deepEqual(chunked.body, first.body);
+    assert.equal(stack.observed.length, 1, 'the upstream saw exactly one call');
+    assert.equal((await dataDirEntries(stack)).filter((e) => !e.endsWith('.json')).length, 1);
+    assert.equal(sha256(await storedBytes(stack, String(first.body['contextId']))), sha256(archive));
+  });
+
+  test('the same key with a different body or name is 422 and stores nothing', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(600_000);
+    const headers = { 'idempotency-key': 'k-1', authorization: 'Bearer alice' };
+    assert.equal((await put(stack, 'ctx.tar.gz', archive, headers)).status, 200);
+    const altered = Buffer.from(archive);
+    altered[300_000] ^= 0xff;
+    for (const [name, body] of [['ctx.tar.gz', altered], ['other.tar.gz', archive], ['ctx.tar.gz', archive.subarray(0, 500_000)]] as const) {
+      const result = await put(stack, name, body, headers);
+      assert.equal(result.status, 422, JSON.stringify(result.body));
+      assert.equal(result.body['code'], 9);
+      assert.match(String(result.body['message']), /different upload/);
+    }
+    assert.equal(stack.observed.length, 1, 'the refused retries never reached the upstream');
+  });
+
+  test('the same key while the first upload is in flight is 409 before its body; the first still succeeds', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(2 * 524288);
+    const headers = { 'idempotency-key': 'slow-one', authorization: 'Bearer alice' };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slowBody = Readable.from((async function* () {
+      yield archive.subarray(0, 1000);
+      await gate;
+      yield archive.subarray(1000);
+    })());
+    const first = put(stack, 'ctx.tar.gz', slowBody, headers);
+    // The key is claimed as soon as the first request holds an upload slot.
+    while (stack.app.uploadGate.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await put(stack, 'ctx.tar.gz', archive, headers);
+    assert.equal(second.status, 409, JSON.stringify(second.body));
+    assert.equal(second.body['code'], 10);
+    release();
+    const done = await first;
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    // Afterwards the key replays.
+    assert.deepEqual((await put(stack, 'ctx.tar.gz', archive, headers)).body, done.body);
+    assert.equal(stored(stack), 1);
+  });
+
+  test('a failed first attempt lets the retry run for real', async (t) => {
+    const stack = await startStack(t);
+    const headers = { 'idempotency-key': 'retry-me', authorization: 'Bearer alice' };
+    const notArchive = await put(stack, 'ctx.tar.gz', Buffer.from('plain text, not an archive'), headers);
+    assert.equal(notArchive.status, 415);
+    const archive = gzipLike(4096);
+    const retry = await put(stack, 'ctx.tar.gz', archive, headers);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal(retry.headers['idempotent-replayed'], undefined);
+    assert.equal(stored(stack), 1);
+  });
+
+  test('keys are scoped to the credential: another token, or a signed caller, gets its own upload', async (t) => {
+    const secret = 'scope-secret';
+    const stack = await startStack(t, { config: { webhookSecret: secret, serviceToken: 'svc' } });
+    const archive = gzipLike(4096);
+    const key = { 'idempotency-key': 'shared-name' };
+    const alice = await put(stack, 'ctx.tar.gz', archive, { ...key, authorization: 'Bearer alice' });
+    const bob = await put(stack, 'ctx.tar.gz', archive, { ...key, authorization: 'Bearer bob' });
+    const signed = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) });
+    const signedAgain = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) });
+    for (const r of [alice, bob, signed, signedAgain]) assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.notEqual(alice.body['contextId'], bob.body['contextId']);
+    assert.notEqual(bob.body['contextId'], signed.body['contextId']);
+    assert.equal(signedAgain.body['contextId'], signed.body['contextId']);
+    assert.equal(stored(stack), 3);
+  });
+
+  test('a replay still checks the signature: a bad one is 401', async (t) => {
+    const secret = 'replay-secret';
+    const stack = await startStack(t, { config: { webhookSecret: secret } });
+    const archive = gzipLike(4096);
+    const key = { 'idempotency-key': 'signed-key' };
+    assert.equal((await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) })).status, 200);
+    const forged = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders('guess', archive) });
+    assert.equal(forged.status, 401);
+    assert.equal(forged.body['code'], 16);
+  });
+
+  test('a malformed key is 400 before the body', async (t) => {
+    const stack = await startStack(t);
+    const result = await put(stack, 'ctx.tar.gz', gzipLike(100), { 'idempotency-key': 'x'.repeat(256) });
+    assert.equal(result.status, 400);
+    assert.equal(result.body['code'], 3);
+    assert.equal(stack.observed.length, 0);
+  });
+});
+
+describe('MemoryIdempotencyStore', () => {
+  test('forgets results after the TTL and keeps at most maxKeys, never evicting one in flight', async () => {
+    let now = 0;
+    const store = new MemoryIdempotencyStore(1000, 2, () => now);
+    const record = { fingerprint: 'f', response: { contextId: 'ctx_A', sizeBytes: '1' } };
+    assert.deepEqual(await store.claim('a'), { state: 'claimed' });
+    assert.deepEqual(await store.claim('a'), { state: 'in-flight' });
+    await store.complete('a', record);
+    assert.deepEqual(await store.claim('a'), { state: 'done', record });
+    now = 1001;
+    assert.deepEqual(await store.claim('a'), { state: 'claimed' }, 'expired');
+    await store.release('a');
+    assert.deepEqual(await store.claim('b'), { state: 'claimed' });
+    await store.complete('b', record);
+    assert.deepEqual(await store.claim('c'), { state: 'claimed' });
+    await store.complete('c', record);
+    assert.deepEqual(await store.claim('d'), { state: 'claimed' });
+    assert.equal(store.size, 2, 'the oldest completed key (b) was forgotten');
+    assert.deepEqual(await store.claim('b'), { state: 'claimed' });
+    assert.deepEqual(await store.claim('d'), { state: 'in-flight' }, 'in-flight keys survive eviction');
+  });
+});
