@@ -135,6 +135,9 @@ export const Errors = {
   upstreamSizeMismatch: (sent: number, reported: string) =>
     new BridgeError('UPSTREAM_SIZE_MISMATCH', `The upstream reported ${reported} bytes but the bridge sent ${sent}: the stored context cannot be trusted; upload again.`, 502, GrpcCode.DATA_LOSS),
 
+  upstreamAnsweredEarly: () =>
+    new BridgeError('UPSTREAM_ANSWERED_EARLY', 'The upstream BuildService answered before the whole archive was sent, so its answer cannot describe this upload; it was cancelled. Upload again.', 502, GrpcCode.DATA_LOSS),
+
   overCapacity: (max: number) =>
     new BridgeError('OVER_CAPACITY', `The bridge is already handling ${max} uploads (MAX_CONCURRENT_UPLOADS); retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
 

@@ -53,16 +53,19 @@ export class UpstreamClient {
   }
 }
 
-function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
-  const metadata = new grpc.Metadata();
+/** Throws the 400 for a header gRPC metadata cannot carry (printable ASCII only; grpc-js would throw deep inside). */
+export function checkForwardable(headers: ForwardedHeaders): ForwardedHeaders {
   for (const [key, value] of Object.entries(headers)) {
-    if (!value) continue;
-    // gRPC metadata carries printable ASCII only; anything else would throw deep inside grpc-js.
-    if (!/^[\x20-\x7e]*$/.test(value)) {
+    if (value && !/^[\x20-\x7e]*$/.test(value)) {
       throw Errors.malformedRequest(`The ${key} header contains characters that cannot be forwarded to the upstream (printable ASCII only).`);
     }
-    metadata.set(key, value);
   }
+  return headers;
+}
+
+function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(checkForwardable(headers))) if (value) metadata.set(key, value);
   return metadata;
 }
 
@@ -74,6 +77,7 @@ export class UploadCall {
   private wake: (() => void) | undefined;
   private failure: BridgeError | undefined;
   private answered = false;
+  private halfClosed = false;
 
   constructor(
     client: grpc.Client,
@@ -93,6 +97,10 @@ export class UploadCall {
         this.answered = true;
         if (err || !response) {
           this.failure ??= Errors.upstream(err?.code ?? grpc.status.UNKNOWN, err?.details ?? 'no response');
+          settle.reject(this.failure);
+        } else if (!this.halfClosed) {
+          // An answer before the archive was complete cannot describe it; grpc-js also stops acknowledging writes.
+          this.failure ??= Errors.upstreamAnsweredEarly();
           settle.reject(this.failure);
         } else {
           settle.resolve(response);
@@ -123,6 +131,7 @@ export class UploadCall {
   /** Half-closes (the archive is complete and checked) and waits for the upstream's answer. */
   async commit(): Promise<UploadResponse> {
     if (this.failure) throw this.failure;
+    this.halfClosed = true;
     this.call.end();
     await this.waitFor(() => this.answered, 'answering');
     return this.response;

@@ -19,6 +19,8 @@ export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void
     // Runs after Node's own finish handler, which scheduled socket.destroy on the socket's 'finish'.
     socket.removeListener('finish', socket.destroy);
     req.unpipe();
+    // A 'data' listener keeps the request flowing even if a body iterator removes its own listener later.
+    req.on('data', () => {});
     req.resume();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();

@@ -2,8 +2,9 @@ import multipart, { type MultipartFile, type MultipartValue, type Multipart } fr
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
-import type { ForwardedHeaders } from '../grpc/upstream-client.js';
+import { checkForwardable, type ForwardedHeaders } from '../grpc/upstream-client.js';
 import type { UploadObserver } from '../observability/upload-observer.js';
+import { withDeadline } from '../upload/abortable.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
@@ -83,7 +84,11 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     const query = request.query as Record<string, unknown>;
     return runUpload(request, reply, async (job) => {
       const parts = request.parts()[Symbol.asyncIterator]();
-      const next = () => parts.next().catch((err: unknown) => { throw multipartError(err); });
+      // Fields and the end of the form are read outside the streamer's idle timer: a client that stalls there
+      // must not hold its slot (and an open upstream call) forever.
+      const next = () => withDeadline(
+        parts.next().catch((err: unknown) => { throw multipartError(err); }),
+        config.uploadIdleTimeoutMs, () => Errors.idleTimeout(config.uploadIdleTimeoutMs), job.signal);
       const fields: MultipartFields = {};
       let file: MultipartFile | undefined;
       for (let part = await next(); !part.done; part = await next()) {
@@ -130,10 +135,10 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
   async function admitUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
+    const headers = forwardedHeaders(request);
     const slot = gate.enter();
-    const clientGone = new AbortController();
     const onClose = () => {
-      if (!reply.raw.writableEnded) clientGone.abort(Errors.clientAborted());
+      if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
     };
     reply.raw.once('close', onClose);
     try {
@@ -141,10 +146,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       const admission = await admissions.admit(request);
       // Every early check has passed: only now may the client start sending its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const outcome = await start(admission.job({
-        headers: forwardedHeaders(request),
-        signal: AbortSignal.any([clientGone.signal, slot.signal]),
-      })).catch(async (err: unknown) => {
+      const outcome = await start(admission.job({ headers, signal: slot.signal })).catch(async (err: unknown) => {
         await admission.fail();
         throw err;
       });
@@ -157,16 +159,17 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
   }
 }
 
+/** The headers that go upstream as gRPC metadata, refused before the body if metadata cannot carry them. */
 function forwardedHeaders(request: FastifyRequest): ForwardedHeaders {
   const header = (name: string) => {
     const value = request.headers[name];
     return typeof value === 'string' ? value : undefined;
   };
-  return {
+  return checkForwardable({
     authorization: header('authorization'),
     'x-request-id': String(request.id),
     traceparent: header('traceparent'),
-  };
+  });
 }
 
 function queryName(query: Record<string, unknown>): string | undefined {

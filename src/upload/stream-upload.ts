@@ -5,6 +5,7 @@ import { BridgeError, Errors, toBridgeError } from '../errors.js';
 import type { UploadMetadata } from '../grpc/proto.js';
 import type { ForwardedHeaders, UpstreamClient, UploadCall } from '../grpc/upstream-client.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
+import { abortable } from './abortable.js';
 import { rechunk } from './rechunk.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -71,15 +72,17 @@ export class UploadStreamer {
   async upload(source: Readable, job: UploadJob): Promise<UploadOutcome> {
     const stop = new AbortController();
     let cause: BridgeError | undefined;
+    let call: ReturnType<UploadTarget['open']> | undefined;
+    // Cancels at once: waiting for the pipeline to unwind could take as long as a stalled upstream.
     const fail = (err: BridgeError) => {
       cause ??= err;
       stop.abort(err);
+      call?.cancel();
     };
     const onAbort = () => fail(job.signal.reason instanceof BridgeError ? job.signal.reason : clientGone());
     if (job.signal.aborted) onAbort();
     else job.signal.addEventListener('abort', onAbort, { once: true });
 
-    let call: ReturnType<UploadTarget['open']> | undefined;
     const open = (contentType: ArchiveType) => {
       call = (job.upstream ?? this.upstream).open(
         { name: job.name, contentType, expectedSizeBytes: String(job.expectedSizeBytes) },
@@ -100,7 +103,7 @@ export class UploadStreamer {
         (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes),
         async (chunks: AsyncIterable<Buffer>) => {
           for await (const chunk of chunks) {
-            await call!.write(chunk);
+            await abortable(call!.write(chunk), stop.signal);
             archive.chunks++;
           }
         },
@@ -111,7 +114,7 @@ export class UploadStreamer {
         throw Errors.sizeMismatch(job.expectedSizeBytes, archive.bytes);
       }
       for (const [algorithm, hash] of hashes) archive.digests[algorithm] = hash.digest();
-      await job.beforeCommit?.(archive);
+      await abortable(Promise.resolve(job.beforeCommit?.(archive)), stop.signal);
       if (cause) throw cause;
       const response = await abortable(call.commit(), stop.signal);
       if (response.sizeBytes !== String(archive.bytes)) {
@@ -189,6 +192,7 @@ async function* readBody(
   }, idleTimeoutMs);
   try {
     for (;;) {
+      if (signal.aborted) throw signal.reason;
       waiting = true;
       idle.refresh();
       let result: IteratorResult<Buffer>;
@@ -208,23 +212,4 @@ async function* readBody(
     // Not awaited: a next() still pending on an idle client would hold it until the socket closes.
     void iterator.return?.();
   }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it is aborted. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -1,8 +1,9 @@
 import { Errors } from '../errors.js';
 
 export interface UploadSlot {
-  /** Aborted with a BridgeError when the bridge cancels in-flight uploads at the end of a drain. */
+  /** Aborted with a BridgeError when the upload is cancelled: by `abort`, or at the end of a drain. */
   readonly signal: AbortSignal;
+  abort(reason: Error): void;
   release(): void;
 }
 
@@ -10,7 +11,8 @@ export interface UploadSlot {
 export class UploadGate {
   private active = 0;
   private draining = false;
-  private readonly cancelAll = new AbortController();
+  // One controller per slot: a signal shared by every upload would collect a dependant per AbortSignal.any.
+  private readonly slots = new Set<AbortController>();
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly maxConcurrent: number) {}
@@ -28,12 +30,16 @@ export class UploadGate {
     if (this.draining) throw Errors.shuttingDown();
     if (this.active >= this.maxConcurrent) throw Errors.overCapacity(this.maxConcurrent);
     this.active++;
+    const controller = new AbortController();
+    this.slots.add(controller);
     let released = false;
     return {
-      signal: this.cancelAll.signal,
+      signal: controller.signal,
+      abort: (reason) => controller.abort(reason),
       release: () => {
         if (released) return;
         released = true;
+        this.slots.delete(controller);
         this.active--;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       },
@@ -47,7 +53,7 @@ export class UploadGate {
 
   /** Cancels every in-flight upload (their clients get 503, the upstream a cancel). */
   cancelInFlight(): void {
-    this.cancelAll.abort(Errors.shutdownCancelled());
+    for (const slot of this.slots) slot.abort(Errors.shutdownCancelled());
   }
 
   /** Resolves once no upload is in flight. */
