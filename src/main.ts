@@ -2,6 +2,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { UpstreamClient } from './grpc/upstream-client.js';
 import { startReferenceUpstream, type ReferenceUpstream } from './reference-upstream/server.js';
+import { stopOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -35,18 +36,7 @@ async function main(): Promise<void> {
     upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
   }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
-    upstream.close();
-    await reference?.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs });
 }
 
 await main();
