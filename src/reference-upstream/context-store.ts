@@ -53,8 +53,12 @@ export class IncomingContext {
     this.stream = createWriteStream(tempPath, { flags: 'wx', highWaterMark: 1024 * 1024 });
   }
 
-  /** fsync, then rename into place beside its JSON record. */
-  async commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
+  /**
+   * fsync, then rename into place beside its JSON record. `stillWanted` is
+   * asked again right before the rename: a reset stream can look like a clean
+   * end for a moment, and its cancel must win over the commit.
+   */
+  async commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, stillWanted: () => boolean = () => true): Promise<ContextRecord> {
     await new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
       this.stream.end(() => resolve());
@@ -68,10 +72,17 @@ export class IncomingContext {
     const contextId = `ctx_${ulid()}`;
     const full: ContextRecord = { contextId, ...record, createdAt: new Date().toISOString() };
     const recordTemp = join(this.dir, `${TEMP_PREFIX}${contextId}.json`);
-    await writeFile(recordTemp, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
-    await rename(this.tempPath, join(this.dir, contextId));
-    await rename(recordTemp, join(this.dir, `${contextId}.json`));
-    this.done = true;
+    try {
+      await writeFile(recordTemp, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
+      if (this.done || !stillWanted()) throw new Error('the upload was cancelled before it was committed');
+      this.done = true;
+      await rename(this.tempPath, join(this.dir, contextId));
+      await rename(recordTemp, join(this.dir, `${contextId}.json`));
+    } catch (err) {
+      await unlink(recordTemp).catch(() => {});
+      await unlink(this.tempPath).catch(() => {});
+      throw err;
+    }
     return full;
   }
 

@@ -168,8 +168,12 @@ function handleUpload(
     }
   });
 
-  call.on('end', () => {
-    if (settled) return;
+  // Node's http2 ends the readable side of a stream that was reset too, so a
+  // cancelled call arrives here as 'end' with 'cancelled' right behind it:
+  // decide a turn later, and the store re-checks before it renames anything.
+  call.on('end', () => setImmediate(onEnd));
+  const onEnd = () => {
+    if (settled || call.cancelled) return;
     const metadata = seen.metadata;
     if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
     const expected = BigInt(metadata.expectedSizeBytes || '0');
@@ -183,7 +187,7 @@ function handleUpload(
       sizeBytes: String(seen.bytes),
       sha256: hash.digest('hex'),
     };
-    const committed = incoming ? incoming.commit(record) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
+    const committed = incoming ? incoming.commit(record, () => !settled && !call.cancelled) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
     committed.then((record) => {
       if (!finish('stored')) return;
       seen.contextId = record.contextId;
@@ -192,7 +196,7 @@ function handleUpload(
     }, (err: NodeJS.ErrnoException) => {
       fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
     });
-  });
+  };
 
   call.on('cancelled', () => {
     if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
