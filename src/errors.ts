@@ -123,6 +123,9 @@ export const Errors = {
   digestMismatch: (algorithm: string, expected: string, actual: string) =>
     invalid('DIGEST_MISMATCH', `The ${algorithm} digest of the received bytes is ${actual} but the request declared ${expected}: the archive was altered or cut in transit; nothing was stored, upload it again.`),
 
+  invalidDigestHeader: (detail: string) =>
+    invalid('INVALID_DIGEST_HEADER', `${detail}. Nothing was read or stored; fix the header or drop it.`),
+
   idleTimeout: (ms: number) =>
     new BridgeError('UPLOAD_IDLE_TIMEOUT', `No body bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Check the client's connection and upload again.`, 408, GrpcCode.DEADLINE_EXCEEDED),
 

@@ -5,6 +5,7 @@ import { upstreamChannelOptions, upstreamCredentials } from './grpc/upstream-cha
 import { startReferenceUpstream, type ReferenceUpstream } from './reference-upstream/server.js';
 import { helpText } from './help.js';
 import { checkStartup } from './startup-checks.js';
+import { stopOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -47,18 +48,7 @@ async function main(): Promise<void> {
     upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
   }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
-    upstream.close();
-    await reference?.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs });
 }
 
 await main();

@@ -67,9 +67,9 @@ export class IncomingContext {
    * the end of a reset stream as a half-close first and the cancel only a
    * moment later, so the cancel is checked once more just before the rename.
    */
-  commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
+  commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, stillWanted: () => boolean = () => true): Promise<ContextRecord> {
     this.state = 'committing';
-    const committing = this.writeAndRename(record).then((full) => {
+    const committing = this.writeAndRename(record, stillWanted).then((full) => {
       this.state = 'done';
       return full;
     }, async (err: unknown) => {
@@ -80,7 +80,7 @@ export class IncomingContext {
     return committing;
   }
 
-  private async writeAndRename(record: Omit<ContextRecord, 'contextId' | 'createdAt'>): Promise<ContextRecord> {
+  private async writeAndRename(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, stillWanted: () => boolean): Promise<ContextRecord> {
     await new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
       this.stream.end(() => resolve());
@@ -94,7 +94,7 @@ export class IncomingContext {
     const contextId = `ctx_${ulid()}`;
     const full: ContextRecord = { contextId, ...record, createdAt: new Date().toISOString() };
     await writeFile(this.recordTempPath, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
-    if (this.cancelRequested) throw new CommitCancelledError('the call was cancelled before the context was stored');
+    if (this.cancelRequested || !stillWanted()) throw new CommitCancelledError('the call was cancelled before the context was stored');
     await rename(this.tempPath, join(this.dir, contextId));
     await rename(this.recordTempPath, join(this.dir, `${contextId}.json`));
     return full;

@@ -202,7 +202,7 @@ function handleUpload(
       sizeBytes: String(seen.bytes),
       sha256: hash.digest('hex'),
     };
-    const committed = incoming ? incoming.commit(record) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
+    const committed = incoming ? incoming.commit(record, () => !settled && !call.cancelled) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
     committed.then((record) => {
       if (!finish('stored')) return;
       seen.contextId = record.contextId;

@@ -5,6 +5,7 @@ import { BridgeError, Errors } from '../errors.js';
 import { checkForwardable, type ForwardedHeaders } from '../grpc/upstream-client.js';
 import type { UploadObserver } from '../observability/upload-observer.js';
 import { withDeadline } from '../upload/abortable.js';
+import { algorithmsOf, digestFromHexField, digestsFromHeaders, verifyDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
@@ -20,7 +21,7 @@ export interface UploadRoutesOptions {
 
 /** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-const MULTIPART_FIELDS = ['name', 'expectedSizeBytes'] as const;
+const MULTIPART_FIELDS = ['name', 'expectedSizeBytes', 'sha256'] as const;
 type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
 
 export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate, admissions, observer }: UploadRoutesOptions): Promise<void> {
@@ -66,10 +67,16 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     }
     const declared = declaredLength(request);
     if (declared !== undefined && declared > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+    const digests = digestsFromHeaders(request.headers);
     return runUpload(request, reply, (job) => streamer.upload(request.raw, {
       ...job,
       name,
       expectedSizeBytes: declared ?? 0,
+      digests: algorithmsOf(digests),
+      beforeCommit: async (archive) => {
+        verifyDigests(digests, archive.digests);
+        await job.beforeCommit?.(archive);
+      },
     }));
   }
 
@@ -103,6 +110,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       const name = validateName(fields.name ?? queryName(query) ?? file.filename ?? '');
       const expectedSizeBytes = fields.expectedSizeBytes === undefined ? 0 : parseSize(fields.expectedSizeBytes);
       if (expectedSizeBytes > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+      const digests = digestFromHexField(fields.sha256);
       const upload = file;
       return streamer.upload(upload.file, {
         ...job,
@@ -111,6 +119,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         sourceError: multipartError,
         beforeCommit: async (archive) => {
           if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
+          verifyDigests(digests, archive.digests);
           // The form must end right after the file: anything else is refused before the half-close.
           const after = await next();
           if (!after.done) {

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import type { UpstreamClient } from './grpc/upstream-client.js';
+import type { UploadGate } from './upload/upload-gate.js';
+
+export interface ShutdownParts {
+  app: FastifyInstance;
+  gate: UploadGate;
+  upstream: UpstreamClient;
+  /** The embedded reference upstream, when the bridge started one. */
+  reference?: { close(): Promise<void> } | undefined;
+  graceMs: number;
+}
+
+/** How long cancelled uploads get to send their 503 before the server closes anyway. */
+const CANCEL_SETTLE_MS = 5000;
+
+/**
+ * Graceful stop: refuse new uploads (503, /readyz 503) while the listener
+ * stays open so clients and the balancer see why; let uploads in flight
+ * finish for the grace period; cancel the rest (their clients get 503, the
+ * upstream a reset, so nothing partial is stored); then close the server,
+ * the gRPC channel and the embedded upstream.
+ */
+export async function shutDown({ app, gate, upstream, reference, graceMs }: ShutdownParts): Promise<void> {
+  gate.drain();
+  app.log.info({ uploadsInFlight: gate.inFlight, graceMs }, 'draining: new uploads are refused');
+  if (!(await idleWithin(gate, graceMs))) {
+    app.log.warn({ uploadsInFlight: gate.inFlight }, 'grace period over: cancelling the uploads still in flight');
+    gate.cancelInFlight();
+    await idleWithin(gate, CANCEL_SETTLE_MS);
+  }
+  await app.close();
+  upstream.close();
+  await reference?.close();
+  app.log.info('shut down');
+}
+
+async function idleWithin(gate: UploadGate, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([gate.idle().then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `shutDown` once on the first SIGTERM or SIGINT and exits 0 when it is
+ * done; a second signal exits at once (1) for an operator who will not wait.
+ */
+export function stopOnSignals(parts: ShutdownParts): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      parts.app.log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    parts.app.log.info({ signal }, 'shutting down');
+    shutDown(parts).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        parts.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

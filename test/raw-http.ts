@@ -1,0 +1,197 @@
+import { connect, type Socket } from 'node:net';
+
+/** One HTTP/1.1 response as it came off the wire, with any interim (1xx) responses before it. */
+export interface RawResponse {
+  interim: number[];
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Parsed JSON body, when it is JSON. */
+  json: { code?: number; message?: string; contextId?: string; sizeBytes?: string } & Record<string, unknown>;
+}
+
+/**
+ * An HTTP/1.1 client on a bare socket: it sends exactly the bytes it is
+ * given, when it is given them, so tests can send headers without a body,
+ * stall mid-body, split writes anywhere, and see whether a `100 Continue`
+ * was sent.
+ */
+export class RawClient {
+  readonly socket: Socket;
+  private received = Buffer.alloc(0);
+  private readonly interim: number[] = [];
+  private final: RawResponse | undefined;
+  private waiters: Array<() => void> = [];
+  /** Resolves when the server closes (or resets) the connection. */
+  readonly closed: Promise<void>;
+  written = 0;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => {
+      this.received = Buffer.concat([this.received, data]);
+      this.parse();
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    // A reset after the reply is what some refusals end with; the test reads the reply, not the error.
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      resolve();
+      for (const wake of this.waiters.splice(0)) wake();
+    }));
+  }
+
+  static connect(baseUrl: string): Promise<RawClient> {
+    const url = new URL(baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Writes and waits until the bytes are handed to the kernel; a closed socket is not an error here. */
+  write(data: Buffer | string): Promise<void> {
+    if (this.socket.destroyed || this.socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.write(data, () => {
+        this.written += Buffer.byteLength(data);
+        resolve();
+      });
+    });
+  }
+
+  get answered(): boolean {
+    return this.final !== undefined;
+  }
+
+  get interimStatuses(): number[] {
+    return [...this.interim];
+  }
+
+  /** Resolves once a 1xx or the final response arrived. */
+  async firstReply(timeoutMs = 10_000): Promise<number> {
+    await this.until(() => this.interim.length > 0 || this.final !== undefined, timeoutMs);
+    return this.interim[0] ?? this.final!.status;
+  }
+
+  async response(timeoutMs = 20_000): Promise<RawResponse> {
+    await this.until(() => this.final !== undefined, timeoutMs);
+    return this.final!;
+  }
+
+  /**
+   * Sends the pieces one after another, each awaited, and stops as soon as the
+   * final response is in (the bridge answers early on refusals).
+   */
+  async sendUntilAnswered(pieces: Iterable<Buffer>, pauseMs = 0): Promise<void> {
+    for (const piece of pieces) {
+      if (this.answered || this.socket.destroyed) return;
+      await this.write(piece);
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private until(done: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no response within ${timeoutMs} ms; got ${JSON.stringify(this.received.toString('latin1').slice(0, 300))}`)), timeoutMs);
+      const check = () => {
+        if (done()) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.socket.destroyed && this.received.length === 0) {
+          clearTimeout(timer);
+          reject(new Error('the connection closed without a response'));
+        } else {
+          this.waiters.push(check);
+        }
+      };
+      check();
+    });
+  }
+
+  private parse(): void {
+    for (;;) {
+      if (this.final) return;
+      const end = this.received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = this.received.subarray(0, end).toString('latin1').split('\r\n');
+      const status = Number(lines[0]!.split(' ')[1]);
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      if (status >= 100 && status < 200) {
+        this.interim.push(status);
+        this.received = this.received.subarray(end + 4);
+        continue;
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      if (this.received.length < end + 4 + length) return;
+      const body = this.received.subarray(end + 4, end + 4 + length).toString('utf8');
+      let json: RawResponse['json'] = {};
+      try {
+        json = JSON.parse(body) as RawResponse['json'];
+      } catch { /* not JSON */ }
+      this.final = { interim: [...this.interim], status, headers, body, json };
+    }
+  }
+}
+
+/** The request head for an upload; `Expect: 100-continue` unless told otherwise. */
+export function head(method: string, path: string, headers: Record<string, string | number | undefined>): string {
+  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1'];
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) lines.push(`${name}: ${value}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** Chunked transfer-encoding framing for the given pieces, with the terminating chunk. */
+export function chunked(pieces: Buffer[]): Buffer {
+  const framed: Buffer[] = [];
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    framed.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+  }
+  framed.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(framed);
+}
+
+export const BOUNDARY = '----bridge-test-boundary-7MA4YWxkTrZu0gW';
+
+/** A multipart/form-data body: fields first, then (optionally) one file part. */
+export function multipartBody(fields: Array<[string, string]>, file?: { name?: string; filename: string; bytes: Buffer }): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of fields) {
+    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+  }
+  if (file) {
+    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${file.name ?? 'file'}"; filename="${file.filename}"\r\nContent-Type: application/gzip\r\n\r\n`));
+    parts.push(file.bytes, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+  return Buffer.concat(parts);
+}
+
+/** Cuts bytes into pieces of the given sizes (cycling through them). */
+export function* pieces(bytes: Buffer, sizes: number[]): Generator<Buffer> {
+  let i = 0;
+  for (let offset = 0; offset < bytes.length; i++) {
+    const size = Math.max(1, sizes[i % sizes.length]!);
+    yield bytes.subarray(offset, offset + size);
+    offset += size;
+  }
+}
+
+/** Polls until `check` holds, or fails with `what`. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
