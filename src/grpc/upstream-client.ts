@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors } from '../errors.js';
-import { serializeChunk } from './chunk-serializer.js';
+import { recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
 import { resetCall } from './reset-call.js';
 
@@ -35,6 +35,9 @@ export class UpstreamClient {
     this.client = new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
       // Retries would keep chunks referenced in grpc-js's retry buffer; an upload is never replayed anyway.
       'grpc.enable_retries': 0,
+      // Even so, grpc-js acknowledges a write that fits this buffer before sending it; with 0 the write
+      // callback means the chunk was handed to HTTP/2, which the unacked bound and chunk reuse rely on.
+      'grpc.per_rpc_retry_buffer_size': 0,
       ...options.channelOptions,
     });
   }
@@ -97,11 +100,15 @@ export class UploadCall {
     return this.failure;
   }
 
-  /** Sends one chunk; resolves once at most MAX_UNACKED_WRITES are outstanding. */
+  /**
+   * Sends one chunk; resolves once at most MAX_UNACKED_WRITES are outstanding.
+   * The chunk is reused for a later one once grpc-js is done with it: do not keep it.
+   */
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     this.unacked++;
     this.call.write({ chunk }, () => {
+      recycleChunk(chunk);
       this.unacked--;
       this.wake?.();
     });

@@ -1,7 +1,8 @@
 /**
  * The reference upstream as its own process: `npm run upstream`.
  * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
- * for tests and benchmarks only: REFERENCE_DISCARD=true and REFERENCE_FAULTS (JSON of Faults).
+ * for tests and benchmarks only: REFERENCE_DISCARD=true, REFERENCE_FAULTS (JSON of Faults) and
+ * REFERENCE_HTTP2_WINDOW_BYTES (HTTP/2 receive window instead of grpc-js's 64 KiB default).
  * Prints one JSON line `{"listening": "<host:port>"}` once it accepts calls.
  */
 import { startReferenceUpstream, type Faults } from './server.js';
@@ -12,6 +13,7 @@ const upstream = await startReferenceUpstream({
   dataDir: process.env['IGNITE_DATA_DIR'] || './data',
   token: process.env['IGNITE_REFERENCE_TOKEN'] || undefined,
   discard: process.env['REFERENCE_DISCARD'] === 'true',
+  http2WindowBytes: process.env['REFERENCE_HTTP2_WINDOW_BYTES'] ? Number(process.env['REFERENCE_HTTP2_WINDOW_BYTES']) : undefined,
   faults: process.env['REFERENCE_FAULTS'] ? (JSON.parse(process.env['REFERENCE_FAULTS']) as Faults) : {},
 });
 process.stdout.write(`${JSON.stringify({ listening: upstream.target, dataDir: upstream.store.dir })}\n`);

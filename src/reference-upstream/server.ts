@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
 import { ulid } from 'ulid';
 import { ContextStore, type IncomingContext } from './context-store.js';
+import { http2Window } from './http2-window.js';
 
 export interface ReferenceUpstreamOptions {
   host?: string;
@@ -16,6 +17,8 @@ export interface ReferenceUpstreamOptions {
   discard?: boolean;
   /** Misbehaviour on purpose, for tests and benchmarks; never set in a normal run. */
   faults?: Faults;
+  /** HTTP/2 receive window (stream and connection) instead of the 64 KiB default, for benchmarks. */
+  http2WindowBytes?: number | undefined;
 }
 
 /** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
@@ -78,10 +81,13 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
     UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
       handleUpload(call, callback, store, options, events),
   });
+  const window = options.http2WindowBytes ? http2Window(server, options.http2WindowBytes) : undefined;
+  window?.before();
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound)));
+  window?.after();
   return {
     port,
     target: `${host.includes(':') ? `[${host}]` : host}:${port}`,
