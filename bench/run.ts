@@ -10,7 +10,9 @@
  * Options: --runs=N (1 GiB runs per contender, default 3), --size-mib=N
  * (default 1024), --only=throughput,memory,concurrency,latency,serializer,
  * --profile (bridge under --cpu-prof, profiles in bench-results/profiles),
- * --out=FILE (default bench-results/latest.json).
+ * --upstream-window=BYTES (the reference upstream's HTTP/2 receive window,
+ * default 4 MiB; 0 keeps grpc-js's 64 KiB), --out=FILE (default
+ * bench-results/latest.json).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,7 +29,15 @@ const args = new Map(process.argv.slice(2).map((arg) => {
 }));
 const RUNS = Number(args.get('runs') ?? 3);
 const BIG = Number(args.get('size-mib') ?? 1024) * MIB;
-const SECTIONS = new Set((args.get('only') ?? 'throughput,memory,concurrency,latency,serializer').split(','));
+const SECTIONS = new Set((args.get('only') ?? 'throughput,memory,concurrency,latency,serializer,window').split(','));
+/**
+ * A grpc-js server keeps Node's 64 KiB HTTP/2 windows, so every sender gets
+ * 64 KiB per round trip; grpc-go grows its window (BDP) up to 16 MiB. The
+ * reference upstream is given a 4 MiB window by default; the window section
+ * shows both.
+ */
+const UPSTREAM_WINDOW = Number(args.get('upstream-window') ?? 4 * MIB);
+const upstreamEnv = (window: number) => (window > 0 ? { REFERENCE_HTTP2_WINDOW_BYTES: String(window) } : {});
 const PROFILE = args.has('profile');
 const OUT = args.get('out') ?? 'bench-results/latest.json';
 const CONCURRENT = 64;
@@ -65,7 +75,7 @@ interface Stack {
 const profileArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir=bench-results/profiles'] : [];
 
 async function startStack(): Promise<Stack> {
-  const { child: upstream, target } = await startUpstream();
+  const { child: upstream, target } = await startUpstream(upstreamEnv(UPSTREAM_WINDOW));
   const { child: bridge, url } = await startBridge(target, profileArgs);
   return { upstream, target, bridge, url, direct: new DirectClient(target) };
 }
@@ -255,6 +265,44 @@ async function serializer(stack: Stack) {
   }));
 }
 
+/** Direct and bridge (raw) against a reference upstream with grpc-js's default window and with UPSTREAM_WINDOW. */
+async function windows(stack: Stack) {
+  const size = Math.min(BIG, 256 * MIB);
+  const { child: upstream, target } = await startUpstream(upstreamEnv(0));
+  const { child: bridge, url } = await startBridge(target);
+  const small: Stack = { upstream, target, bridge, url, direct: new DirectClient(target) };
+  try {
+    await small.direct.upload(8 * MIB);
+    await upload(small, 'raw', 8 * MIB);
+    const setups = [{ window: 'grpc-js default (64 KiB)', stack: small }, { window: `${mib(UPSTREAM_WINDOW)} MiB`, stack }];
+    const runs = new Map<string, Measured[]>();
+    for (let run = 0; run < 2; run++) {
+      for (const setup of run % 2 ? [...setups].reverse() : setups) {
+        for (const contender of ['direct', 'raw'] as const) {
+          const key = `${setup.window}|${contender}`;
+          runs.set(key, [...(runs.get(key) ?? []), await measure(setup.stack, () => upload(setup.stack, contender, size))]);
+        }
+      }
+    }
+    return [...runs.entries()].map(([key, ms]) => {
+      const [window, contender] = key.split('|') as [string, Contender];
+      return {
+        upstreamWindow: window,
+        contender,
+        sizeMib: mib(size),
+        mbPerSecond: round(median(ms.map((m) => mb(size) / m.seconds)), 1),
+        bridgeCpuSecondsPerGib: contender === 'direct' ? null : perGib(median(ms.map((m) => m.bridgeCpu)), size),
+        clientCpuSecondsPerGib: perGib(median(ms.map((m) => m.clientCpu)), size),
+        upstreamCpuSecondsPerGib: perGib(median(ms.map((m) => m.upstreamCpu)), size),
+      };
+    });
+  } finally {
+    small.direct.close();
+    await bridge.stop();
+    await upstream.stop();
+  }
+}
+
 function machine() {
   const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
   return { nproc: cpus().length, cpu: model, node: process.version, loadavgAtStart: loadavg().map((l) => round(l, 2)) };
@@ -265,7 +313,7 @@ async function main() {
   const results: Record<string, unknown> = {
     machine: machine(),
     date: new Date().toISOString(),
-    settings: { runs: RUNS, bigMib: mib(BIG), chunkBytes: CHUNK, httpPieceBytes: 64 * KIB, profile: PROFILE },
+    settings: { runs: RUNS, bigMib: mib(BIG), chunkBytes: CHUNK, httpPieceBytes: 64 * KIB, upstreamHttp2WindowBytes: UPSTREAM_WINDOW || 'grpc-js default', profile: PROFILE },
   };
   log(`machine: ${JSON.stringify(results['machine'])}`);
   const stack = await startStack();
@@ -287,6 +335,10 @@ async function main() {
     if (SECTIONS.has('latency')) {
       log('latency of 1 KiB uploads:');
       results['latency'] = await latency(stack);
+    }
+    if (SECTIONS.has('window')) {
+      log('upstream HTTP/2 window:');
+      results['window'] = await windows(stack);
     }
     if (SECTIONS.has('serializer')) {
       log('chunk serializer, direct client:');
@@ -313,7 +365,8 @@ function report(results: Record<string, unknown>): string {
   out.push(`machine: ${m['nproc']} cores, ${m['cpu']}, Node ${m['node']}, load ${String(m['loadavgAtStart'])} → ${String(m['loadavgAtEnd'])}`);
   const tp = results['throughput'] as Row[] | undefined;
   if (tp) {
-    out.push('', `Throughput, ${(results['settings'] as Row)['bigMib']} MiB archive, median of ${RUNS} interleaved runs (MB = 10^6 bytes; CPU s per GiB from /proc/<pid>/stat):`);
+    const window = (results['settings'] as Row)['upstreamHttp2WindowBytes'];
+    out.push('', `Throughput, ${(results['settings'] as Row)['bigMib']} MiB archive, median of ${RUNS} interleaved runs; reference upstream (discarding) with HTTP/2 window ${typeof window === 'number' ? `${mib(window)} MiB` : window} (MB = 10^6 bytes; CPU s per GiB from /proc/<pid>/stat):`);
     out.push(table(
       ['contender', 'MB/s', 'x direct', 'bridge CPU s/GiB', 'client CPU s/GiB', 'upstream CPU s/GiB', 'bridge peak RSS MiB'],
       tp.map((r) => [r['contender'] === 'direct' ? 'direct gRPC (ceiling)' : `bridge ${r['contender']}`, r['mbPerSecond'] as number, r['ratioToDirect'] as number,
@@ -335,6 +388,13 @@ function report(results: Record<string, unknown>): string {
     out.push('', 'Latency of a 1 KiB upload (ms):');
     out.push(table(['mode', 'bridge p50', 'direct p50', 'bridge p99', 'direct p99'],
       Object.entries(lat).map(([mode, r]) => [`${mode} (${r.bridge['uploads']} each)`, r.bridge['p50Ms'] as number, r.direct['p50Ms'] as number, r.bridge['p99Ms'] as number, r.direct['p99Ms'] as number])));
+  }
+  const win = results['window'] as Row[] | undefined;
+  if (win) {
+    out.push('', `Reference upstream's HTTP/2 receive window (${win[0]?.['sizeMib']} MiB, median of 2):`);
+    out.push(table(['upstream window', 'contender', 'MB/s', 'bridge CPU s/GiB', 'client CPU s/GiB', 'upstream CPU s/GiB'],
+      win.map((r) => [r['upstreamWindow'] as string, r['contender'] === 'direct' ? 'direct gRPC' : 'bridge raw', r['mbPerSecond'] as number,
+        r['bridgeCpuSecondsPerGib'] as number ?? '-', r['clientCpuSecondsPerGib'] as number, r['upstreamCpuSecondsPerGib'] as number])));
   }
   const ser = results['serializer'] as Row[] | undefined;
   if (ser) {

@@ -7,9 +7,11 @@ import { resetCall } from './reset-call.js';
 /**
  * grpc-js reports backpressure only after 16 queued messages (8 MiB of
  * chunks); the bridge bounds its own un-acknowledged writes instead, so an
- * upload holds a few chunks at most whatever the archive's size.
+ * upload holds a few chunks at most whatever the archive's size. 4 rather
+ * than 2 keeps the HTTP/2 stream fed while the next chunk is being read
+ * (measured: raw uploads faster, CPU per GiB unchanged; npm run bench).
  */
-const MAX_UNACKED_WRITES = 2;
+const MAX_UNACKED_WRITES = 4;
 
 export interface UpstreamClientOptions {
   target: string;
