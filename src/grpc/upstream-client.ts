@@ -7,11 +7,10 @@ import { resetCall } from './reset-call.js';
 /**
  * grpc-js reports backpressure only after 16 queued messages (8 MiB of
  * chunks); the bridge bounds its own un-acknowledged writes instead, so an
- * upload holds a few chunks at most whatever the archive's size. 4 rather
- * than 2 keeps the HTTP/2 stream fed while the next chunk is being read
- * (measured: raw uploads faster, CPU per GiB unchanged; npm run bench).
+ * upload holds a few chunks at most whatever the archive's size. (4 was
+ * measured too: no consistent gain in throughput or CPU per GiB.)
  */
-const MAX_UNACKED_WRITES = 4;
+const MAX_UNACKED_WRITES = 2;
 
 export interface UpstreamClientOptions {
   target: string;
