@@ -76,8 +76,13 @@ const profileArgs = PROFILE ? ['--cpu-prof', '--cpu-prof-dir=bench-results/profi
 
 async function startStack(): Promise<Stack> {
   const { child: upstream, target } = await startUpstream(upstreamEnv(UPSTREAM_WINDOW));
-  const { child: bridge, url } = await startBridge(target, profileArgs);
-  return { upstream, target, bridge, url, direct: new DirectClient(target) };
+  try {
+    const { child: bridge, url } = await startBridge(target, profileArgs);
+    return { upstream, target, bridge, url, direct: new DirectClient(target) };
+  } catch (err) {
+    await upstream.stop();
+    throw err;
+  }
 }
 
 /** Runs `work` and reads what it cost each process. */
