@@ -2,7 +2,8 @@
  * The reference upstream as its own process: `npm run upstream`.
  * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
  * TLS: REFERENCE_TLS_CERT_FILE and REFERENCE_TLS_KEY_FILE (PEM) serve TLS; REFERENCE_TLS_CLIENT_CA_FILE also requires client certificates (mTLS).
- * for tests and benchmarks only: REFERENCE_DISCARD=true and REFERENCE_FAULTS (JSON of Faults).
+ * for tests and benchmarks only: REFERENCE_DISCARD=true, REFERENCE_FAULTS (JSON of Faults) and
+ * REFERENCE_HTTP2_WINDOW_BYTES (HTTP/2 receive window instead of grpc-js's 64 KiB default).
  * Prints one JSON line `{"listening": "<host:port>"}` once it accepts calls.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ const upstream = await startReferenceUpstream({
   token: process.env['IGNITE_REFERENCE_TOKEN'] || undefined,
   discard: process.env['REFERENCE_DISCARD'] === 'true',
   ...(cert && key ? { tls: { cert, key, ...(clientCa ? { clientCa } : {}) } } : {}),
+  http2WindowBytes: process.env['REFERENCE_HTTP2_WINDOW_BYTES'] ? Number(process.env['REFERENCE_HTTP2_WINDOW_BYTES']) : undefined,
   faults: process.env['REFERENCE_FAULTS'] ? (JSON.parse(process.env['REFERENCE_FAULTS']) as Faults) : {},
 });
 process.stdout.write(`${JSON.stringify({ listening: upstream.target, dataDir: upstream.store.dir, tls: Boolean(cert && key) })}\n`);

@@ -7,6 +7,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
 import { ulid } from 'ulid';
 import { ContextStore, type IncomingContext } from './context-store.js';
+import { http2Window } from './http2-window.js';
 
 export interface ReferenceUpstreamOptions {
   host?: string;
@@ -21,6 +22,8 @@ export interface ReferenceUpstreamOptions {
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Misbehaviour on purpose, for tests and benchmarks; never set in a normal run. */
   faults?: Faults;
+  /** HTTP/2 receive window (stream and connection) instead of the 64 KiB default, for benchmarks. */
+  http2WindowBytes?: number | undefined;
 }
 
 /** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
@@ -92,10 +95,13 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], Boolean(options.tls.clientCa))
     : grpc.ServerCredentials.createInsecure();
+  const window = options.http2WindowBytes ? http2Window(server, options.http2WindowBytes) : undefined;
+  window?.before();
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (err, bound) =>
       err ? reject(err) : resolve(bound)));
+  window?.after();
   return {
     port,
     target: `${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -1,0 +1,66 @@
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { archivePieces } from './payload.js';
+
+export type HttpMode = 'raw' | 'chunked' | 'multipart';
+
+/** One keep-alive connection per concurrent upload, as many as asked for. */
+export const agent = new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
+
+const BOUNDARY = '----bench-boundary-7MA4YWxkTrZu0gW';
+const MULTIPART_HEAD = Buffer.from(
+  `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="bench.tar.gz"\r\nContent-Type: application/gzip\r\n\r\n`,
+);
+const MULTIPART_TAIL = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+
+async function* body(size: number, mode: HttpMode, small?: Buffer): AsyncGenerator<Buffer> {
+  if (mode === 'multipart') yield MULTIPART_HEAD;
+  if (small) yield small;
+  else yield* archivePieces(size);
+  if (mode === 'multipart') yield MULTIPART_TAIL;
+}
+
+export interface HttpResult {
+  ok: boolean;
+  status: number;
+  error?: string;
+}
+
+/**
+ * Uploads `size` archive bytes (or the `small` buffer) the way curl would:
+ * raw PUT with Content-Length, PUT with Transfer-Encoding: chunked, or a
+ * multipart POST with Content-Length.
+ */
+export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, small?: Buffer): Promise<HttpResult> {
+  const headers: Record<string, string> = {};
+  let length = small ? small.length : size;
+  let url = `${baseUrl}/v1/ignite/contexts/bench.tar.gz`;
+  let method: 'PUT' | 'POST' = 'PUT';
+  if (mode === 'multipart') {
+    method = 'POST';
+    url = `${baseUrl}/v1/ignite/contexts`;
+    length += MULTIPART_HEAD.length + MULTIPART_TAIL.length;
+    headers['content-type'] = `multipart/form-data; boundary=${BOUNDARY}`;
+  } else {
+    headers['content-type'] = 'application/gzip';
+  }
+  if (mode !== 'chunked') headers['content-length'] = String(length);
+  try {
+    const response = await request(url, {
+      method,
+      headers,
+      // A small body goes as one buffer, the way a client holding it would send it.
+      // undici streams an async iterable body (writeIterable) though request()'s types omit it.
+      body: small && mode !== 'multipart' ? small : (body(size, mode, small) as unknown as Readable),
+      dispatcher: agent,
+    });
+    const text = await response.body.text();
+    const expected = String(small ? small.length : size);
+    if (response.statusCode !== 200) return { ok: false, status: response.statusCode, error: text.slice(0, 200) };
+    const sizeBytes = (JSON.parse(text) as { sizeBytes?: string }).sizeBytes;
+    if (sizeBytes !== expected) return { ok: false, status: 200, error: `sizeBytes ${sizeBytes}, sent ${expected}` };
+    return { ok: true, status: 200 };
+  } catch (err) {
+    return { ok: false, status: 0, error: String((err as Error).message ?? err) };
+  }
+}

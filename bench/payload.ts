@@ -1,0 +1,41 @@
+import { randomFillSync } from 'node:crypto';
+import { allocChunk } from '../src/grpc/chunk-serializer.js';
+
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const GIB = 1024 * MIB;
+/** The chunk size the upstream expects, and the one the direct client sends. */
+export const CHUNK = 512 * KIB;
+/** How big the pieces are that the HTTP client hands to its socket (curl's upload buffer is 64 KiB). */
+export const HTTP_PIECE = 64 * KIB;
+
+/**
+ * 16 MiB of random bytes behind a gzip magic number, cycled to make archives
+ * of any size without holding them: nothing on the path compresses, and a
+ * 16 MiB period is far beyond any compressor's window anyway. The pool is made
+ * of chunk buffers with serializer headroom, so the direct client (the
+ * ceiling) sends them without a copy.
+ */
+const pool: Buffer[] = Array.from({ length: 32 }, () => randomFillSync(allocChunk(CHUNK)));
+pool[0]![0] = 0x1f;
+pool[0]![1] = 0x8b;
+
+/** The archive as 512 KiB chunks (the last one shorter), for the direct gRPC client. */
+export function* archiveChunks(size: number): Generator<Buffer> {
+  for (let sent = 0, i = 0; sent < size; sent += CHUNK, i++) {
+    const chunk = pool[i % pool.length]!;
+    yield size - sent >= CHUNK ? chunk : chunk.subarray(0, size - sent);
+  }
+}
+
+/** The same bytes as `archiveChunks`, in socket-sized pieces, for the HTTP client. */
+export function* archivePieces(size: number, piece = HTTP_PIECE): Generator<Buffer> {
+  for (const chunk of archiveChunks(size)) {
+    for (let offset = 0; offset < chunk.length; offset += piece) yield chunk.subarray(offset, offset + piece);
+  }
+}
+
+/** A small archive as one buffer (latency runs). */
+export function smallArchive(size: number): Buffer {
+  return Buffer.from(pool[0]!.subarray(0, size));
+}
