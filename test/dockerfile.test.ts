@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { unusedPort } from './helpers.js';
 
 const run = promisify(execFile);
 /** Compiled tests live in dist/test/: the repository root is two levels up. */
@@ -64,13 +64,6 @@ function env(stage: Stage): Record<string, string> {
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('Dockerfile', async () => {
   const dockerfile = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'));
@@ -129,7 +122,7 @@ describe('Dockerfile', async () => {
 
     const cmd = JSON.parse(final.instructions.find((i) => i.keyword === 'CMD')!.args) as string[];
     assert.equal(cmd[0], 'node');
-    const port = await freePort();
+    const port = await unusedPort();
     const imageEnv = { ...env(final), PORT: String(port), IGNITE_DATA_DIR: join(app, 'data'), IGNITE_REFERENCE_TOKEN: 'image-test-token' };
     const child = spawn(process.execPath, cmd.slice(1), {
       cwd: app,

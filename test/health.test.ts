@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { request } from 'undici';
-import { gzipLike, startStack, type Stack } from './helpers.js';
+import { gzipLike, startStack, type Stack, unusedPort } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,14 +16,6 @@ async function readyz(stack: Stack) {
   return { status: res.statusCode, body: await res.body.json() as { status: string; uploadsInFlight: number; upstream: { target: string; state: string } } };
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('health endpoints', () => {
   test('/healthz answers while the process lives; /readyz is 200 while accepting and 503 while draining', async (t) => {
@@ -49,7 +40,7 @@ describe('health endpoints', () => {
   });
 
   test('an upstream outage shows in /readyz and the metric but leaves the bridge ready', async (t) => {
-    const stack = await startStack(t, { target: `127.0.0.1:${await closedPort()}` });
+    const stack = await startStack(t, { target: `127.0.0.1:${await unusedPort()}` });
     const upload = await request(`${stack.baseUrl}/v1/ignite/contexts/a.tar.gz`, { method: 'PUT', body: gzipLike(1000) });
     assert.equal(upload.statusCode, 503);
     await upload.body.text();

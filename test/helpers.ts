@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
@@ -135,4 +136,13 @@ export function curl(args: string[], stdin?: Buffer): Promise<CurlResult> {
     });
     child.stdin.end(stdin);
   });
+}
+
+/** A loopback port nothing listens on (right now): for an unreachable upstream, or a process to bind. */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

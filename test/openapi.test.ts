@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { validate as lintOpenapi } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { FormData, request } from 'undici';
 import { parse } from 'yaml';
 import { OPENAPI_PATH } from '../src/routes/openapi.js';
-import { gzipLike, startStack, type Stack } from './helpers.js';
+import { gzipLike, startStack, type Stack, unusedPort } from './helpers.js';
 
 type Json = Record<string, unknown>;
 const document = parse(await readFile(OPENAPI_PATH, 'utf8')) as Json;
@@ -80,13 +79,6 @@ async function call(stack: Stack, method: string, url: string, options: { body?:
   return { status: res.statusCode, headers: res.headers as Response['headers'], text: await res.body.text() };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('openapi.yaml', () => {
   test('is a valid OpenAPI 3.1 document (lint)', async () => {
@@ -225,7 +217,7 @@ describe('the real server answers as openapi.yaml says', () => {
     assert.equal(unauthenticated.status, 401);
     conforms('put', '/v1/ignite/contexts/{name}', unauthenticated);
 
-    const unreachable = await startStack(t, { target: `127.0.0.1:${await closedPort()}` });
+    const unreachable = await startStack(t, { target: `127.0.0.1:${await unusedPort()}` });
     const down = await call(unreachable, 'post', '/v1/ignite/contexts?name=a.tar.gz', { body: gzipLike(2000) });
     assert.equal(down.status, 503);
     conforms('post', '/v1/ignite/contexts', down);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
-import { curl, dataDirEntries, gzipLike, startStack } from './helpers.js';
+import { curl, dataDirEntries, gzipLike, startStack, unusedPort } from './helpers.js';
 
 /** A large body produced lazily, remembering how much of it was produced so far. */
 function trackedBody(totalBytes: number) {
@@ -64,11 +64,7 @@ describe('upstream refusals reach the client', () => {
   });
 
   test('an upstream that is not running is a 503 with code 14', async (t) => {
-    const closed = net.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as net.AddressInfo;
-    await new Promise((resolve) => closed.close(resolve));
-    const stack = await startStack(t, { target: `127.0.0.1:${port}` });
+    const stack = await startStack(t, { target: `127.0.0.1:${await unusedPort()}` });
     const res = await request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body: gzipLike(100_000) });
     const json = (await res.body.json()) as { code: number; message: string };
     assert.equal(res.statusCode, 503);
