@@ -106,7 +106,7 @@ describe('openapi.yaml', () => {
     const form = deref((content['multipart/form-data'] as Json)['schema'] as Json, '').node;
     assert.deepEqual(Object.keys(form['properties'] as Json), ['name', 'expectedSizeBytes', 'sha256', 'file'], 'multipart fields in order');
     const uploaded = deref((post['responses'] as Json)['200'] as Json, '').node;
-    assert.deepEqual(Object.keys(uploaded['headers'] as Json).sort(), ['Repr-Digest', 'traceparent', 'x-request-id']);
+    assert.deepEqual(Object.keys(uploaded['headers'] as Json).sort(), ['Idempotent-Replayed', 'Repr-Digest', 'traceparent', 'x-request-id']);
     const unavailable = deref((post['responses'] as Json)['503'] as Json, '').node;
     assert.ok((unavailable['headers'] as Json)['Retry-After']);
     for (const status of ['400', '401', '403', '404', '408', '409', '413', '415', '422', '502', '503', '504']) {
