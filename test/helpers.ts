@@ -146,3 +146,22 @@ export async function unusedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+export type FormPart = { name: string; value: string } | { name: string; filename: string; data: Buffer };
+
+/**
+ * A multipart/form-data body built by hand, byte for byte what a browser sends.
+ * (undici 7's FormData body never leaves the client on Node 24 when the server
+ * runs in the same process, so the tests do not depend on it.)
+ */
+export function multipartForm(parts: FormPart[], { boundary = `----bridge-test-${randomBytes(8).toString('hex')}`, close = true } = {}) {
+  const pieces: Buffer[] = [];
+  for (const part of parts) {
+    const file = 'filename' in part;
+    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${file ? `; filename="${part.filename}"\r\nContent-Type: application/octet-stream` : ''}\r\n\r\n`));
+    pieces.push(file ? part.data : Buffer.from(part.value));
+    pieces.push(Buffer.from('\r\n'));
+  }
+  if (close) pieces.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(pieces), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FormData, request } from 'undici';
+import { request } from 'undici';
 import { configWith } from '../src/config.js';
 import { loggerOptions } from '../src/observability/logger.js';
-import { gzipLike, startStack, type Stack } from './helpers.js';
+import { gzipLike, startStack, type Stack, multipartForm } from './helpers.js';
 
 const CHUNK = 524288;
 const TOKEN = 'secret-token-123';
@@ -56,11 +56,9 @@ describe('logs', () => {
     const ok = await put(stack, 'ctx.tar.gz', archive, { authorization: `Bearer ${TOKEN}`, 'x-request-id': 'req-log-1', traceparent: TRACEPARENT });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
 
-    const form = new FormData();
-    form.append('name', 'form.tar.gz');
-    form.append('file', new Blob([gzipLike(1000) as Uint8Array<ArrayBuffer>]), 'x.tar.gz');
+    const form = multipartForm([{ name: 'name', value: 'form.tar.gz' }, { name: 'file', filename: 'x.tar.gz', data: gzipLike(1000) }]);
     const multipart = await request(`${stack.baseUrl}/v1/ignite/contexts`, {
-      method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}`, 'x-request-id': 'req-log-2' },
+      method: 'POST', body: form.body, headers: { ...form.headers, authorization: `Bearer ${TOKEN}`, 'x-request-id': 'req-log-2' },
     });
     assert.equal(multipart.statusCode, 200, await multipart.body.text());
 

@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { validate as lintOpenapi } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { FormData, request } from 'undici';
+import { request } from 'undici';
 import { parse } from 'yaml';
 import { OPENAPI_PATH } from '../src/routes/openapi.js';
-import { gzipLike, startStack, type Stack, unusedPort } from './helpers.js';
+import { gzipLike, startStack, type Stack, unusedPort, multipartForm } from './helpers.js';
 
 type Json = Record<string, unknown>;
 const document = parse(await readFile(OPENAPI_PATH, 'utf8')) as Json;
@@ -74,7 +74,7 @@ function conforms(method: string, path: string | undefined, res: Response): void
   }
 }
 
-async function call(stack: Stack, method: string, url: string, options: { body?: Buffer | FormData; headers?: Record<string, string> } = {}): Promise<Response> {
+async function call(stack: Stack, method: string, url: string, options: { body?: Buffer; headers?: Record<string, string> } = {}): Promise<Response> {
   const res = await request(`${stack.baseUrl}${url}`, { method: method.toUpperCase() as 'GET', ...options });
   return { status: res.statusCode, headers: res.headers as Response['headers'], text: await res.body.text() };
 }
@@ -167,10 +167,8 @@ describe('the real server answers as openapi.yaml says', () => {
     assert.equal(put.status, 200, put.text);
     conforms('put', '/v1/ignite/contexts/{name}', put);
 
-    const form = new FormData();
-    form.append('name', 'form.tar.gz');
-    form.append('file', new Blob([gzipLike(3000) as Uint8Array<ArrayBuffer>]), 'x.tar.gz');
-    const multipart = await call(stack, 'post', '/v1/ignite/contexts', { body: form });
+    const form = multipartForm([{ name: 'name', value: 'form.tar.gz' }, { name: 'file', filename: 'x.tar.gz', data: gzipLike(3000) }]);
+    const multipart = await call(stack, 'post', '/v1/ignite/contexts', form);
     assert.equal(multipart.status, 200, multipart.text);
     conforms('post', '/v1/ignite/contexts', multipart);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FormData, request } from 'undici';
-import { dataDirEntries, gzipLike, startStack, type Stack } from './helpers.js';
+import { request } from 'undici';
+import { dataDirEntries, gzipLike, startStack, type Stack, multipartForm, type FormPart } from './helpers.js';
 
 interface Refusal {
   status: number;
@@ -32,25 +32,12 @@ async function assertNothingStored(stack: Stack) {
   assert.equal(stack.observed.filter((o) => o.outcome === 'stored').length, 0);
 }
 
-function multipartBody(boundary: string, parts: Array<{ name: string; filename?: string; data: Buffer | string }>, close = true): Buffer {
-  const pieces: Buffer[] = [];
-  for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
-    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.filename ? 'Content-Type: application/gzip\r\n' : ''}\r\n`));
-    pieces.push(Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data));
-    pieces.push(Buffer.from('\r\n'));
-  }
-  if (close) pieces.push(Buffer.from(`--${boundary}--\r\n`));
-  return Buffer.concat(pieces);
-}
-
 describe('bad input gets the contract error and stores nothing', () => {
   test('empty body', async (t) => {
     const stack = await startStack(t);
     assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, { method: 'PUT', body: Buffer.alloc(0) }), 400, 3, /empty/);
-    const form = new FormData();
-    form.append('file', new Blob([]), 'ctx.tar.gz');
-    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form }), 400, 3, /empty/);
+    const form = multipartForm([{ name: 'file', filename: 'ctx.tar.gz', data: Buffer.alloc(0) }]);
+    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 400, 3, /empty/);
     await assertNothingStored(stack);
   });
 
@@ -61,9 +48,8 @@ describe('bad input gets the contract error and stores nothing', () => {
       const r = await send(`${stack.baseUrl}/v1/ignite/contexts?name=x.tar.gz`, { method: 'POST', body: html, headers: { 'content-type': type } });
       assertStatusBody(r, 415, 3, /not a gzip or zip archive.*tar -cz/);
     }
-    const form = new FormData();
-    form.append('file', new Blob([html]), 'x.tar.gz');
-    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form }), 415, 3, /tar -cz/);
+    const form = multipartForm([{ name: 'file', filename: 'x.tar.gz', data: html }]);
+    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 415, 3, /tar -cz/);
     await assertNothingStored(stack);
     assert.equal(stack.observed.length, 0, 'no gRPC call was opened');
   });
@@ -86,19 +72,17 @@ describe('bad input gets the contract error and stores nothing', () => {
 
   test('multipart without a file part, with two file parts, with a field after the file, with an unknown field', async (t) => {
     const stack = await startStack(t);
-    const boundary = 'bridge-test-boundary';
-    const headers = { 'content-type': `multipart/form-data; boundary=${boundary}` };
     const url = `${stack.baseUrl}/v1/ignite/contexts`;
-    const archive = gzipLike(700_000);
-    const cases: Array<[string, Buffer, RegExp]> = [
-      ['no file part', multipartBody(boundary, [{ name: 'name', data: 'x.tar.gz' }]), /no file part named "file"/],
-      ['two file parts', multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: archive }, { name: 'file', filename: 'b.tar.gz', data: archive }]), /second file part/],
-      ['field after the file', multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: archive }, { name: 'name', data: 'late' }]), /"name" comes after the file/],
-      ['file part with another name', multipartBody(boundary, [{ name: 'upload', filename: 'a.tar.gz', data: archive }]), /named "upload", not "file"/],
-      ['unknown field', multipartBody(boundary, [{ name: 'colour', data: 'blue' }, { name: 'file', filename: 'a.tar.gz', data: archive }]), /unknown field "colour"/],
+    const file = { name: 'file', filename: 'a.tar.gz', data: gzipLike(700_000) };
+    const cases: Array<[string, FormPart[], RegExp]> = [
+      ['no file part', [{ name: 'name', value: 'x.tar.gz' }], /no file part named "file"/],
+      ['two file parts', [file, { ...file, filename: 'b.tar.gz' }], /second file part/],
+      ['field after the file', [file, { name: 'name', value: 'late' }], /"name" comes after the file/],
+      ['file part with another name', [{ ...file, name: 'upload' }], /named "upload", not "file"/],
+      ['unknown field', [{ name: 'colour', value: 'blue' }, file], /unknown field "colour"/],
     ];
-    for (const [what, body, message] of cases) {
-      const r = await send(url, { method: 'POST', body, headers });
+    for (const [what, parts, message] of cases) {
+      const r = await send(url, { method: 'POST', ...multipartForm(parts) });
       assertStatusBody(r, 400, 3, message);
       assert.ok(r.status === 400, what);
     }
@@ -107,10 +91,9 @@ describe('bad input gets the contract error and stores nothing', () => {
 
   test('a truncated multipart body is never committed', async (t) => {
     const stack = await startStack(t);
-    const boundary = 'cut-boundary';
     // The file part's data is cut and the closing boundary never comes, although the request itself ends cleanly.
-    const body = multipartBody(boundary, [{ name: 'file', filename: 'a.tar.gz', data: gzipLike(1_500_000) }], false).subarray(0, 1_200_000);
-    const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    const form = multipartForm([{ name: 'file', filename: 'a.tar.gz', data: gzipLike(1_500_000) }], { close: false });
+    const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form.body.subarray(0, 1_200_000), headers: form.headers });
     assertStatusBody(r, 400, 3, /multipart/i);
     await assertNothingStored(stack);
     assert.ok(stack.observed.every((o) => o.outcome === 'cancelled'), 'every opened call was cancelled');

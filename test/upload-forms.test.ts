@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { FormData, request } from 'undici';
-import { curl, gzipLike, sha256, startStack, storedBytes, zipOf, type Stack } from './helpers.js';
+import { request } from 'undici';
+import { curl, gzipLike, sha256, startStack, storedBytes, zipOf, type Stack, multipartForm } from './helpers.js';
 
 const CHUNK = 524288;
 const SIZES = [1024, CHUNK, CHUNK + 1, 20 * 1024 * 1024 + 123];
@@ -43,18 +43,18 @@ const forms: Record<string, Form> = {
     return { status: res.statusCode, body: await res.body.json(), headers: res.headers };
   },
   'POST multipart with name and expectedSizeBytes fields': async (stack, sent) => {
-    const form = new FormData();
-    form.append('name', sent.name);
-    form.append('expectedSizeBytes', String(sent.bytes.length));
-    form.append('file', new Blob([sent.bytes as Uint8Array<ArrayBuffer>]), 'ignored-file-name.bin');
-    const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form });
+    const form = multipartForm([
+      { name: 'name', value: sent.name },
+      { name: 'expectedSizeBytes', value: String(sent.bytes.length) },
+      { name: 'file', filename: 'ignored-file-name.bin', data: sent.bytes },
+    ]);
+    const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form });
     return { status: res.statusCode, body: await res.body.json(), headers: res.headers };
   },
   'POST multipart named by the file part': async (stack, sent) => {
     sent.expectedSize = '0';
-    const form = new FormData();
-    form.append('file', new Blob([sent.bytes as Uint8Array<ArrayBuffer>]), sent.name);
-    const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form });
+    const form = multipartForm([{ name: 'file', filename: sent.name, data: sent.bytes }]);
+    const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form });
     return { status: res.statusCode, body: await res.body.json(), headers: res.headers };
   },
 };
