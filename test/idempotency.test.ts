@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { MemoryIdempotencyStore } from '../src/webhooks/idempotency-store.js';
@@ -111,6 +111,26 @@ describe('Idempotency-Key', () => {
     const forged = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders('guess', archive) });
     assert.equal(forged.status, 401);
     assert.equal(forged.body['code'], 16);
+  });
+
+  test('a forged signature cannot hold a signed caller\'s key: the real delivery still goes through', async (t) => {
+    const secret = 'squat-secret';
+    const stack = await startStack(t, { config: { webhookSecret: secret, serviceToken: 'svc' } });
+    const archive = gzipLike(600_000);
+    const key = { 'idempotency-key': 'delivery-123' };
+    // The forger knows the delivery id, not the secret, and keeps its upload open.
+    const trickle = new PassThrough();
+    const forged = put(stack, 'ctx.tar.gz', trickle, { ...key, ...signatureHeaders('guess', archive) });
+    trickle.write(archive.subarray(0, 100_000));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const real = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) });
+    assert.equal(real.status, 200, JSON.stringify(real.body));
+    trickle.end(archive.subarray(100_000));
+    const refused = await forged;
+    assert.equal(refused.status, 401);
+    const retry = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) });
+    assert.equal(retry.body['contextId'], real.body['contextId']);
+    assert.equal(stored(stack), 1);
   });
 
   test('a malformed key is 400 before the body', async (t) => {

@@ -7,6 +7,8 @@
 export interface IdempotencyStore {
   /** Takes the key for a new attempt, or says what is already there. */
   claim(key: string): Promise<Claim>;
+  /** What is there, without taking the key ('claimed' meaning: it is free). */
+  peek(key: string): Promise<Claim>;
   /** The attempt succeeded: remember its result until the TTL runs out. */
   complete(key: string, record: IdempotentResult): Promise<void>;
   /** The attempt failed: forget the key so a retry runs again. */
@@ -47,6 +49,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.entries.delete(key);
     this.entries.set(key, { state: 'in-flight' });
     this.evict();
+    return { state: 'claimed' };
+  }
+
+  async peek(key: string): Promise<Claim> {
+    const entry = this.entries.get(key);
+    if (entry?.state === 'in-flight') return entry;
+    if (entry && entry.expiresAt > this.now()) return { state: 'done', record: entry.record };
     return { state: 'claimed' };
   }
 

@@ -32,9 +32,16 @@ export class UploadAdmissions {
     const key = idempotencyKey(request.headers['idempotency-key']);
     if (key === undefined) return new Admission(request, caller, this.upstream);
     const storeKey = `${caller.scope}\n${key}`;
-    const claim = await this.store.claim(storeKey);
+    // A signature is only verified after the body: a signed request takes its key then, so a
+    // forged one cannot hold a webhook's delivery key "in flight" and turn the real one away.
+    const claim = caller.signature ? await this.store.peek(storeKey) : await this.store.claim(storeKey);
     if (claim.state === 'in-flight') throw Errors.idempotencyKeyInFlight();
-    return new Admission(request, caller, this.upstream, { store: this.store, key: storeKey, previous: claim.state === 'done' ? claim.record : undefined });
+    return new Admission(request, caller, this.upstream, {
+      store: this.store,
+      key: storeKey,
+      previous: claim.state === 'done' ? claim.record : undefined,
+      claimed: !caller.signature && claim.state === 'claimed',
+    });
   }
 }
 
@@ -43,6 +50,8 @@ interface KeyState {
   key: string;
   /** The first successful attempt's result, when this is a retry of it. */
   previous: IdempotentResult | undefined;
+  /** This attempt holds the key (signed requests take it once their signature verified). */
+  claimed: boolean;
 }
 
 export class Admission {
@@ -69,6 +78,7 @@ export class Admission {
         if (multipart && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal: base.signal });
         this.untap();
         signature.verify();
+        await this.claimVerified();
       };
     }
     if (this.idempotency) {
@@ -102,7 +112,17 @@ export class Admission {
   /** The upload failed: a first attempt gives its key back so the retry runs for real. */
   async fail(): Promise<void> {
     this.untap();
-    if (this.idempotency && !this.idempotency.previous) await this.idempotency.store.release(this.idempotency.key);
+    if (this.idempotency?.claimed) await this.idempotency.store.release(this.idempotency.key);
+  }
+
+  /** A verified signed first attempt takes its key now, before the half-close. */
+  private async claimVerified(): Promise<void> {
+    const state = this.idempotency;
+    if (!state || state.previous || state.claimed) return;
+    const claim = await state.store.claim(state.key);
+    // Taken meanwhile by another verified attempt (in flight, or just finished): its retry will replay.
+    if (claim.state !== 'claimed') throw Errors.idempotencyKeyInFlight();
+    state.claimed = true;
   }
 
   private tapRaw(raw: IncomingMessage, listener: (piece: Buffer) => void): void {
