@@ -13,6 +13,7 @@ import { BridgeError } from '../src/errors.js';
 import { openDownload } from '../src/imports/download.js';
 import type { HostResolver, ResolvedAddress, TargetPolicy } from '../src/imports/resolve-target.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { head, RawClient } from './raw-http.js';
 import { signatureHeaders, sleep, startSource } from './webhook-helpers.js';
 
 const LOCAL: Partial<Config> = { importAllowHttp: true, importAllowPrivateAddresses: true };
@@ -150,6 +151,7 @@ describe('import from a URL', () => {
       [`https://[::ffff:127.0.0.1]:${p4}/ctx.tar.gz`, /127\.0\.0\.1 is a loopback address/],
       [`https://[::ffff:7f00:1]:${p4}/ctx.tar.gz`, /127\.0\.0\.1 is a loopback address/],
       [`https://[fd00::1]:${p6}/ctx.tar.gz`, /unique-local/],
+      ['https://[::7f00:1]/ctx.tar.gz', /special-purpose range \(ipv4Compatible\)/],
       [`https://0.0.0.0:${p4}/ctx.tar.gz`, /unspecified/],
       // The WHATWG URL parser turns these spellings into 127.0.0.1 before the check sees them.
       [`https://2130706433:${p4}/ctx.tar.gz`, /127\.0\.0\.1 is a loopback address/],
@@ -349,5 +351,26 @@ describe('import from a URL', () => {
     const signed = await importFrom(stack, payload.toString(), signatureHeaders(secret, payload));
     assert.equal(signed.status, 200, JSON.stringify(signed.body));
     assert.equal(sha256(await storedBytes(stack, String(signed.body['contextId']))), sha256(archive));
+  });
+});
+
+describe('the import request itself', () => {
+  test('Expect: 100-continue is granted, and a JSON body that never completes is a 408', async (t) => {
+    const stack = await startStack(t, { config: { uploadIdleTimeoutMs: 500 } });
+    const json = JSON.stringify({ url: 'https://127.0.0.1/x.tar.gz', name: 'x.tar.gz' });
+    const granted = await RawClient.connect(stack.baseUrl);
+    await granted.write(head('POST', '/v1/ignite/contexts:import', { 'content-type': 'application/json', 'content-length': json.length, expect: '100-continue' }));
+    assert.equal(await granted.firstReply(), 100);
+    await granted.write(json);
+    assert.equal((await granted.response()).status, 403, 'the request then runs as usual');
+    granted.socket.destroy();
+
+    const stalled = await RawClient.connect(stack.baseUrl);
+    await stalled.write(head('POST', '/v1/ignite/contexts:import', { 'content-type': 'application/json', 'content-length': 1000 }));
+    await stalled.write('{"url": "https://exa');
+    const reply = await stalled.response(10_000);
+    assert.equal(reply.status, 408);
+    assert.equal(reply.json.code, 4);
+    assert.match(reply.headers['connection'] ?? '', /close/);
   });
 });

@@ -1,5 +1,7 @@
 import ipaddr from 'ipaddr.js';
 
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
 const RANGE_NAMES: Record<string, string> = {
   loopback: 'a loopback address',
   private: 'a private (RFC 1918) address',
@@ -20,7 +22,9 @@ const RANGE_NAMES: Record<string, string> = {
 export function refusedAddressReason(address: string, allowPrivate: boolean): string | undefined {
   if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
   const ip = ipaddr.process(address);
-  const range = ip.range();
+  // ipaddr.js calls the deprecated IPv4-compatible range (::a.b.c.d) unicast; on 6in4 hosts it reaches inward.
+  let range: string = ip.range();
+  if (range === 'unicast' && ip.kind() === 'ipv6' && ip.match(IPV4_COMPATIBLE)) range = 'ipv4Compatible';
   if (range === 'unicast' || allowPrivate) return undefined;
   return `${ip.toString()} is ${RANGE_NAMES[range] ?? `in a special-purpose range (${range})`}`;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, toBridgeError } from '../errors.js';
+import { checkForwardable } from '../grpc/upstream-client.js';
 import { openDownload } from '../imports/download.js';
 import { ImportJobs } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
@@ -41,6 +42,18 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   // Only this scope parses JSON (the app removed every parser); the raw bytes are kept for the signature.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
+  // The JSON body is read by Fastify, outside any upload's idle timer: grant 100-continue once the
+  // caller is known (401 before the body), and give a client that never finishes its body a 408.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.method !== 'POST') return payload;
+    identifyCaller(request.headers, config);
+    if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+    const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
+    const done = () => clearTimeout(timer);
+    payload.once('end', done).once('close', done).once('error', done);
+    return payload;
+  });
+
   app.post('/v1/ignite/contexts::import', async (request, reply) => {
     const caller = identifyCaller(request.headers, config);
     const body = request.body;
@@ -52,11 +65,11 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     const spec = parseImportRequest(body);
     // Refusals (400, 403) come before any answer, also for an asynchronous import.
     const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
-    const headers = {
+    const headers = checkForwardable({
       authorization: caller.upstreamAuthorization,
       'x-request-id': String(request.id),
       traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
-    };
+    });
     const slot = gate.enter();
 
     if (!prefersAsync(request)) {
@@ -113,6 +126,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           headers,
           signal,
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
+          idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });
       } finally {
         download.close();

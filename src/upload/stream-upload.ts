@@ -27,6 +27,8 @@ export interface UploadJob {
   tap?: (piece: Buffer) => void;
   /** Runs after the last byte and before the half-close: throwing cancels the call instead of committing it. */
   beforeCommit?: (archive: ReceivedArchive) => void | Promise<void>;
+  /** What a body that sends nothing for the idle timeout becomes (default: the client's 408). */
+  idleError?: () => BridgeError;
   /** Turns an error raised by the body stream into what the client is told. */
   sourceError?: (err: unknown) => BridgeError;
   /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
@@ -98,7 +100,7 @@ export class UploadStreamer {
 
     try {
       await pipeline(
-        readBody(source, this.limits.idleTimeoutMs, job.sourceError ?? clientGone, fail, stop.signal),
+        readBody(source, this.limits.idleTimeoutMs, job.idleError ?? (() => Errors.idleTimeout(this.limits.idleTimeoutMs)), job.sourceError ?? clientGone, fail, stop.signal),
         (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.tap),
         (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes),
         async (chunks: AsyncIterable<Buffer>) => {
@@ -181,6 +183,7 @@ export class UploadStreamer {
 async function* readBody(
   source: Readable,
   idleTimeoutMs: number,
+  idleError: () => BridgeError,
   sourceError: (err: unknown) => BridgeError,
   fail: (err: BridgeError) => void,
   signal: AbortSignal,
@@ -188,7 +191,7 @@ async function* readBody(
   const iterator = source.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
   let waiting = false;
   const idle = setTimeout(() => {
-    if (waiting) fail(Errors.idleTimeout(idleTimeoutMs));
+    if (waiting) fail(idleError());
   }, idleTimeoutMs);
   try {
     for (;;) {
