@@ -127,7 +127,7 @@ const settings = {
 
   // Webhooks, idempotency, imports:
   webhookSecret: { env: 'WEBHOOK_SECRET', default: '', description: 'turns on HMAC-signed uploads (X-Signature-256, X-Signature-Timestamp); requests then need a signature or an Authorization header', parse: optionalText },
-  serviceToken: { env: 'IGNITE_SERVICE_TOKEN', default: '', description: 'token sent upstream (Authorization: Bearer) for requests authenticated by a valid signature only', parse: optionalText },
+  serviceToken: { env: 'IGNITE_SERVICE_TOKEN', default: '', description: 'token sent upstream (Authorization: Bearer) for signed requests; their call is committed only once the signature verified', parse: optionalText },
   idempotencyTtlMs: { env: 'IDEMPOTENCY_TTL_MS', default: '86400000', description: 'how long a successful upload is replayed for a retry with the same Idempotency-Key', parse: integer(1000, 30 * 86_400_000) },
   idempotencyMaxKeys: { env: 'IDEMPOTENCY_MAX_KEYS', default: '10000', description: 'Idempotency-Keys remembered at most (oldest forgotten first)', parse: integer(1, 10_000_000) },
   importAllowedHosts: { env: 'IMPORT_ALLOWED_HOSTS', default: '', description: 'comma-separated host names import-from-URL may fetch from (also after redirects); empty allows any public host', parse: hostList },

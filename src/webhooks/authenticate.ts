@@ -9,7 +9,7 @@ type Headers = Record<string, string | string[] | undefined>;
 export interface Caller {
   /** Set for a signed request: feed it the raw body, verify it before anything is committed. */
   signature: SignatureCheck | undefined;
-  /** The Authorization to send upstream; IGNITE_SERVICE_TOKEN only once `signature` verified. */
+  /** The Authorization to send upstream: IGNITE_SERVICE_TOKEN for a signed request, whose call commits only once `signature` verified. */
   upstreamAuthorization: string | undefined;
   /** Opaque and stable per credential: Idempotency-Keys never cross it. */
   scope: string;
