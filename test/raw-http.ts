@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { multipartForm, type FormPart } from './helpers.js';
 
 /** One HTTP/1.1 response as it came off the wire, with any interim (1xx) responses before it. */
 export interface RawResponse {
@@ -163,18 +164,11 @@ export function chunked(pieces: Buffer[]): Buffer {
 
 export const BOUNDARY = '----bridge-test-boundary-7MA4YWxkTrZu0gW';
 
-/** A multipart/form-data body: fields first, then (optionally) one file part. */
+/** A multipart/form-data body with BOUNDARY: fields first, then (optionally) one file part. */
 export function multipartBody(fields: Array<[string, string]>, file?: { name?: string; filename: string; bytes: Buffer }): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, value] of fields) {
-    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-  }
-  if (file) {
-    parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${file.name ?? 'file'}"; filename="${file.filename}"\r\nContent-Type: application/gzip\r\n\r\n`));
-    parts.push(file.bytes, Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${BOUNDARY}--\r\n`));
-  return Buffer.concat(parts);
+  const parts: FormPart[] = fields.map(([name, value]) => ({ name, value }));
+  if (file) parts.push({ name: file.name ?? 'file', filename: file.filename, data: file.bytes });
+  return multipartForm(parts, { boundary: BOUNDARY }).body;
 }
 
 /** Cuts bytes into pieces of the given sizes (cycling through them). */

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
+import { multipartForm } from './helpers.js';
 
 /** The documented signature: hex HMAC-SHA256 of `timestamp + "." + raw body`. */
 export function signatureHeaders(secret: string, body: Buffer, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
@@ -11,13 +12,8 @@ export function signatureHeaders(secret: string, body: Buffer, timestamp = Math.
 
 /** A multipart/form-data body built by hand, so the exact raw bytes can be signed. */
 export function multipartBody(fileName: string, content: Buffer): { body: Buffer; contentType: string } {
-  const boundary = '----bridge-test-boundary-7';
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/gzip\r\n\r\n`),
-    content,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+  const form = multipartForm([{ name: 'file', filename: fileName, data: content }]);
+  return { body: form.body, contentType: form.headers['content-type'] };
 }
 
 export interface SourceServer {
