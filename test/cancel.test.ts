@@ -80,3 +80,31 @@ describe('a client that disconnects mid-upload cancels the upstream call', () =>
     assert.equal(stack.app.uploadGate.inFlight, 0);
   });
 });
+
+describe('an upstream that answers before the archive is complete', () => {
+  test('is a 502 at once (its answer cannot describe the upload), not a 504 after the response timeout', async (t) => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.on('error', () => {});
+      // UploadBuildContextResponse{context_id: "ctx_early", size_bytes: 5}, framed, answered at once with OK.
+      const message = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('ctx_early'), Buffer.from([0x10, 5])]);
+      const frame = Buffer.alloc(5 + message.length);
+      frame.writeUInt32BE(message.length, 1);
+      message.copy(frame, 5);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frame);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); setTimeout(resolve, 200); }));
+    const stack = await startStack(t, { target: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, config: { upstreamResponseTimeoutMs: 30_000 } });
+    const { request } = await import('undici');
+    const started = Date.now();
+    const res = await request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body: gzipLike(8 * 1024 * 1024) });
+    const json = (await res.body.json()) as { code: number; message: string };
+    assert.equal(res.statusCode, 502);
+    assert.equal(json.code, 15);
+    assert.match(json.message, /before the whole archive was sent/);
+    assert.ok(Date.now() - started < 20_000, 'answered without waiting for UPSTREAM_RESPONSE_TIMEOUT_MS');
+  });
+});
