@@ -78,6 +78,15 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
   const store = new ContextStore(options.dataDir);
   await store.init();
   const events = new EventEmitter();
+  // One promise per call, settled once the call is reported, i.e. its files are in their final state.
+  const unfinished = new Set<Promise<void>>();
+  const track = () => {
+    let settle!: () => void;
+    const finished = new Promise<void>((resolve) => { settle = resolve; });
+    unfinished.add(finished);
+    void finished.then(() => unfinished.delete(finished));
+    return settle;
+  };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
   });
@@ -86,7 +95,7 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
   };
   server.addService(proto.dodil.ignite.v1.BuildService.service, {
     UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-      handleUpload(call, callback, store, options, events),
+      handleUpload(call, callback, store, options, events, track()),
   });
   // The standard health service and server reflection, so grpcurl and probes work against it.
   const health = new HealthImplementation({ '': 'SERVING', 'dodil.ignite.v1.BuildService': 'SERVING' });
@@ -107,13 +116,17 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
     target: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     store,
     events,
-    close: () => new Promise<void>((resolve) => {
+    close: async () => {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus('dodil.ignite.v1.BuildService', 'NOT_SERVING');
-      server.tryShutdown(() => resolve());
-      // Calls still open after a moment are cut, so a test's close never hangs.
-      setTimeout(() => server.forceShutdown(), 1000).unref();
-    }),
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Calls still open after a moment are cut, so a test's close never hangs.
+        setTimeout(() => server.forceShutdown(), 1000).unref();
+      });
+      // A cancelled call's temp file is removed after the call ended: let that finish before the process exits.
+      await Promise.race([Promise.all(unfinished), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    },
   };
 }
 
@@ -123,6 +136,7 @@ function handleUpload(
   store: ContextStore,
   { token, discard = false, faults = {} }: ReferenceUpstreamOptions,
   events: EventEmitter,
+  onReported: () => void,
 ): void {
   const seen: UploadObservation = { outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunkSizes: [], bytes: 0 };
   let settled = false;
@@ -132,7 +146,10 @@ function handleUpload(
     Object.assign(seen, { outcome, code, details });
     return true;
   };
-  const report = () => events.emit('upload', seen);
+  const report = () => {
+    events.emit('upload', seen);
+    onReported();
+  };
 
   // Like a real authenticating server, the token is checked before any message is read.
   if (token !== undefined && call.metadata.get('authorization')[0] !== `Bearer ${token}`) {
