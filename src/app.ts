@@ -98,8 +98,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);
   const admissions = new UploadAdmissions(config, deps.upstream, deps.idempotencyStore);
-  await app.register(uploadRoutes, { config, streamer, gate, admissions, observer: new UploadObserver(metrics) });
-  await app.register(importRoutes, { config, streamer, gate, ...deps.imports });
+  const observer = new UploadObserver(metrics);
+  await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
+  await app.register(importRoutes, { config, streamer, gate, observer, ...deps.imports });
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

@@ -86,6 +86,8 @@ describe('import from a URL', () => {
       assert.deepEqual(seen?.metadata, { name: `from${path}`, contentType: 'application/gzip', expectedSizeBytes: path === '/ctx.tar.gz' ? String(archive.length) : '0' });
       assert.equal(source.requests.at(-1)?.headers.authorization, 'Bearer source-token');
     }
+    const metrics = await (await request(`${stack.baseUrl}/metrics`)).body.text();
+    assert.match(metrics, /ignite_bridge_uploads_total\{[^}]*mode="import"[^}]*outcome="ok"[^}]*\} 2/);
   });
 
   test('Prefer: respond-async answers 202 with a status URL that reports the result', async (t) => {

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type UploadMode = 'multipart' | 'raw' | 'put';
+export type UploadMode = 'multipart' | 'raw' | 'put' | 'import';
 /** How an upload ended; `rejected` is a refusal by the bridge (bad request, too large, capacity, shutdown). */
 export type UploadOutcomeLabel = 'ok' | 'client_aborted' | 'upstream_error' | 'rejected' | 'timeout' | 'error';
 

@@ -15,9 +15,12 @@ export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => 
 export class UploadObserver {
   constructor(private readonly metrics: BridgeMetrics) {}
 
-  async observe<T extends { contextId: string }>(request: FastifyRequest, run: (watch: UploadWatch) => Promise<T>): Promise<T> {
+  async observe<T extends { contextId: string }>(
+    request: FastifyRequest,
+    run: (watch: UploadWatch) => Promise<T>,
+    mode: UploadMode = uploadMode(request),
+  ): Promise<T> {
     const started = performance.now();
-    const mode = uploadMode(request);
     let name: string | undefined;
     let archive: Readonly<ReceivedArchive> | undefined;
     const watch: UploadWatch = (n, a) => {

@@ -6,6 +6,7 @@ import { openDownload } from '../imports/download.js';
 import { ImportJobs } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
+import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../webhooks/authenticate.js';
@@ -19,6 +20,7 @@ export interface ImportRoutesOptions extends Partial<ImportOptions> {
   config: Config;
   streamer: UploadStreamer;
   gate: UploadGate;
+  observer: UploadObserver;
 }
 
 /** The JSON body is tiny: {url, name, headers}. */
@@ -30,7 +32,7 @@ const IMPORT_BODY_LIMIT = 64 * 1024;
  * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
  * started with `Prefer: respond-async`.
  */
-export async function importRoutes(app: FastifyInstance, { config, streamer, gate, resolveHost }: ImportRoutesOptions): Promise<void> {
+export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, resolveHost }: ImportRoutesOptions): Promise<void> {
   const policy: TargetPolicy = {
     allowHttp: config.importAllowHttp,
     allowPrivateAddresses: config.importAllowPrivateAddresses,
@@ -79,7 +81,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       };
       reply.raw.once('close', onClose);
       try {
-        const outcome = await runImport(spec, first, headers, AbortSignal.any([clientGone.signal, slot.signal]));
+        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, AbortSignal.any([clientGone.signal, slot.signal]), watch), 'import');
         reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
         return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
       } finally {
@@ -90,7 +92,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
 
     const job = jobs.create();
     jobs.running(job.importId);
-    runImport(spec, first, headers, slot.signal).then(
+    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import').then(
       (outcome) => jobs.finish(job.importId, { result: { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes } }),
       (err: unknown) => {
         const error = toBridgeError(err);
@@ -110,7 +112,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     return status;
   });
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal): Promise<UploadOutcome> {
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch): Promise<UploadOutcome> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
@@ -125,6 +127,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
           signal,
+          watch,
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });
