@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, toBridgeError } from '../errors.js';
-import { checkForwardable } from '../grpc/upstream-client.js';
 import { openDownload } from '../imports/download.js';
 import { ImportJobs } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
@@ -10,6 +9,7 @@ import type { UploadObserver, UploadWatch } from '../observability/upload-observ
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../webhooks/authenticate.js';
+import { forwardedHeaders, reprDigest } from './forwarded-headers.js';
 
 export interface ImportOptions {
   /** How host names are resolved before the address check (tests inject hostile resolvers). */
@@ -67,22 +67,17 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     const spec = parseImportRequest(body);
     // Refusals (400, 403) come before any answer, also for an asynchronous import.
     const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
-    const headers = checkForwardable({
-      authorization: caller.upstreamAuthorization,
-      'x-request-id': String(request.id),
-      traceparent: typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined,
-    });
+    const headers = forwardedHeaders(request, caller.upstreamAuthorization);
     const slot = gate.enter();
 
     if (!prefersAsync(request)) {
-      const clientGone = new AbortController();
       const onClose = () => {
-        if (!reply.raw.writableEnded) clientGone.abort(Errors.clientAborted());
+        if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
       };
       reply.raw.once('close', onClose);
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, AbortSignal.any([clientGone.signal, slot.signal]), watch), 'import');
-        reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
+        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import');
+        reply.header('repr-digest', reprDigest(outcome.digests.sha256));
         return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
       } finally {
         reply.raw.removeListener('close', onClose);

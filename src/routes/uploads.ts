@@ -2,8 +2,8 @@ import multipart, { type MultipartFile, type MultipartValue, type Multipart } fr
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
-import { checkForwardable, type ForwardedHeaders } from '../grpc/upstream-client.js';
 import type { UploadObserver } from '../observability/upload-observer.js';
+import { forwardedHeaders, reprDigest } from './forwarded-headers.js';
 import { withDeadline } from '../upload/abortable.js';
 import { algorithmsOf, digestFromHexField, digestsFromHeaders, verifyDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
@@ -144,7 +144,8 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
   async function admitUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
-    const headers = forwardedHeaders(request);
+    const authorization = request.headers.authorization;
+    const headers = forwardedHeaders(request, typeof authorization === 'string' ? authorization : undefined);
     const slot = gate.enter();
     const onClose = () => {
       if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
@@ -159,26 +160,13 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         await admission.fail();
         throw err;
       });
-      reply.header('repr-digest', `sha-256=:${outcome.digests.sha256!.toString('base64')}:`);
+      reply.header('repr-digest', reprDigest(outcome.digests.sha256));
       return await admission.finish(outcome, reply);
     } finally {
       reply.raw.removeListener('close', onClose);
       slot.release();
     }
   }
-}
-
-/** The headers that go upstream as gRPC metadata, refused before the body if metadata cannot carry them. */
-function forwardedHeaders(request: FastifyRequest): ForwardedHeaders {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  return checkForwardable({
-    authorization: header('authorization'),
-    'x-request-id': String(request.id),
-    traceparent: header('traceparent'),
-  });
 }
 
 function queryName(query: Record<string, unknown>): string | undefined {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError, Errors, toBridgeError } from '../errors.js';
 import type { UploadMetadata } from '../grpc/proto.js';
-import type { ForwardedHeaders, UpstreamClient, UploadCall } from '../grpc/upstream-client.js';
+import type { ForwardedHeaders, UploadCall } from '../grpc/upstream-client.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
 import { abortable } from './abortable.js';
 import { rechunk } from './rechunk.js';
@@ -67,7 +67,7 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  */
 export class UploadStreamer {
   constructor(
-    private readonly upstream: UpstreamClient,
+    private readonly upstream: UploadTarget,
     private readonly limits: UploadLimits,
   ) {}
 

@@ -1,0 +1,21 @@
+import type { FastifyRequest } from 'fastify';
+import { checkForwardable, type ForwardedHeaders } from '../grpc/upstream-client.js';
+
+/**
+ * The request headers that go upstream as gRPC metadata, refused (400) before
+ * the body if metadata cannot carry them. `authorization` is what the caller's
+ * admission decided (its own header, or the service token for a signed request).
+ */
+export function forwardedHeaders(request: FastifyRequest, authorization: string | undefined): ForwardedHeaders {
+  const traceparent = request.headers.traceparent;
+  return checkForwardable({
+    authorization,
+    'x-request-id': String(request.id),
+    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+  });
+}
+
+/** RFC 9530 Repr-Digest of the archive bytes, sent with every success. */
+export function reprDigest(sha256: Buffer | undefined): string {
+  return `sha-256=:${sha256!.toString('base64')}:`;
+}
