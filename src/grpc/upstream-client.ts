@@ -116,11 +116,6 @@ export class UploadCall {
     this.call.write({ metadata });
   }
 
-  /** The upstream's error if it has already ended the call with one. */
-  get error(): BridgeError | undefined {
-    return this.failure;
-  }
-
   /**
    * Sends one chunk; resolves once at most MAX_UNACKED_WRITES are outstanding.
    * The chunk is reused for a later one once grpc-js is done with it: do not keep it.
