@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
+import { clientErrorHandler } from './http/client-error.js';
 import { loggerOptions } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
@@ -15,6 +17,7 @@ import { openapiRoutes } from './routes/openapi.js';
 import { uploadPageRoutes } from './routes/upload-page.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
+import { LateAnswers } from './upload/late-answers.js';
 import { UploadStreamer } from './upload/stream-upload.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
 import type { IdempotencyStore } from './webhooks/idempotency-store.js';
@@ -28,15 +31,20 @@ export interface AppDependencies {
   imports?: Partial<ImportOptions>;
   /** Where Idempotency-Keys live; one replica's memory unless a shared store is given. */
   idempotencyStore?: IdempotencyStore;
+  /** Node HTTP server options, e.g. a short headersTimeout in tests. */
+  http?: ServerOptions;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     uploadGate: UploadGate;
+    /** Half-closed calls whose answer came after their 504, still awaited. */
+    lateAnswers: LateAnswers;
   }
 }
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const metrics = new BridgeMetrics(deps.upstream);
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config),
     // Behind a balancer, request.ip (and the logs) show the client only when the proxy is trusted.
@@ -52,7 +60,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     },
     // A healthy multi-GB upload must never hit a server-wide request timeout; idle timeouts are ours.
     requestTimeout: 0,
+    http: deps.http ?? null,
+    clientErrorHandler: clientErrorHandler((error, err) => {
+      metrics.malformedRequests.inc({ status: error.httpStatus });
+      app.log.info({ code: error.code, status: error.httpStatus, parserCode: err.code }, `malformed request: ${error.message}`);
+    }),
   });
+  // A client that half-closes after its last byte still gets its answer (Node would abort the request at the FIN).
+  (app.server as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true;
 
   // Node answers `Expect: 100-continue` by itself unless 'checkContinue' is handled:
   // route it like any request, and the upload routes grant it once their early checks pass.
@@ -92,15 +107,21 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     throw Errors.notFound(request.method, request.url.split('?')[0]!);
   });
 
-  const metrics = new BridgeMetrics(deps.upstream);
   countResponses(app, metrics);
   await app.register(healthRoutes, { gate, upstream: deps.upstream });
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);
-  const admissions = new UploadAdmissions(config, deps.upstream, deps.idempotencyStore);
+  const lateAnswers = new LateAnswers(config.upstreamOutcomeWaitMs);
+  app.decorate('lateAnswers', lateAnswers);
+  const admissions = new UploadAdmissions(config, {
+    upstream: deps.upstream,
+    lateAnswers,
+    store: deps.idempotencyStore,
+    onRecordFailed: () => metrics.idempotencyRecordFailures.inc(),
+  });
   const observer = new UploadObserver(metrics);
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
-  await app.register(importRoutes, { config, streamer, gate, observer, ...deps.imports });
+  await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, ...deps.imports });
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

@@ -110,7 +110,8 @@ const settings = {
   maxConcurrentUploads: { env: 'MAX_CONCURRENT_UPLOADS', default: '64', description: 'uploads in flight before 503', parse: integer(1, 100_000) },
   uploadIdleTimeoutMs: { env: 'UPLOAD_IDLE_TIMEOUT_MS', default: '30000', description: 'no body bytes for this long (while the bridge is reading) -> 408, upstream cancelled', parse: integer(1, 86_400_000) },
   upstreamResponseTimeoutMs: { env: 'UPSTREAM_RESPONSE_TIMEOUT_MS', default: '60000', description: 'no answer this long after the half-close, or the upstream not reading this long -> 504', parse: integer(1, 86_400_000) },
-  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel the rest', parse: integer(0, 86_400_000) },
+  upstreamOutcomeWaitMs: { env: 'UPSTREAM_OUTCOME_WAIT_MS', default: '600000', description: 'after a 504 for a half-closed call, keep waiting this long for its answer so a retry with the same Idempotency-Key can replay it; then reset the call and record the outcome as unknown', parse: integer(1, 86_400_000) },
+  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel those still receiving bytes; half-closed calls are still awaited (up to UPSTREAM_RESPONSE_TIMEOUT_MS)', parse: integer(0, 86_400_000) },
   logLevel: { env: 'LOG_LEVEL', default: 'info', description: 'pino log level', parse: logLevel },
   // Operations (TLS to the upstream, proxies):
   grpcTls: { env: 'IGNITE_GRPC_TLS', default: 'false', description: 'true for TLS to the upstream (system roots unless IGNITE_GRPC_CA_FILE is set)', parse: onOff },

@@ -79,6 +79,26 @@ export class BridgeError extends Error {
   }
 }
 
+/**
+ * The whole archive was sent and half-closed, and the upstream has not
+ * answered within UPSTREAM_RESPONSE_TIMEOUT_MS. The call is still open:
+ * `answer` settles if the upstream answers later, `abandon` resets it.
+ */
+export class OutcomeUnknownError extends BridgeError {
+  override name = 'OutcomeUnknownError';
+
+  constructor(
+    timeoutMs: number,
+    /** Archive bytes sent before the half-close, to check the late answer's size against. */
+    readonly sentBytes: number,
+    readonly answer: Promise<{ contextId: string; sizeBytes: string }>,
+    readonly abandon: () => void,
+  ) {
+    super('UPSTREAM_OUTCOME_UNKNOWN', `The whole archive was sent, but the upstream BuildService has not answered within ${timeoutMs} ms (UPSTREAM_RESPONSE_TIMEOUT_MS): the outcome is not known yet, the context may or may not be stored. With an Idempotency-Key, retry with the same key to get the answer once it arrives (409 until then; it is never uploaded twice). Without one, do not assume it failed; send an Idempotency-Key next time so a retry learns the outcome instead of uploading again.`,
+    504, GrpcCode.DEADLINE_EXCEEDED);
+  }
+}
+
 /** Retry-After (seconds) sent with capacity and drain refusals. */
 const RETRY_AFTER_SECONDS = '5';
 
@@ -129,11 +149,9 @@ export const Errors = {
   idleTimeout: (ms: number) =>
     new BridgeError('UPLOAD_IDLE_TIMEOUT', `No body bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Check the client's connection and upload again.`, 408, GrpcCode.DEADLINE_EXCEEDED),
 
-  upstreamTimeout: (ms: number, phase: 'reading' | 'answering') =>
-    new BridgeError('UPSTREAM_TIMEOUT', phase === 'reading'
-      ? `The upstream BuildService stopped reading the archive for ${ms} ms (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled. Retry later.`
-      : `The upstream BuildService gave no answer within ${ms} ms after the whole archive was sent (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled. Retry later.`,
-    504, GrpcCode.DEADLINE_EXCEEDED),
+  upstreamTimeout: (ms: number) =>
+    new BridgeError('UPSTREAM_TIMEOUT', `The upstream BuildService stopped reading the archive for ${ms} ms (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Retry later.`,
+      504, GrpcCode.DEADLINE_EXCEEDED),
 
   upstreamSizeMismatch: (sent: number, reported: string) =>
     new BridgeError('UPSTREAM_SIZE_MISMATCH', `The upstream reported ${reported} bytes but the bridge sent ${sent}: the stored context cannot be trusted; upload again.`, 502, GrpcCode.DATA_LOSS),
@@ -150,6 +168,15 @@ export const Errors = {
   shutdownCancelled: () =>
     new BridgeError('SHUTDOWN_CANCELLED', `The bridge shut down before this upload finished; nothing was stored. Upload again in ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
 
+  malformedHttp: (detail: string) =>
+    invalid('MALFORMED_HTTP', `The request is not valid HTTP/1.1 (${detail}); nothing was stored. Send a well-formed request: a Content-Length or Transfer-Encoding: chunked (not both), with correct chunk framing.`),
+
+  headersTooLarge: () =>
+    invalid('HEADERS_TOO_LARGE', 'The request headers are too large (over 16 KiB in all); nothing was read or stored. Send fewer or shorter headers.', 431),
+
+  headersTimeout: () =>
+    new BridgeError('HEADERS_TIMEOUT', 'The request headers did not arrive in time; nothing was read or stored. Check the client\'s connection and send the request again.', 408, GrpcCode.DEADLINE_EXCEEDED),
+
   clientAborted: () =>
     new BridgeError('CLIENT_ABORTED', 'The client closed the connection before the upload finished; the upstream call was cancelled and nothing was stored.', 408, GrpcCode.CANCELLED),
 
@@ -165,6 +192,15 @@ export const Errors = {
 
   idempotencyKeyInFlight: () =>
     new BridgeError('IDEMPOTENCY_KEY_IN_FLIGHT', 'An upload with this Idempotency-Key is still in progress: wait for it to finish, then retry with the same key to get its result.', 409, GrpcCode.ABORTED),
+
+  idempotencyKeyAwaitingOutcome: () =>
+    new BridgeError('IDEMPOTENCY_KEY_AWAITING_OUTCOME', `The upload with this Idempotency-Key was sent completely and the bridge is still waiting for the upstream's answer: retry with the same key in ${RETRY_AFTER_SECONDS} seconds to get it. Do not upload it under a new key, or it may be stored twice.`, 409, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  idempotencyOutcomeUnknown: () =>
+    new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
+
+  outcomeNeverKnown: () =>
+    new BridgeError('OUTCOME_UNKNOWN', 'The whole archive was sent, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown. Check with the BuildService before uploading it again.', 504, GrpcCode.DEADLINE_EXCEEDED),
 
   idempotencyKeyReused: () =>
     new BridgeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different upload (name, size or sha-256 differ); nothing was stored. Use a new key for a new upload.', 422, GrpcCode.FAILED_PRECONDITION),

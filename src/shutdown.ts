@@ -9,6 +9,8 @@ export interface ShutdownParts {
   /** The embedded reference upstream, when the bridge started one. */
   reference?: { close(): Promise<void> } | undefined;
   graceMs: number;
+  /** How long a half-closed call may take to answer (UPSTREAM_RESPONSE_TIMEOUT_MS). */
+  responseTimeoutMs: number;
 }
 
 /** How long cancelled uploads get to send their 503 before the server closes anyway. */
@@ -17,17 +19,24 @@ const CANCEL_SETTLE_MS = 5000;
 /**
  * Graceful stop: refuse new uploads (503, /readyz 503) while the listener
  * stays open so clients and the balancer see why; let uploads in flight
- * finish for the grace period; cancel the rest (their clients get 503, the
- * upstream a reset, so nothing partial is stored); then close the server,
- * the gRPC channel and the embedded upstream.
+ * finish for the grace period; then cancel those still receiving their body
+ * (their clients get 503, the upstream a reset, so nothing partial is
+ * stored). Calls already half-closed are not cancelled: their answers are
+ * awaited (up to the response timeout) and delivered. Calls still awaiting a
+ * late answer after their 504 are reset and recorded as "outcome unknown".
+ * Then close the server, the gRPC channel and the embedded upstream.
  */
-export async function shutDown({ app, gate, upstream, reference, graceMs }: ShutdownParts): Promise<void> {
+export async function shutDown({ app, gate, upstream, reference, graceMs, responseTimeoutMs }: ShutdownParts): Promise<void> {
   gate.drain();
   app.log.info({ uploadsInFlight: gate.inFlight, graceMs }, 'draining: new uploads are refused');
   if (!(await idleWithin(gate, graceMs))) {
-    app.log.warn({ uploadsInFlight: gate.inFlight }, 'grace period over: cancelling the uploads still in flight');
+    app.log.warn({ uploadsInFlight: gate.inFlight }, 'grace period over: cancelling the uploads still receiving their body');
     gate.cancelInFlight();
-    await idleWithin(gate, CANCEL_SETTLE_MS);
+    await idleWithin(gate, responseTimeoutMs + CANCEL_SETTLE_MS);
+  }
+  if (app.lateAnswers.size > 0) {
+    app.log.warn({ lateAnswers: app.lateAnswers.size }, 'giving up on late upstream answers: their calls are reset and recorded as outcome unknown');
+    await app.lateAnswers.abandonAll();
   }
   await app.close();
   upstream.close();

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
 import { buildApp, type AppDependencies } from '../src/app.js';
 import { configWith, type Config } from '../src/config.js';
 import { UpstreamClient, type UpstreamClientOptions } from '../src/grpc/upstream-client.js';
@@ -15,6 +16,7 @@ import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamO
 export interface Stack {
   baseUrl: string;
   app: FastifyInstance;
+  upstream: UpstreamClient;
   reference: ReferenceUpstream;
   dataDir: string;
   /** Every call the reference upstream finished, in order. */
@@ -34,6 +36,8 @@ export interface StackOptions {
   logger?: AppDependencies['logger'];
   /** Import-from-URL overrides (e.g. a resolver). */
   imports?: AppDependencies['imports'];
+  /** Node HTTP server options (e.g. a short headersTimeout). */
+  http?: AppDependencies['http'];
 }
 
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
@@ -42,7 +46,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
-  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports });
+  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
@@ -57,6 +61,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   return {
     baseUrl: `http://127.0.0.1:${address.port}`,
     app,
+    upstream,
     reference,
     dataDir,
     observed,
@@ -164,4 +169,18 @@ export function multipartForm(parts: FormPart[], { boundary = `----bridge-test-$
   }
   if (close) pieces.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(pieces), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/**
+ * One small upload through the bridge, awaited until the upstream observed it:
+ * afterwards the gRPC channel is connected, so a call the bridge opens reaches
+ * the upstream (one cancelled while the channel still connects never does, and
+ * the upstream would have nothing to observe).
+ */
+export async function warmUp(stack: Stack): Promise<void> {
+  const observed = stack.nextObservation();
+  const res = await request(`${stack.baseUrl}/v1/ignite/contexts/warm-up.tar.gz`, { method: 'PUT', body: gzipLike(1000) });
+  const text = await res.body.text();
+  if (res.statusCode !== 200 && res.statusCode !== 504) throw new Error(`warm-up upload failed: ${res.statusCode} ${text}`);
+  await observed;
 }

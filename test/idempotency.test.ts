@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { MemoryIdempotencyStore } from '../src/webhooks/idempotency-store.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { signatureHeaders } from './webhook-helpers.js';
+import { storeContract, TTL_MS } from './idempotency-store-contract.js';
 
 async function put(stack: Stack, name: string, body: Buffer | Readable, headers: Record<string, string>) {
   const res = await request(`${stack.baseUrl}/v1/ignite/contexts/${name}`, { method: 'PUT', body, headers });
@@ -143,24 +144,21 @@ describe('Idempotency-Key', () => {
 });
 
 describe('MemoryIdempotencyStore', () => {
-  test('forgets results after the TTL and keeps at most maxKeys, never evicting one in flight', async () => {
-    let now = 0;
-    const store = new MemoryIdempotencyStore(1000, 2, () => now);
+  storeContract((clock) => new MemoryIdempotencyStore(TTL_MS, 1000, clock.now));
+
+  test('keeps at most maxKeys finished keys, the oldest forgotten first, never a held claim', async () => {
+    const store = new MemoryIdempotencyStore(60_000, 2);
     const record = { fingerprint: 'f', response: { contextId: 'ctx_A', sizeBytes: '1' } };
-    assert.deepEqual(await store.claim('a'), { state: 'claimed' });
-    assert.deepEqual(await store.claim('a'), { state: 'in-flight' });
-    await store.complete('a', record);
-    assert.deepEqual(await store.claim('a'), { state: 'done', record });
-    now = 1001;
-    assert.deepEqual(await store.claim('a'), { state: 'claimed' }, 'expired');
-    await store.release('a');
-    assert.deepEqual(await store.claim('b'), { state: 'claimed' });
-    await store.complete('b', record);
-    assert.deepEqual(await store.claim('c'), { state: 'claimed' });
-    await store.complete('c', record);
-    assert.deepEqual(await store.claim('d'), { state: 'claimed' });
+    for (const key of ['b', 'c']) {
+      const claim = await store.claim(key, 60_000);
+      assert.equal(claim.state, 'claimed');
+      assert.ok(await store.complete(key, (claim as { token: string }).token, record));
+    }
+    assert.equal((await store.claim('d', 60_000)).state, 'claimed');
     assert.equal(store.size, 2, 'the oldest completed key (b) was forgotten');
-    assert.deepEqual(await store.claim('b'), { state: 'claimed' });
-    assert.deepEqual(await store.claim('d'), { state: 'in-flight' }, 'in-flight keys survive eviction');
+    assert.equal((await store.peek('b')).state, 'free');
+    assert.equal((await store.peek('c')).state, 'done');
+    assert.equal((await store.claim('e', 60_000)).state, 'claimed');
+    assert.equal((await store.peek('d')).state, 'in-flight', 'held claims survive eviction');
   });
 });

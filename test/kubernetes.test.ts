@@ -34,7 +34,7 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('deploy/kubernetes', () => {
-  test('Deployment: probes, resources, preStop pause, grace above SHUTDOWN_GRACE_MS, non-root', async () => {
+  test('Deployment: probes, resources, preStop pause, termination grace covering pause + drain grace + response timeout, non-root', async () => {
     const deployment = one(await manifests(), 'Deployment');
     assert.equal(deployment['apiVersion'], 'apps/v1');
     const pod = deployment['spec'].template;
@@ -53,12 +53,14 @@ describe('deploy/kubernetes', () => {
     const known = new Set(describeSettings().map((s) => s.env));
     for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is not a setting`);
     assert.ok(env['IGNITE_GRPC_TARGET'], 'a real upstream, never the embedded reference upstream on 0.0.0.0');
-    const graceMs = Number(env['SHUTDOWN_GRACE_MS'] ?? describeSettings().find((s) => s.env === 'SHUTDOWN_GRACE_MS')!.default);
+    const setting = (name: string) => Number(env[name] ?? describeSettings().find((s) => s.env === name)!.default);
     const preStop = container['lifecycle'].preStop;
     const pauseSeconds = preStop.sleep?.seconds ?? Number(preStop.exec.command.at(-1));
     assert.ok(pauseSeconds > 0, 'a preStop pause');
-    assert.ok(pod.spec.terminationGracePeriodSeconds * 1000 > graceMs + pauseSeconds * 1000,
-      `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} must exceed the preStop pause plus SHUTDOWN_GRACE_MS`);
+    // After the grace, calls already half-closed are still awaited for up to the response timeout.
+    const neededMs = pauseSeconds * 1000 + setting('SHUTDOWN_GRACE_MS') + setting('UPSTREAM_RESPONSE_TIMEOUT_MS');
+    assert.ok(pod.spec.terminationGracePeriodSeconds * 1000 >= neededMs + 5000,
+      `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} must cover the preStop pause, SHUTDOWN_GRACE_MS and UPSTREAM_RESPONSE_TIMEOUT_MS (${neededMs} ms) plus a margin`);
     assert.equal(pod.spec.securityContext.runAsNonRoot, true);
   });
 

@@ -31,11 +31,7 @@ async function startWarm(t: Parameters<typeof startStack>[0], options: Parameter
   await client.write(Buffer.concat([Buffer.from(head('PUT', '/v1/ignite/contexts/warm-up.tar.gz', { 'content-length': archive.length })), archive]));
   const response = await client.response();
   client.destroy();
-  if (options.reference?.faults?.neverAnswer) {
-    assert.equal(response.status, 504, response.body);
-  } else {
-    assert.equal(response.status, 200, response.body);
-  }
+  assert.equal(response.status, 200, response.body);
   await eventually(() => stack.observed.length === 1, 'the warm-up upload was observed');
   warmedUp.set(stack, { entries: (await dataDirEntries(stack)).sort().join(','), stored: stack.observed.filter((o) => o.outcome === 'stored').length });
   return stack;
@@ -213,22 +209,6 @@ describe('timeouts', () => {
     const response = await client.response();
     assertRefused(response, 504, grpcStatus.DEADLINE_EXCEEDED, /stopped reading/);
     assert.ok(client.written < archive.length, 'answered before the client finished sending');
-    assert.equal((await cancelled).outcome, 'cancelled');
-    await nothingStored(stack);
-    client.destroy();
-  });
-
-  test('an upstream that never answers after the half-close: 504 and the call is cancelled', async (t) => {
-    const stack = await startWarm(t, {
-      config: { uploadIdleTimeoutMs: 300, upstreamResponseTimeoutMs: 1000 },
-      reference: { faults: { neverAnswer: true } },
-    });
-    const archive = gzipLike(700_000);
-    const client = await RawClient.connect(stack.baseUrl);
-    const cancelled = stack.nextObservation();
-    await client.write(Buffer.concat([Buffer.from(head('PUT', PUT, { 'content-length': archive.length })), archive]));
-    const response = await client.response();
-    assertRefused(response, 504, grpcStatus.DEADLINE_EXCEEDED, /no answer within 1000 ms after the whole archive was sent/);
     assert.equal((await cancelled).outcome, 'cancelled');
     await nothingStored(stack);
     client.destroy();

@@ -9,15 +9,28 @@ import type { ClientWritableStream } from '@grpc/grpc-js';
  * HTTP/2 stream with an AbortError first sends RST_STREAM(CANCEL) without an
  * END_STREAM, so the upstream can only see a reset.
  */
-export function resetCall<T>(call: ClientWritableStream<T>): void {
+export function resetCall<T>(call: ClientWritableStream<T>, sentData: boolean): void {
   const stream = findHttp2Stream(call);
   if (stream && !stream.destroyed) {
     const controller = new AbortController();
     // addAbortSignal destroys the stream with an AbortError, which Node maps to RST_STREAM code 8 (CANCEL).
     addAbortSignal(controller.signal, stream);
     controller.abort();
+  } else if (!stream && sentData) {
+    // Data went out, so a stream existed: grpc-js's layers changed shape and the cancel below may end the stream first.
+    resetFallbacks++;
+    if (resetFallbacks === 1) {
+      process.emitWarning('could not find the HTTP/2 stream of a gRPC call to reset it; cancelling through grpc-js, which may send END_STREAM first. Pin @grpc/grpc-js to the version the bridge was tested with.', { code: 'IGNITE_RESET_FALLBACK' });
+    }
   }
   call.cancel();
+}
+
+let resetFallbacks = 0;
+
+/** Cancels that could not be sent as a bare reset (see resetCall), for the metrics. */
+export function resetFallbackCount(): number {
+  return resetFallbacks;
 }
 
 interface CallLayer {
@@ -29,7 +42,7 @@ interface CallLayer {
 }
 
 /** Walks grpc-js's call layers (interceptors, resolving, retrying, load-balancing, subchannel) down to its HTTP/2 stream. */
-function findHttp2Stream(call: unknown): Http2Stream | undefined {
+export function findHttp2Stream(call: unknown): Http2Stream | undefined {
   let layer = (call as CallLayer).call;
   for (let depth = 0; layer && depth < 12; depth++) {
     if (layer.http2Stream) return layer.http2Stream;

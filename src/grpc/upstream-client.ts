@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { BridgeError, Errors } from '../errors.js';
+import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
 import { recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
 import { resetCall } from './reset-call.js';
@@ -82,6 +82,9 @@ export class UploadCall {
   private failure: BridgeError | undefined;
   private answered = false;
   private halfClosed = false;
+  /** A chunk was handed to HTTP/2, so the call has a stream to reset. */
+  private sentData = false;
+  private sentBytes = 0;
 
   constructor(
     client: grpc.Client,
@@ -122,36 +125,52 @@ export class UploadCall {
    */
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
+    this.sentBytes += chunk.length;
     this.unacked++;
     this.call.write({ chunk }, () => {
+      this.sentData = true;
       recycleChunk(chunk);
       this.unacked--;
       this.wake?.();
     });
-    if (this.unacked >= MAX_UNACKED_WRITES) await this.waitFor(() => this.unacked < MAX_UNACKED_WRITES, 'reading');
+    if (this.unacked >= MAX_UNACKED_WRITES) await this.waitFor(() => this.unacked < MAX_UNACKED_WRITES);
   }
 
-  /** Half-closes (the archive is complete and checked) and waits for the upstream's answer. */
+  /**
+   * Half-closes (the archive is complete and checked) and waits for the
+   * upstream's answer. From here on the outcome is the upstream's: nothing
+   * cancels the call, and an answer that is late is an OutcomeUnknownError
+   * that keeps the call open for it.
+   */
   async commit(): Promise<UploadResponse> {
     if (this.failure) throw this.failure;
     this.halfClosed = true;
     this.call.end();
-    await this.waitFor(() => this.answered, 'answering');
+    try {
+      await this.waitFor(() => this.answered);
+    } catch (err) {
+      if (this.answered) throw err;
+      throw new OutcomeUnknownError(this.timeoutMs, this.sentBytes, this.response, () => this.reset());
+    }
     return this.response;
   }
 
-  /** Cancels the call so the upstream sees a reset, never a clean end. */
+  /** Cancels the call so the upstream sees a reset, never a clean end; once half-closed it is too late. */
   cancel(): void {
-    resetCall(this.call);
+    if (!this.halfClosed) this.reset();
   }
 
-  private waitFor(done: () => boolean, phase: 'reading' | 'answering'): Promise<void> {
+  private reset(): void {
+    resetCall(this.call, this.sentData);
+  }
+
+  private waitFor(done: () => boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const check = () => {
         if (this.failure) finish(this.failure);
         else if (done()) finish();
       };
-      const timer = setTimeout(() => finish(Errors.upstreamTimeout(this.timeoutMs, phase)), this.timeoutMs);
+      const timer = setTimeout(() => finish(Errors.upstreamTimeout(this.timeoutMs)), this.timeoutMs);
       const finish = (err?: BridgeError) => {
         clearTimeout(timer);
         this.wake = undefined;

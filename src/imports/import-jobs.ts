@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { StatusBody } from '../errors.js';
 
-export type ImportState = 'pending' | 'running' | 'succeeded' | 'failed';
+/** `unknown`: the archive was sent completely and the upstream never answered; it may or may not be stored. */
+export type ImportState = 'pending' | 'running' | 'succeeded' | 'failed' | 'unknown';
 
 export interface ImportStatus {
   importId: string;
@@ -35,10 +36,10 @@ export class ImportJobs {
     if (job) job.status.status = 'running';
   }
 
-  finish(id: string, outcome: Pick<ImportStatus, 'result' | 'error'>): void {
+  finish(id: string, { unknown = false, ...outcome }: Pick<ImportStatus, 'result' | 'error'> & { unknown?: boolean }): void {
     const job = this.jobs.get(id);
     if (!job) return;
-    job.status = { importId: id, status: outcome.error ? 'failed' : 'succeeded', ...outcome };
+    job.status = { importId: id, status: unknown ? 'unknown' : outcome.error ? 'failed' : 'succeeded', ...outcome };
     job.finishedAt = Date.now();
   }
 

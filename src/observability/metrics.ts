@@ -1,8 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { resetFallbackCount } from '../grpc/reset-call.js';
 
 export type UploadMode = 'multipart' | 'raw' | 'put' | 'import';
-/** How an upload ended; `rejected` is a refusal by the bridge (bad request, too large, capacity, shutdown). */
-export type UploadOutcomeLabel = 'ok' | 'client_aborted' | 'upstream_error' | 'rejected' | 'timeout' | 'error';
+/**
+ * How an upload ended; `rejected` is a refusal by the bridge (bad request, too large, capacity, shutdown),
+ * `ok_client_gone` a success whose client left after its last byte, `outcome_unknown` a half-closed call
+ * the upstream did not answer in time.
+ */
+export type UploadOutcomeLabel = 'ok' | 'ok_client_gone' | 'client_aborted' | 'malformed' | 'upstream_error' | 'outcome_unknown' | 'rejected' | 'timeout' | 'error';
 
 const CHANNEL_STATES = ['IDLE', 'CONNECTING', 'READY', 'TRANSIENT_FAILURE', 'SHUTDOWN'] as const;
 
@@ -57,6 +62,19 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  readonly malformedRequests = new Counter({
+    name: 'ignite_bridge_malformed_requests_total',
+    help: 'Requests Node\'s HTTP parser refused (bad framing, headers too large or too slow), by the status answered',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly idempotencyRecordFailures = new Counter({
+    name: 'ignite_bridge_idempotency_record_failures_total',
+    help: 'Outcomes that could not be recorded under their Idempotency-Key (store error, or the claim had lapsed); the client still got its answer',
+    registers: [this.registry],
+  });
+
   readonly httpResponses = new Counter({
     name: 'ignite_bridge_http_responses_total',
     help: 'HTTP responses by method, route and status, refusals before the body included',
@@ -66,6 +84,17 @@ export class BridgeMetrics {
 
   constructor(upstream: { channelState(): string }) {
     collectDefaultMetrics({ register: this.registry });
+    let counted = 0;
+    new Counter({
+      name: 'ignite_bridge_upstream_reset_fallbacks_total',
+      help: 'Cancels that could not reset the HTTP/2 stream directly (grpc-js internals changed) and went through grpc-js\'s cancel',
+      registers: [this.registry],
+      collect() {
+        const now = resetFallbackCount();
+        this.inc(now - counted);
+        counted = now;
+      },
+    });
     new Gauge({
       name: 'ignite_bridge_upstream_channel_state',
       help: 'The upstream gRPC channel\'s connectivity state: 1 for the current state, 0 for the others',

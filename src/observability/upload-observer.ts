@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grpcCodeName, toBridgeError, type BridgeError } from '../errors.js';
 import type { ReceivedArchive } from '../upload/stream-upload.js';
 import type { BridgeMetrics, UploadMode, UploadOutcomeLabel } from './metrics.js';
@@ -15,10 +15,16 @@ export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => 
 export class UploadObserver {
   constructor(private readonly metrics: BridgeMetrics) {}
 
+  /**
+   * With `reply`, a success is logged once the answer went out or the client
+   * was found gone (`ok_client_gone`: the upload still counts, the client left
+   * after its last byte).
+   */
   async observe<T extends { contextId: string }>(
     request: FastifyRequest,
     run: (watch: UploadWatch) => Promise<T>,
     mode: UploadMode = uploadMode(request),
+    reply?: FastifyReply,
   ): Promise<T> {
     const started = performance.now();
     let name: string | undefined;
@@ -35,7 +41,7 @@ export class UploadObserver {
       this.metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
       this.metrics.duration.observe({ mode, outcome }, seconds);
       this.metrics.receivedBytes.inc({ mode }, bytes);
-      if (outcome === 'ok') this.metrics.size.observe({ mode }, bytes);
+      if (outcome === 'ok' || outcome === 'ok_client_gone') this.metrics.size.observe({ mode }, bytes);
       if (upstreamCode) this.metrics.upstreamResponses.inc({ code: upstreamCode });
       request.log.info({
         upload: {
@@ -54,7 +60,9 @@ export class UploadObserver {
     };
     try {
       const result = await run(watch);
-      end('ok', 'OK', { contextId: result.contextId });
+      const ok = () => end(reply && !reply.raw.writableFinished ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
+      if (reply && !reply.raw.destroyed) reply.raw.once('close', ok);
+      else ok();
       return result;
     } catch (err) {
       const error = toBridgeError(err);
@@ -76,6 +84,8 @@ function fromUpstream(error: BridgeError): boolean {
 
 function outcomeOf(error: BridgeError): UploadOutcomeLabel {
   if (error.code === 'CLIENT_ABORTED') return 'client_aborted';
+  if (error.code === 'MALFORMED_HTTP') return 'malformed';
+  if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN') return 'outcome_unknown';
   if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT') return 'timeout';
   if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH') return 'upstream_error';
   return error.httpStatus >= 500 && error.code !== 'OVER_CAPACITY' && !error.code.startsWith('SHUTDOWN') ? 'error' : 'rejected';

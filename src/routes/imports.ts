@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, toBridgeError } from '../errors.js';
+import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { openDownload } from '../imports/download.js';
 import { ImportJobs } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
+import { untilBodyComplete } from '../upload/abortable.js';
+import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../webhooks/authenticate.js';
@@ -18,6 +20,7 @@ export interface ImportOptions {
 
 export interface ImportRoutesOptions extends Partial<ImportOptions> {
   config: Config;
+  lateAnswers: LateAnswers;
   streamer: UploadStreamer;
   gate: UploadGate;
   observer: UploadObserver;
@@ -32,7 +35,7 @@ const IMPORT_BODY_LIMIT = 64 * 1024;
  * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
  * started with `Prefer: respond-async`.
  */
-export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, resolveHost }: ImportRoutesOptions): Promise<void> {
+export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, lateAnswers, resolveHost }: ImportRoutesOptions): Promise<void> {
   const policy: TargetPolicy = {
     allowHttp: config.importAllowHttp,
     allowPrivateAddresses: config.importAllowPrivateAddresses,
@@ -76,9 +79,12 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       };
       reply.raw.once('close', onClose);
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import');
+        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import', reply);
         reply.header('repr-digest', reprDigest(outcome.digests.sha256));
         return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+      } catch (err) {
+        if (err instanceof OutcomeUnknownError) followLate(request, err);
+        throw err;
       } finally {
         reply.raw.removeListener('close', onClose);
         slot.release();
@@ -92,7 +98,9 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       (err: unknown) => {
         const error = toBridgeError(err);
         request.log.info({ importId: job.importId, code: error.code }, error.message);
-        jobs.finish(job.importId, { error: error.toStatus() });
+        // Still running as far as the caller knows: the upstream may yet answer.
+        if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
+        else jobs.finish(job.importId, { error: error.toStatus() });
       },
     ).finally(() => slot.release());
     const statusUrl = `/v1/ignite/imports/${job.importId}`;
@@ -107,12 +115,25 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     return status;
   });
 
+  /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
+  function followLate(request: FastifyRequest, err: OutcomeUnknownError, importId?: string): void {
+    lateAnswers.follow(err, (late) => {
+      request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
+      if (importId === undefined) return;
+      if (late.kind === 'answered') jobs.finish(importId, { result: late.response });
+      else if (late.kind === 'failed') jobs.finish(importId, { error: late.error.toStatus() });
+      else jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
+    });
+  }
+
   async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch): Promise<UploadOutcome> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
     try {
       const download = await openDownload(first, spec.headers, policy, signal);
+      // Once the download is complete, neither the caller leaving nor IMPORT_TIMEOUT_MS cancels the commit.
+      const upload = untilBodyComplete(signal, () => download.body.readableEnded);
       try {
         if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
           throw Errors.tooLarge(config.maxContextBytes);
@@ -121,7 +142,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           name: spec.name,
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
-          signal,
+          signal: upload,
           watch,
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),

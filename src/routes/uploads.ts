@@ -2,9 +2,10 @@ import multipart, { type MultipartFile, type MultipartValue, type Multipart } fr
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
-import type { UploadObserver } from '../observability/upload-observer.js';
+import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
+import { routeParseErrors } from '../http/client-error.js';
 import { forwardedHeaders, reprDigest } from './forwarded-headers.js';
-import { withDeadline } from '../upload/abortable.js';
+import { untilBodyComplete, withDeadline } from '../upload/abortable.js';
 import { algorithmsOf, digestFromHexField, digestsFromHeaders, verifyDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
@@ -137,11 +138,11 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
 
   /** Every upload form: metrics and the one log line per upload, around the upload itself. */
   function runUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
-    return observer.observe(request, (watch) => admitUpload(request, reply, (job) => start({ ...job, watch })));
+    return observer.observe(request, (watch) => admitUpload(request, reply, watch, start), undefined, reply);
   }
 
   /** Shared by every upload form: capacity, abort wiring, 100-continue, the reply. */
-  async function admitUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
+  async function admitUpload(request: FastifyRequest, reply: FastifyReply, watch: UploadWatch, start: StartUpload) {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
     const authorization = request.headers.authorization;
@@ -151,19 +152,23 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
     };
     reply.raw.once('close', onClose);
+    const unroute = routeParseErrors(request.raw.socket, (err) => slot.abort(err));
+    // `complete`: every body byte has reached Node (parsed, maybe not yet read), so nothing the client does can change it.
+    const signal = untilBodyComplete(slot.signal, () => request.raw.complete);
     try {
-      // Signature headers and Idempotency-Key: refused (401, 409) before the body.
+      // Signature headers and Idempotency-Key: refused (401, 409, 504) before the body.
       const admission = await admissions.admit(request);
       // Every early check has passed: only now may the client start sending its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const outcome = await start(admission.job({ headers, signal: slot.signal })).catch(async (err: unknown) => {
-        await admission.fail();
+      const outcome = await start(admission.job({ headers, signal, watch })).catch(async (err: unknown) => {
+        await admission.fail(err);
         throw err;
       });
       reply.header('repr-digest', reprDigest(outcome.digests.sha256));
       return await admission.finish(outcome, reply);
     } finally {
       reply.raw.removeListener('close', onClose);
+      unroute();
       slot.release();
     }
   }

@@ -1,24 +1,37 @@
+import { randomBytes } from 'node:crypto';
+
 /**
- * Where Idempotency-Keys live. The bridge only talks to this interface, so a
- * store shared by several replicas (Redis, a database) can replace the
- * in-memory one: `claim` must then be atomic across replicas (e.g. Redis
- * `SET key pending NX PX <ttl>`), and `complete` must overwrite the claim.
+ * Where Idempotency-Keys live. The bridge only talks to this interface: one
+ * replica's memory by default, or a store every replica shares. A claim
+ * carries a random owner token and a lease the owner keeps renewing, so the
+ * claim of an owner that died expires soon after; everything that changes a
+ * claimed key is compare-and-set on that token, so an owner whose claim
+ * lapsed can never overwrite or delete a newer one.
  */
 export interface IdempotencyStore {
-  /** Takes the key for a new attempt, or says what is already there. */
-  claim(key: string): Promise<Claim>;
-  /** What is there, without taking the key ('claimed' meaning: it is free). */
+  /** Takes the key for a new attempt (for `leaseMs`), or says what is already there. */
+  claim(key: string, leaseMs: number): Promise<Claim>;
+  /** What is there, without taking the key. */
   peek(key: string): Promise<Claim>;
+  /** The owner still works on it: extends the lease, and marks it `awaiting` once the call is half-closed. */
+  renew(key: string, token: string, leaseMs: number, phase: ClaimPhase): Promise<boolean>;
   /** The attempt succeeded: remember its result until the TTL runs out. */
-  complete(key: string, record: IdempotentResult): Promise<void>;
-  /** The attempt failed: forget the key so a retry runs again. */
-  release(key: string): Promise<void>;
+  complete(key: string, token: string, record: IdempotentResult): Promise<boolean>;
+  /** The half-closed call never got an answer: never upload again under this key, until the TTL runs out. */
+  markUnknown(key: string, token: string): Promise<boolean>;
+  /** The attempt failed and stored nothing: forget the key so a retry runs again. */
+  release(key: string, token: string): Promise<boolean>;
 }
 
+/** A held claim: receiving the body, or half-closed and awaiting the upstream's answer. */
+export type ClaimPhase = 'in-flight' | 'awaiting';
+
 export type Claim =
-  | { state: 'claimed' }
-  | { state: 'in-flight' }
-  | { state: 'done'; record: IdempotentResult };
+  | { state: 'claimed'; token: string }
+  | { state: 'free' }
+  | { state: ClaimPhase }
+  | { state: 'done'; record: IdempotentResult }
+  | { state: 'unknown' };
 
 export interface IdempotentResult {
   /** name, size and sha-256 of the archive that produced the response. */
@@ -26,12 +39,16 @@ export interface IdempotentResult {
   response: { contextId: string; sizeBytes: string };
 }
 
-type Entry = { state: 'in-flight' } | { state: 'done'; record: IdempotentResult; expiresAt: number };
+export const newClaimToken = (): string => randomBytes(16).toString('hex');
+
+type Entry =
+  | { state: ClaimPhase; token: string; expiresAt: number }
+  | { state: 'done'; record: IdempotentResult; expiresAt: number }
+  | { state: 'unknown'; expiresAt: number };
 
 /**
- * One replica's memory: at most `maxKeys` keys, oldest completed ones
- * forgotten first; an in-flight key is never evicted (those are bounded by
- * MAX_CONCURRENT_UPLOADS anyway).
+ * One replica's memory: at most `maxKeys` finished keys, oldest forgotten
+ * first; a held claim is never evicted, only expired.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
@@ -42,43 +59,74 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async claim(key: string): Promise<Claim> {
-    const entry = this.entries.get(key);
-    if (entry?.state === 'in-flight') return entry;
-    if (entry && entry.expiresAt > this.now()) return { state: 'done', record: entry.record };
+  async claim(key: string, leaseMs: number): Promise<Claim> {
+    const current = await this.peek(key);
+    if (current.state !== 'free') return current;
+    const token = newClaimToken();
     this.entries.delete(key);
-    this.entries.set(key, { state: 'in-flight' });
+    this.entries.set(key, { state: 'in-flight', token, expiresAt: this.now() + leaseMs });
     this.evict();
-    return { state: 'claimed' };
+    return { state: 'claimed', token };
   }
 
   async peek(key: string): Promise<Claim> {
-    const entry = this.entries.get(key);
-    if (entry?.state === 'in-flight') return entry;
-    if (entry && entry.expiresAt > this.now()) return { state: 'done', record: entry.record };
-    return { state: 'claimed' };
+    const entry = this.live(key);
+    if (!entry) return { state: 'free' };
+    return entry.state === 'done' ? { state: 'done', record: entry.record } : { state: entry.state };
   }
 
-  async complete(key: string, record: IdempotentResult): Promise<void> {
-    // Re-inserted so the Map's order stays "oldest completion first".
+  async renew(key: string, token: string, leaseMs: number, phase: ClaimPhase): Promise<boolean> {
+    if (!this.heldBy(key, token)) return false;
+    this.entries.set(key, { state: phase, token, expiresAt: this.now() + leaseMs });
+    return true;
+  }
+
+  async complete(key: string, token: string, record: IdempotentResult): Promise<boolean> {
+    return this.finish(key, token, { state: 'done', record, expiresAt: this.now() + this.ttlMs });
+  }
+
+  async markUnknown(key: string, token: string): Promise<boolean> {
+    return this.finish(key, token, { state: 'unknown', expiresAt: this.now() + this.ttlMs });
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    if (!this.heldBy(key, token)) return false;
     this.entries.delete(key);
-    this.entries.set(key, { state: 'done', record, expiresAt: this.now() + this.ttlMs });
-    this.evict();
-  }
-
-  async release(key: string): Promise<void> {
-    if (this.entries.get(key)?.state === 'in-flight') this.entries.delete(key);
+    return true;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  private finish(key: string, token: string, entry: Entry): boolean {
+    if (!this.heldBy(key, token)) return false;
+    // Re-inserted so the Map's order stays "oldest finished first".
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.evict();
+    return true;
+  }
+
+  private heldBy(key: string, token: string): boolean {
+    const entry = this.live(key);
+    return entry !== undefined && 'token' in entry && entry.token === token;
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
   private evict(): void {
     if (this.entries.size <= this.maxKeys) return;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxKeys) return;
-      if (entry.state === 'done') this.entries.delete(key);
+      if (!('token' in entry)) this.entries.delete(key);
     }
   }
 }

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors } from '../errors.js';
+import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { hashingSink } from '../upload/hashing-sink.js';
-import type { UploadJob, UploadOutcome, UploadTarget } from '../upload/stream-upload.js';
+import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
+import type { ReceivedArchive, UploadJob, UploadOutcome, UploadTarget } from '../upload/stream-upload.js';
 import { identifyCaller, type Caller } from './authenticate.js';
+import { ClaimLease, claimLeaseMs } from './claim-lease.js';
 import { idempotencyKey } from './idempotency-key.js';
 import { MemoryIdempotencyStore, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
 
@@ -14,59 +16,92 @@ export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'tap' | 
 
 type Response = IdempotentResult['response'];
 
+export interface AdmissionDependencies {
+  upstream: UploadTarget;
+  lateAnswers: LateAnswers;
+  store?: IdempotencyStore | undefined;
+  /** Counts a success whose Idempotency-Key record could not be written (the client still gets its 200). */
+  onRecordFailed?: () => void;
+}
+
 /**
  * Signatures and Idempotency-Keys around the upload routes: `admit` runs
- * before the body (401, 409), `job` adds the signature tap and check and, for
- * a retry of a finished key, swaps the upstream for a hashing sink; `finish`
- * records or replays the response.
+ * before the body (401, 409, the 504 of an unknown outcome), `job` adds the
+ * signature tap and check and, for a retry of a finished key, swaps the
+ * upstream for a hashing sink; `finish` records or replays the response, and
+ * `fail` gives the key back, or keeps it while a late answer may still come.
  */
 export class UploadAdmissions {
+  private readonly store: IdempotencyStore;
+
   constructor(
     private readonly config: Config,
-    private readonly upstream: UploadTarget,
-    private readonly store: IdempotencyStore = new MemoryIdempotencyStore(config.idempotencyTtlMs, config.idempotencyMaxKeys),
-  ) {}
+    private readonly deps: AdmissionDependencies,
+  ) {
+    this.store = deps.store ?? new MemoryIdempotencyStore(config.idempotencyTtlMs, config.idempotencyMaxKeys);
+  }
 
   async admit(request: FastifyRequest): Promise<Admission> {
     const caller = identifyCaller(request.headers, this.config);
     const key = idempotencyKey(request.headers['idempotency-key']);
-    if (key === undefined) return new Admission(request, caller, this.upstream);
+    const admission = new Admission(request, caller, this.deps);
+    if (key === undefined) return admission;
     const storeKey = `${caller.scope}\n${key}`;
     // A signature is only verified after the body: a signed request takes its key then, so a
     // forged one cannot hold a webhook's delivery key "in flight" and turn the real one away.
-    const claim = caller.signature ? await this.store.peek(storeKey) : await this.store.claim(storeKey);
-    if (claim.state === 'in-flight') throw Errors.idempotencyKeyInFlight();
-    return new Admission(request, caller, this.upstream, {
+    const leaseMs = claimLeaseMs(this.config);
+    const claim = caller.signature ? await this.store.peek(storeKey) : await this.store.claim(storeKey, leaseMs);
+    switch (claim.state) {
+      case 'in-flight': throw Errors.idempotencyKeyInFlight();
+      case 'awaiting': throw Errors.idempotencyKeyAwaitingOutcome();
+      case 'unknown': throw Errors.idempotencyOutcomeUnknown();
+    }
+    admission.idempotency = {
       store: this.store,
       key: storeKey,
+      leaseMs,
       previous: claim.state === 'done' ? claim.record : undefined,
-      claimed: !caller.signature && claim.state === 'claimed',
-    });
+      lease: claim.state === 'claimed' ? new ClaimLease(this.store, storeKey, claim.token, leaseMs) : undefined,
+    };
+    return admission;
   }
 }
 
 interface KeyState {
   store: IdempotencyStore;
   key: string;
+  leaseMs: number;
   /** The first successful attempt's result, when this is a retry of it. */
   previous: IdempotentResult | undefined;
-  /** This attempt holds the key (signed requests take it once their signature verified). */
-  claimed: boolean;
+  /** Set while this attempt holds the key (signed requests take it once their signature verified). */
+  lease: ClaimLease | undefined;
 }
 
 export class Admission {
+  idempotency: KeyState | undefined;
   private name = '';
+  private archive: Readonly<ReceivedArchive> | undefined;
   private rawTap: ((piece: Buffer) => void) | undefined;
+  private readonly log: FastifyBaseLogger;
 
   constructor(
     private readonly request: FastifyRequest,
     private readonly caller: Caller,
-    private readonly upstream: UploadTarget,
-    private readonly idempotency?: KeyState,
-  ) {}
+    private readonly deps: AdmissionDependencies,
+  ) {
+    this.log = request.log;
+  }
 
   job(base: Pick<UploadJob, 'headers' | 'signal' | 'watch'>): RouteJob {
-    const job: RouteJob = { ...base, headers: { ...base.headers, authorization: this.caller.upstreamAuthorization } };
+    const job: RouteJob = {
+      ...base,
+      headers: { ...base.headers, authorization: this.caller.upstreamAuthorization },
+      watch: (name, archive) => {
+        this.name = name;
+        this.archive = archive;
+        base.watch?.(name, archive);
+      },
+    };
     const signature = this.caller.signature;
     if (signature) {
       // The MAC is over the raw request body. A raw upload's archive bytes are that body;
@@ -81,15 +116,7 @@ export class Admission {
         await this.claimVerified();
       };
     }
-    if (this.idempotency) {
-      const target = this.idempotency.previous ? hashingSink : this.upstream;
-      job.upstream = {
-        open: (metadata, headers) => {
-          this.name = metadata.name;
-          return target.open(metadata, headers);
-        },
-      };
-    }
+    if (this.idempotency?.previous) job.upstream = hashingSink;
     return job;
   }
 
@@ -97,32 +124,75 @@ export class Admission {
   async finish(outcome: UploadOutcome, reply: FastifyReply): Promise<Response> {
     this.untap();
     const response = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
-    if (!this.idempotency) return response;
-    const fingerprint = JSON.stringify([this.name, outcome.bytes, outcome.digests.sha256!.toString('hex')]);
-    const { previous, store, key } = this.idempotency;
-    if (!previous) {
-      await store.complete(key, { fingerprint, response });
-      return response;
+    const state = this.idempotency;
+    if (!state) return response;
+    if (state.previous) {
+      if (state.previous.fingerprint !== this.fingerprint()) throw Errors.idempotencyKeyReused();
+      reply.header('idempotent-replayed', 'true');
+      return state.previous.response;
     }
-    if (previous.fingerprint !== fingerprint) throw Errors.idempotencyKeyReused();
-    reply.header('idempotent-replayed', 'true');
-    return previous.response;
+    await this.record((lease) => state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response }));
+    return response;
   }
 
-  /** The upload failed: a first attempt gives its key back so the retry runs for real. */
-  async fail(): Promise<void> {
+  /**
+   * The upload failed. A first attempt gives its key back so the retry runs
+   * for real, except when its half-closed call may still be answered: then the
+   * key is held (retries get 409) until the answer, or "unknown", is recorded.
+   */
+  async fail(err: unknown): Promise<void> {
     this.untap();
-    if (this.idempotency?.claimed) await this.idempotency.store.release(this.idempotency.key);
+    const lease = this.idempotency?.lease;
+    if (!(err instanceof OutcomeUnknownError)) {
+      if (lease) await this.record((held) => this.idempotency!.store.release(this.idempotency!.key, held.token));
+      return;
+    }
+    await lease?.awaitingAnswer();
+    this.deps.lateAnswers.follow(err, (late) => this.settleLate(late));
+  }
+
+  private async settleLate(late: LateOutcome): Promise<void> {
+    this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) },
+      late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+    const state = this.idempotency;
+    if (!state) return;
+    await this.record((lease) => {
+      switch (late.kind) {
+        case 'answered': return state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response: late.response });
+        case 'failed': return state.store.release(state.key, lease.token);
+        case 'unknown': return state.store.markUnknown(state.key, lease.token);
+      }
+    });
+  }
+
+  /** Writes the key's final state; a store that fails or a lapsed claim is logged and counted, never the client's error. */
+  private async record(write: (lease: ClaimLease) => Promise<boolean>): Promise<void> {
+    const lease = this.idempotency?.lease;
+    if (!lease) return;
+    lease.stop();
+    try {
+      if (!lease.held || !(await write(lease))) {
+        this.log.warn({ idempotencyKey: lease.key.split('\n')[1] }, 'the Idempotency-Key claim had lapsed: this attempt\'s outcome was not recorded under it');
+        this.deps.onRecordFailed?.();
+      }
+    } catch (err) {
+      this.log.error({ err: toBridgeError(err), idempotencyKey: lease.key.split('\n')[1] }, 'recording the Idempotency-Key outcome failed');
+      this.deps.onRecordFailed?.();
+    }
+  }
+
+  private fingerprint(): string {
+    return JSON.stringify([this.name, this.archive?.bytes, this.archive?.digests.sha256?.toString('hex')]);
   }
 
   /** A verified signed first attempt takes its key now, before the half-close. */
   private async claimVerified(): Promise<void> {
     const state = this.idempotency;
-    if (!state || state.previous || state.claimed) return;
-    const claim = await state.store.claim(state.key);
+    if (!state || state.previous || state.lease) return;
+    const claim = await state.store.claim(state.key, state.leaseMs);
     // Taken meanwhile by another verified attempt (in flight, or just finished): its retry will replay.
     if (claim.state !== 'claimed') throw Errors.idempotencyKeyInFlight();
-    state.claimed = true;
+    state.lease = new ClaimLease(state.store, state.key, claim.token, state.leaseMs);
   }
 
   private tapRaw(raw: IncomingMessage, listener: (piece: Buffer) => void): void {

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { IdempotencyStore } from '../src/webhooks/idempotency-store.js';
+
+/** The TTL of finished keys the contract's stores are built with. */
+export const TTL_MS = 2000;
+const LEASE_MS = 1000;
+
+/** Time as the store sees it: real time for a shared store, a hand-moved clock where the store takes one. */
+export interface Clock {
+  now: () => number;
+  /** Lets `ms` pass. */
+  advance(ms: number): Promise<void>;
+}
+
+const record = (id: string) => ({ fingerprint: `f-${id}`, response: { contextId: `ctx_${id}`, sizeBytes: '7' } });
+
+async function claimed(store: IdempotencyStore, key: string, leaseMs = LEASE_MS): Promise<string> {
+  const claim = await store.claim(key, leaseMs);
+  assert.equal(claim.state, 'claimed');
+  return (claim as { token: string }).token;
+}
+
+/**
+ * What every IdempotencyStore must do, whatever backs it: the memory store
+ * and the shared (Redis) store both run these. `make` gets a clock; a store
+ * that keeps real time advances it by sleeping.
+ */
+export function storeContract(make: (clock: Clock) => IdempotencyStore | Promise<IdempotencyStore>, realTime = false): void {
+  const clock = (): Clock => {
+    let offset = 0;
+    return realTime
+      ? { now: Date.now, advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) }
+      : { now: () => offset, advance: async (ms) => { offset += ms; } };
+  };
+
+  test('a claim is exclusive; the holder completes it and later claims replay its record', async () => {
+    const store = await make(clock());
+    const key = `k-${Math.random()}`;
+    assert.deepEqual(await store.peek(key), { state: 'free' });
+    const token = await claimed(store, key);
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'in-flight' });
+    assert.deepEqual(await store.peek(key), { state: 'in-flight' });
+    assert.equal(await store.complete(key, 'not-the-token', record('x')), false, 'only the holder completes');
+    assert.equal(await store.complete(key, token, record('A')), true);
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'done', record: record('A') });
+    assert.equal(await store.release(key, token), false, 'a finished key is not released');
+    assert.deepEqual(await store.peek(key), { state: 'done', record: record('A') });
+  });
+
+  test('release frees the key for the holder only', async () => {
+    const store = await make(clock());
+    const key = `k-${Math.random()}`;
+    const token = await claimed(store, key);
+    assert.equal(await store.release(key, 'other'), false);
+    assert.deepEqual(await store.peek(key), { state: 'in-flight' });
+    assert.equal(await store.release(key, token), true);
+    assert.deepEqual(await store.peek(key), { state: 'free' });
+  });
+
+  test('awaiting and unknown: a half-closed claim says so, and an unknown outcome is kept until the TTL', async () => {
+    const c = clock();
+    const store = await make(c);
+    const key = `k-${Math.random()}`;
+    const token = await claimed(store, key);
+    assert.equal(await store.renew(key, token, LEASE_MS, 'awaiting'), true);
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'awaiting' });
+    assert.equal(await store.markUnknown(key, 'other'), false);
+    assert.equal(await store.markUnknown(key, token), true);
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'unknown' });
+    await c.advance(TTL_MS + 200);
+    assert.deepEqual(await store.peek(key), { state: 'free' }, 'forgotten after the TTL');
+  });
+
+  test('an unrenewed claim lapses; its old holder can then neither renew, complete nor release over a newer claim', async () => {
+    const c = clock();
+    const store = await make(c);
+    const key = `k-${Math.random()}`;
+    const stale = await claimed(store, key);
+    await c.advance(LEASE_MS / 2);
+    assert.equal(await store.renew(key, stale, LEASE_MS, 'in-flight'), true, 'renewed in time');
+    await c.advance(LEASE_MS * 0.75);
+    assert.deepEqual(await store.peek(key), { state: 'in-flight' }, 'the renewal extended it');
+    await c.advance(LEASE_MS);
+    assert.deepEqual(await store.peek(key), { state: 'free' }, 'lapsed');
+    const fresh = await claimed(store, key);
+    assert.equal(await store.renew(key, stale, LEASE_MS, 'in-flight'), false);
+    assert.equal(await store.complete(key, stale, record('stale')), false);
+    assert.equal(await store.release(key, stale), false);
+    assert.equal(await store.markUnknown(key, stale), false);
+    assert.deepEqual(await store.peek(key), { state: 'in-flight' });
+    assert.equal(await store.complete(key, fresh, record('fresh')), true);
+    assert.deepEqual(await store.peek(key), { state: 'done', record: record('fresh') });
+  });
+
+  test('a finished record expires after the TTL', async () => {
+    const c = clock();
+    const store = await make(c);
+    const key = `k-${Math.random()}`;
+    assert.equal(await store.complete(key, await claimed(store, key), record('B')), true);
+    await c.advance(TTL_MS / 2);
+    assert.equal((await store.peek(key)).state, 'done');
+    await c.advance(TTL_MS);
+    assert.equal((await store.claim(key, LEASE_MS)).state, 'claimed');
+  });
+}
