@@ -214,6 +214,12 @@ export const Errors = {
   importSourceFailed: (detail: string) =>
     new BridgeError('IMPORT_SOURCE_FAILED', `The import source failed: ${detail}. Nothing was stored; check the URL and its credentials, then retry.`, 502, GrpcCode.UNAVAILABLE),
 
+  importIncomplete: (host: string, detail: string) =>
+    new BridgeError('IMPORT_INCOMPLETE', `${host} sent the archive with no Content-Length and no chunked framing, so only the archive's own structure can show that it arrived whole, and it does not: ${detail}. The download was most likely cut short (or the file is damaged); nothing was stored. Retry, or serve it with a Content-Length.`, 502, GrpcCode.UNAVAILABLE),
+
+  importInflateLimit: (host: string, detail: string) =>
+    new BridgeError('IMPORT_INFLATE_LIMIT', `${host} sent the archive with no Content-Length and no chunked framing, so the bridge inflates the gzip to prove that it arrived whole, and it inflates to more than ${detail}: refused as a possible compression bomb; nothing was stored. Serve it with a Content-Length (an archive with a length is not inflated).`, 502, GrpcCode.UNAVAILABLE),
+
   importTimeout: (ms: number) =>
     new BridgeError('IMPORT_TIMEOUT', `The download did not finish within ${ms} ms (IMPORT_TIMEOUT_MS); it was cancelled and nothing was stored. Retry, or ask the operator to raise the limit.`, 504, GrpcCode.DEADLINE_EXCEEDED),
 

@@ -14,6 +14,12 @@ export interface Download {
   body: Readable;
   /** The source's Content-Length, when it sent one. */
   contentLength: number | undefined;
+  /**
+   * Whether the body's end is framed (Content-Length, or chunked with its
+   * terminator). When it is not, the end of the connection is the end of the
+   * body, and a download cut short ends exactly like a whole one.
+   */
+  lengthKnown: boolean;
   /** Where the bytes finally came from, after redirects. */
   url: URL;
   /** Frees the connection; call once the body is consumed or abandoned. */
@@ -83,13 +89,25 @@ export async function openDownload(
       throw Errors.importSourceFailed(`GET ${describeUrl(target.url)} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + (snippet ? `: ${snippet}` : ''));
     }
     const length = response.headers['content-length'];
+    const contentLength = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
     return {
       body: response.body,
-      contentLength: typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined,
+      contentLength,
+      lengthKnown: contentLength !== undefined || endsChunked(response.headers['transfer-encoding']),
       url: target.url,
       close: () => void agent.destroy(),
     };
   }
+}
+
+/**
+ * undici (llhttp) decodes chunked framing whenever it is the final transfer
+ * coding, whatever the HTTP version; any other final coding is read until
+ * the connection closes (RFC 9112, section 6.3).
+ */
+function endsChunked(header: string | string[] | undefined): boolean {
+  const codings = [header ?? []].flat().join(',').split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+  return codings.at(-1) === 'chunked';
 }
 
 /** Node 20 calls a socket's lookup with `{all: true}` (autoSelectFamily); older paths expect one address. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import { openDownload } from '../imports/download.js';
 import { ImportJobs } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
@@ -132,22 +133,29 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     const signal = AbortSignal.any([outer, deadline.signal]);
     try {
       const download = await openDownload(first, spec.headers, policy, signal);
+      // Without a length, a connection that closes early looks exactly like the end of the body.
+      const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));
+      const body = proof ? proof.paced(download.body) : download.body;
       // Once the download is complete, neither the caller leaving nor IMPORT_TIMEOUT_MS cancels the commit.
-      const upload = untilBodyComplete(signal, () => download.body.readableEnded);
+      const upload = untilBodyComplete(signal, () => body.readableEnded);
       try {
         if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
           throw Errors.tooLarge(config.maxContextBytes);
         }
-        return await streamer.upload(download.body, {
+        return await streamer.upload(body, {
           name: spec.name,
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
           signal: upload,
           watch,
+          tap: proof && ((piece) => proof.update(piece)),
+          beforeCommit: proof && (() => proof.finish()),
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });
       } finally {
+        proof?.close();
+        if (body !== download.body) body.destroy();
         download.close();
       }
     } finally {

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { zipOf } from './helpers.js';
+
+/** Random and compressible bytes: a real gzip of several hundred KiB, so it spans several reads and chunks. */
+export function realGzip(): { gz: Buffer; raw: Buffer } {
+  const raw = Buffer.concat([randomBytes(384 * 1024), Buffer.from('const line = "compressible source text";\n'.repeat(24 * 1024)), randomBytes(256 * 1024)]);
+  return { gz: gzipSync(raw), raw };
+}
+
+/** An outer zip whose only entry is a stored zip, and the outer one cut right after the inner one's bytes. */
+export function zipInZip(): { whole: Buffer; cutAfterInner: Buffer } {
+  const inner = zipOf('inner.txt', randomBytes(300 * 1024));
+  const whole = zipOf('inner.zip', inner);
+  const innerEnd = 30 + 'inner.zip'.length + inner.length;
+  assert.deepEqual(whole.subarray(innerEnd - inner.length, innerEnd), inner);
+  return { whole, cutAfterInner: whole.subarray(0, innerEnd) };
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { describe, test, type TestContext } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { request } from 'undici';
+import type { Config } from '../src/config.js';
+import { realGzip, zipInZip } from './archive-fixtures.js';
+import { dataDirEntries, sha256, startStack, storedBytes, zipOf, type Stack } from './helpers.js';
+
+const LOCAL: Partial<Config> = { importAllowHttp: true, importAllowPrivateAddresses: true };
+
+/** The two ways a source can send a body whose only end is the end of the connection. */
+const LENGTHLESS = {
+  'http-1.0': 'HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n',
+  'http-1.1-connection-close': 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n',
+} as const;
+
+/** How the raw source answers, by the first path segment. */
+const FRAMINGS: Record<string, (socket: Socket, bytes: Buffer) => void> = {
+  ...Object.fromEntries(Object.entries(LENGTHLESS).map(([name, head]) => [name, (socket: Socket, bytes: Buffer) => {
+    socket.write(head);
+    socket.end(bytes);
+  }])),
+  // llhttp decodes chunked framing whatever the version, so the terminator still marks the end.
+  'http-1.0-chunked': (socket, bytes) => {
+    socket.write('HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.end(Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')]));
+  },
+  'http-1.0-reset': (socket, bytes) => {
+    socket.write(LENGTHLESS['http-1.0']);
+    socket.write(bytes, () => socket.resetAndDestroy());
+  },
+};
+
+interface Reply {
+  status: number;
+  body: { code?: number; message?: string; contextId?: string; sizeBytes?: string };
+}
+
+/**
+ * A source on a bare socket, so the framing is exactly what the test says:
+ * `/<framing>/<file>` answers with the file's bytes framed that way; the
+ * length-less framings end with a clean close (FIN), which is all an HTTP
+ * client sees of the body's end.
+ */
+async function rawSource(t: TestContext, files: Record<string, Buffer>): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let head = '';
+    const onData = (data: Buffer) => {
+      head += data.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      const [framing, file] = head.split(' ')[1]!.slice(1).split('/') as [string, string];
+      const bytes = files[file];
+      const answer = FRAMINGS[framing];
+      if (!bytes || !answer) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      answer(socket, bytes);
+    };
+    socket.on('data', onData);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as { port: number };
+  return `http://127.0.0.1:${port}`;
+}
+
+async function importFrom(stack: Stack, url: string, name = 'ctx'): Promise<Reply> {
+  const res = await request(`${stack.baseUrl}/v1/ignite/contexts:import`, {
+    method: 'POST',
+    body: JSON.stringify({ url, name }),
+    headers: { 'content-type': 'application/json' },
+  });
+  return { status: res.statusCode, body: await res.body.json() as Reply['body'] };
+}
+
+const third = (bytes: Buffer) => bytes.subarray(0, Math.floor(bytes.length / 3));
+
+async function assertRefusedAndNothingStored(stack: Stack, url: string, message: RegExp): Promise<void> {
+  const before = await dataDirEntries(stack);
+  const observed = stack.nextObservation();
+  const reply = await importFrom(stack, url);
+  assert.equal(reply.status, 502, JSON.stringify(reply.body));
+  assert.equal(reply.body.code, 14);
+  assert.match(String(reply.body.message), message);
+  assert.match(String(reply.body.message), /nothing was stored/);
+  assert.equal((await observed).outcome, 'cancelled', `${url}: the upstream call was cancelled, not committed`);
+  assert.deepEqual(await dataDirEntries(stack), before, `${url}: no context added to the data dir`);
+}
+
+describe('an import whose source sends no length is stored only when the archive proves itself whole', () => {
+  test('a gzip or zip cut short by a source with no Content-Length is 502 naming the cause, and nothing is stored', async (t) => {
+    const { gz } = realGzip();
+    const zip = zipOf('ctx.tar', randomBytes(600 * 1024));
+    const { cutAfterInner } = zipInZip();
+    const origin = await rawSource(t, { 'gzip-third': third(gz), 'zip-third': third(zip), 'zip-after-inner-zip': cutAfterInner, 'gzip-no-trailer': gz.subarray(0, gz.length - 8) });
+    const stack = await startStack(t, { config: LOCAL });
+    for (const framing of Object.keys(LENGTHLESS)) {
+      const cut = /with no Content-Length.*cut short/;
+      await assertRefusedAndNothingStored(stack, `${origin}/${framing}/gzip-third`, cut);
+      await assertRefusedAndNothingStored(stack, `${origin}/${framing}/gzip-no-trailer`, /ends before .*trailer/);
+      await assertRefusedAndNothingStored(stack, `${origin}/${framing}/zip-third`, /no end-of-central-directory record/);
+      await assertRefusedAndNothingStored(stack, `${origin}/${framing}/zip-after-inner-zip`, /central directory.*offset/);
+      await assertRefusedAndNothingStored(stack, `${origin}/${framing}/zip-after-inner-zip`, /serve it with a Content-Length/);
+    }
+  });
+
+  test('the same sources sending the whole archive with no length are stored byte for byte', async (t) => {
+    const { gz, raw } = realGzip();
+    const multiMember = Buffer.concat([gzipSync(raw.subarray(0, 500_000)), gzipSync(raw.subarray(500_000)), gzipSync(Buffer.alloc(0))]);
+    const files = {
+      gzip: gz,
+      'gzip-multi-member': multiMember,
+      zip: zipOf('ctx.tar', randomBytes(600 * 1024)),
+      'zip-in-zip': zipInZip().whole,
+    };
+    const origin = await rawSource(t, files);
+    const stack = await startStack(t, { config: LOCAL });
+    for (const framing of Object.keys(LENGTHLESS)) {
+      for (const [file, bytes] of Object.entries(files)) {
+        const reply = await importFrom(stack, `${origin}/${framing}/${file}`, file);
+        assert.equal(reply.status, 200, `${framing} ${file}: ${JSON.stringify(reply.body)}`);
+        assert.equal(reply.body.sizeBytes, String(bytes.length));
+        assert.equal(sha256(await storedBytes(stack, String(reply.body.contextId))), sha256(bytes), `${framing} ${file}`);
+      }
+    }
+  });
+
+  test('a gzip bomb served with no length is refused once it inflates past the cap, quickly', async (t) => {
+    // 64 MiB of zeros in about 64 KiB; MAX_CONTEXT_BYTES of 1 MiB puts the absolute cap at 8 MiB.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const origin = await rawSource(t, { bomb });
+    const stack = await startStack(t, { config: { ...LOCAL, maxContextBytes: 1024 * 1024 } });
+    const started = Date.now();
+    await assertRefusedAndNothingStored(stack, `${origin}/http-1.0/bomb`, /inflates to more than 8388608 bytes.*compression bomb/);
+    assert.ok(Date.now() - started < 5000, `refused after ${Date.now() - started} ms`);
+  });
+
+  test('a body framed by chunked encoding is not inflated: its terminator proves the end, even from an HTTP/1.0 source', async (t) => {
+    // Random bytes behind a gzip magic: no gzip proof could pass, so a 200 shows none was attempted.
+    const gzipLike = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x00]), randomBytes(700 * 1024)]);
+    const origin = await rawSource(t, { 'gzip-like': gzipLike });
+    const stack = await startStack(t, { config: LOCAL });
+    const reply = await importFrom(stack, `${origin}/http-1.0-chunked/gzip-like`);
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(sha256(await storedBytes(stack, String(reply.body.contextId))), sha256(gzipLike));
+    // The same bytes with no length at all are refused.
+    await assertRefusedAndNothingStored(stack, `${origin}/http-1.0/gzip-like`, /gzip data is damaged/);
+  });
+
+  test('a length-less download reset mid-body is also taken for the end of the body, and refused the same way', async (t) => {
+    // undici completes a response that has no length and no keep-alive on ECONNRESET, as on a clean close.
+    const origin = await rawSource(t, { 'gzip-third': third(realGzip().gz), 'zip-third': third(zipOf('ctx.tar', randomBytes(600 * 1024))) });
+    const stack = await startStack(t, { config: LOCAL });
+    await assertRefusedAndNothingStored(stack, `${origin}/http-1.0-reset/gzip-third`, /with no Content-Length.*ends before its last member's trailer/);
+    await assertRefusedAndNothingStored(stack, `${origin}/http-1.0-reset/zip-third`, /with no Content-Length.*no end-of-central-directory record/);
+  });
+});
