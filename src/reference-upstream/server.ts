@@ -8,6 +8,7 @@ import { ContextStore } from './context-store.js';
 import { http2Window } from './http2-window.js';
 import { handleUpload, type Faults, type UploadMessage } from './upload-call.js';
 
+export type { CommitStep } from './context-store.js';
 export type { Faults, UploadObservation } from './upload-call.js';
 
 export interface ReferenceUpstreamOptions {

@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ulid } from 'ulid';
 import type { UploadMetadata } from '../grpc/proto.js';
-import type { ContextStore, IncomingContext } from './context-store.js';
+import { CommitCancelledError, type CommitOptions, type CommitStep, type ContextStore, type IncomingContext } from './context-store.js';
 
 /** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
 export interface Faults {
@@ -17,6 +17,10 @@ export interface Faults {
   exitAfterBytes?: number;
   /** Never answer after the client's half-close. */
   neverAnswer?: boolean;
+  /** Exit the whole process at this step of a commit (run it as its own process). */
+  exitDuringCommit?: CommitStep;
+  /** In-process tests only: awaited at each step of a commit, e.g. to cancel the call there. */
+  onCommitStep?: (step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>) => void | Promise<void>;
 }
 
 /** What one call looked like, for tests and logs. */
@@ -74,12 +78,20 @@ export function handleUpload(
   }
 
   let incoming: IncomingContext | undefined;
+  let committing = false;
   const hash = createHash('sha256');
   const fail = (code: grpc.status, details: string) => {
     if (!finish('failed', code, details)) return;
     void incoming?.abort().finally(report);
     if (!incoming) report();
     callback({ code, details });
+  };
+  const cancelled = () => {
+    if (settled) return;
+    // A commit decides for itself whether the cancel came in time; its result is what gets reported.
+    if (committing) return void incoming?.abort();
+    finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client');
+    void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
   };
 
   let stalled = false;
@@ -133,27 +145,40 @@ export function handleUpload(
       return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
     }
     if (faults.neverAnswer) return;
-    const record = {
-      name: metadata.name,
-      contentType: metadata.contentType,
-      sizeBytes: String(seen.bytes),
-      sha256: hash.digest('hex'),
+    commit({ name: metadata.name, contentType: metadata.contentType, sizeBytes: String(seen.bytes), sha256: hash.digest('hex') });
+  };
+
+  const commit = (record: { name: string; contentType: string; sizeBytes: string; sha256: string }) => {
+    committing = true;
+    const options: CommitOptions = {
+      stillWanted: () => !call.cancelled,
+      ...(faults.exitDuringCommit || faults.onCommitStep ? { onStep: (step: CommitStep) => commitStep(faults, step, call) } : {}),
     };
-    const committed = incoming ? incoming.commit(record, () => !settled && !call.cancelled) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
-    committed.then((record) => {
-      if (!finish('stored')) return;
-      seen.contextId = record.contextId;
-      callback(null, { contextId: record.contextId, sizeBytes: record.sizeBytes });
+    const committed = incoming ? incoming.commit(record, options) : Promise.resolve().then(() => {
+      if (!options.stillWanted!()) throw new CommitCancelledError('the call was cancelled');
+      return { ...record, contextId: `ctx_${ulid()}` };
+    });
+    committed.then((stored) => {
+      // A cancel that came too late changes nothing: the context is stored, and the (maybe unread) answer is OK.
+      if (!finish('stored', grpc.status.OK)) return;
+      seen.contextId = stored.contextId;
+      callback(null, { contextId: stored.contextId, sizeBytes: stored.sizeBytes });
       report();
     }, (err: NodeJS.ErrnoException) => {
-      fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
+      if (err instanceof CommitCancelledError) {
+        if (finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) report();
+        return;
+      }
+      fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
     });
   };
 
-  call.on('cancelled', () => {
-    if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
-    void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
-  });
+  call.on('cancelled', cancelled);
+}
+
+function commitStep(faults: Faults, step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>): void | Promise<void> {
+  if (faults.exitDuringCommit === step) process.exit(70);
+  return faults.onCommitStep?.(step, call);
 }
 
 function stringMetadata(metadata: grpc.Metadata): Record<string, string> {
