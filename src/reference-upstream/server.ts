@@ -33,7 +33,11 @@ export interface ReferenceUpstream {
   /** host:port for IGNITE_GRPC_TARGET. */
   readonly target: string;
   readonly store: ContextStore;
-  /** Emits 'upload' with an UploadObservation when a call ends, however it ends. */
+  /**
+   * Emits 'upload' with an UploadObservation when a call ends, however it ends,
+   * and 'half-close' with the observation so far when a call ended its stream
+   * cleanly and is owed an answer (before the commit).
+   */
   readonly events: EventEmitter;
   close(): Promise<void>;
 }

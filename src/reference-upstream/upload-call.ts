@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ulid } from 'ulid';
 import type { UploadMetadata } from '../grpc/proto.js';
+import { findServerHttp2Stream, wasReset } from './call-stream.js';
 import { CommitCancelledError, type CommitOptions, type CommitStep, type ContextStore, type IncomingContext } from './context-store.js';
 
 /** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
@@ -50,6 +51,8 @@ export interface UploadCallOptions {
   events: EventEmitter;
 }
 
+let warnedNoStream = false;
+
 export function handleUpload(
   call: grpc.ServerReadableStream<UploadMessage, unknown>,
   callback: grpc.sendUnaryData<unknown>,
@@ -77,6 +80,11 @@ export function handleUpload(
     return;
   }
 
+  const stream = findServerHttp2Stream(call);
+  if (!stream && !warnedNoStream) {
+    warnedNoStream = true;
+    process.emitWarning('the reference upstream found no HTTP/2 stream under a grpc-js server call (grpc-js changed?): a reset is only told from a half-close by the cancel that follows it');
+  }
   let incoming: IncomingContext | undefined;
   let committing = false;
   const hash = createHash('sha256');
@@ -133,25 +141,28 @@ export function handleUpload(
     }
   });
 
-  // grpc-js reports the end of a reset stream as a half-close first and the
-  // cancel a few ticks later: decide only once those have run.
-  call.on('end', () => setImmediate(onEnd));
-  const onEnd = () => {
-    if (settled || call.cancelled) return;
+  // grpc-js reports a stream reset without END_STREAM as a half-close, and the
+  // cancel only after it. Node closes the HTTP/2 stream before it ends the
+  // readable side; a real half-close leaves the stream open for the answer.
+  call.on('end', () => {
+    if (settled) return;
+    if (stream && wasReset(stream)) return cancelled();
     const metadata = seen.metadata;
     if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
     const expected = BigInt(metadata.expectedSizeBytes || '0');
     if (expected !== 0n && expected !== BigInt(seen.bytes)) {
       return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
     }
+    events.emit('half-close', seen);
     if (faults.neverAnswer) return;
     commit({ name: metadata.name, contentType: metadata.contentType, sizeBytes: String(seen.bytes), sha256: hash.digest('hex') });
-  };
+  });
 
   const commit = (record: { name: string; contentType: string; sizeBytes: string; sha256: string }) => {
     committing = true;
     const options: CommitOptions = {
-      stillWanted: () => !call.cancelled,
+      // A client that half-closed and then reset (grpc-js's own cancel sends both) is still cancelling.
+      stillWanted: () => !call.cancelled && !(stream && wasReset(stream)),
       ...(faults.exitDuringCommit || faults.onCommitStep ? { onStep: (step: CommitStep) => commitStep(faults, step, call) } : {}),
     };
     const committed = incoming ? incoming.commit(record, options) : Promise.resolve().then(() => {
