@@ -24,13 +24,23 @@ export interface Faults {
   onCommitStep?: (step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>) => void | Promise<void>;
 }
 
-/** What one call looked like, for tests and logs. */
+/** How many distinct sizes `sizesBeforeLast` keeps. */
+export const MAX_SIZES_KEPT = 8;
+
+/** What one call looked like, for tests and logs; its size does not grow with the upload. */
 export interface UploadObservation {
   outcome: 'stored' | 'cancelled' | 'failed';
   metadata?: UploadMetadata;
   /** The call's gRPC request metadata (headers), as the upstream received it. */
   requestMetadata: Record<string, string>;
-  chunkSizes: number[];
+  /** Chunk messages received. */
+  chunks: number;
+  /** The largest chunk, in bytes. */
+  maxChunk: number;
+  /** The last chunk received, in bytes (0 before the first). */
+  lastChunk: number;
+  /** The distinct sizes of every chunk but the last, in order of first appearance, at most MAX_SIZES_KEPT. */
+  sizesBeforeLast: number[];
   bytes: number;
   contextId?: string;
   code?: grpc.status;
@@ -59,7 +69,9 @@ export function handleUpload(
   { store, token, discard = false, faults = {}, events }: UploadCallOptions,
   onReported: () => void,
 ): void {
-  const seen: UploadObservation = { outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunkSizes: [], bytes: 0 };
+  const seen: UploadObservation = {
+    outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunks: 0, maxChunk: 0, lastChunk: 0, sizesBeforeLast: [], bytes: 0,
+  };
   let settled = false;
   const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
     if (settled) return false;
@@ -121,8 +133,7 @@ export function handleUpload(
     }
     if (message.payload !== 'chunk' || !message.chunk) return fail(grpc.status.INVALID_ARGUMENT, 'messages after the metadata must be chunks');
     const chunk = message.chunk;
-    seen.chunkSizes.push(chunk.length);
-    seen.bytes += chunk.length;
+    countChunk(seen, chunk.length);
     hash.update(chunk);
     if (faults.exitAfterBytes !== undefined && seen.bytes >= faults.exitAfterBytes) process.exit(70);
     if (faults.failAfterBytes && seen.bytes >= faults.failAfterBytes.bytes) {
@@ -190,6 +201,16 @@ export function handleUpload(
 function commitStep(faults: Faults, step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>): void | Promise<void> {
   if (faults.exitDuringCommit === step) process.exit(70);
   return faults.onCommitStep?.(step, call);
+}
+
+function countChunk(seen: UploadObservation, size: number): void {
+  if (seen.chunks > 0 && seen.sizesBeforeLast.length < MAX_SIZES_KEPT && !seen.sizesBeforeLast.includes(seen.lastChunk)) {
+    seen.sizesBeforeLast.push(seen.lastChunk);
+  }
+  seen.chunks++;
+  seen.lastChunk = size;
+  seen.maxChunk = Math.max(seen.maxChunk, size);
+  seen.bytes += size;
 }
 
 function stringMetadata(metadata: grpc.Metadata): Record<string, string> {
