@@ -36,7 +36,7 @@ export interface ReferenceUpstream {
   /**
    * Emits 'upload' with an UploadObservation when a call ends, however it ends,
    * and 'half-close' with the observation so far when a call ended its stream
-   * cleanly and is owed an answer (before the commit).
+   * cleanly and is owed an answer (before any answerDelayMs and the commit).
    */
   readonly events: EventEmitter;
   close(): Promise<void>;

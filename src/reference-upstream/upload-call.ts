@@ -10,7 +10,7 @@ import { CommitCancelledError, type CommitOptions, type CommitStep, type Context
 export interface Faults {
   /** End the call with this code once this many chunk bytes have arrived. */
   failAfterBytes?: { bytes: number; code: grpc.status; details?: string };
-  /** Wait this long before reading the next chunk. */
+  /** Wait this long before reading the next chunk (and, as always, until the temp file has drained). */
   chunkDelayMs?: number;
   /** Stop reading for good once this many chunk bytes have arrived. */
   stopReadingAfterBytes?: number;
@@ -18,6 +18,8 @@ export interface Faults {
   exitAfterBytes?: number;
   /** Never answer after the client's half-close. */
   neverAnswer?: boolean;
+  /** After a clean half-close, wait this long before committing and answering, like a slow commit. */
+  answerDelayMs?: number;
   /** Exit the whole process at this step of a commit (run it as its own process). */
   exitDuringCommit?: CommitStep;
   /** In-process tests only: awaited at each step of a commit, e.g. to cancel the call there. */
@@ -99,6 +101,7 @@ export function handleUpload(
   }
   let incoming: IncomingContext | undefined;
   let committing = false;
+  let answerTimer: NodeJS.Timeout | undefined;
   const hash = createHash('sha256');
   const fail = (code: grpc.status, details: string) => {
     if (!finish('failed', code, details)) return;
@@ -111,12 +114,22 @@ export function handleUpload(
     // A commit decides for itself whether the cancel came in time; its result is what gets reported.
     if (committing) return void incoming?.abort();
     finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client');
+    clearTimeout(answerTimer);
     void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
   };
 
+  // The call reads on only when nothing holds it: neither a full temp file buffer nor an injected delay.
   let stalled = false;
-  const resume = () => {
-    if (!stalled && !settled) call.resume();
+  let holds = 0;
+  const hold = () => {
+    holds++;
+    call.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--holds === 0 && !stalled && !settled) call.resume();
+    };
   };
 
   call.on('data', (message: UploadMessage) => {
@@ -140,16 +153,9 @@ export function handleUpload(
       return fail(faults.failAfterBytes.code, faults.failAfterBytes.details ?? 'injected failure');
     }
     if (faults.stopReadingAfterBytes !== undefined && seen.bytes >= faults.stopReadingAfterBytes) stalled = true;
-    if (incoming && !incoming.stream.write(chunk)) {
-      call.pause();
-      incoming.stream.once('drain', resume);
-    }
-    if (stalled) {
-      call.pause();
-    } else if (faults.chunkDelayMs) {
-      call.pause();
-      setTimeout(resume, faults.chunkDelayMs);
-    }
+    if (incoming && !incoming.stream.write(chunk)) incoming.stream.once('drain', hold());
+    if (stalled) call.pause();
+    else if (faults.chunkDelayMs) setTimeout(hold(), faults.chunkDelayMs);
   });
 
   // grpc-js reports a stream reset without END_STREAM as a half-close, and the
@@ -166,10 +172,13 @@ export function handleUpload(
     }
     events.emit('half-close', seen);
     if (faults.neverAnswer) return;
-    commit({ name: metadata.name, contentType: metadata.contentType, sizeBytes: String(seen.bytes), sha256: hash.digest('hex') });
+    const record = { name: metadata.name, contentType: metadata.contentType, sizeBytes: String(seen.bytes), sha256: hash.digest('hex') };
+    if (faults.answerDelayMs) answerTimer = setTimeout(() => commit(record), faults.answerDelayMs);
+    else commit(record);
   });
 
   const commit = (record: { name: string; contentType: string; sizeBytes: string; sha256: string }) => {
+    if (settled) return;
     committing = true;
     const options: CommitOptions = {
       // A client that half-closed and then reset (grpc-js's own cancel sends both) is still cancelling.
