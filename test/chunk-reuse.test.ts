@@ -20,7 +20,7 @@ for (const chunkSizeBytes of [16 * 1024, 100_000, 524288]) {
       assert.equal(body.sizeBytes, String(archives[i]!.length));
       assert.equal(sha256(await storedBytes(stack, body.contextId)), sha256(archives[i]!), `archive ${i} arrived altered`);
     }
-    const chunkCounts = stack.observed.map((o) => o.chunkSizes.length);
+    const chunkCounts = stack.observed.map((o) => o.chunks);
     assert.ok(chunkCounts.every((n) => n > 1024 * 1024 / chunkSizeBytes - 1), `chunk counts ${chunkCounts}`);
   });
 }

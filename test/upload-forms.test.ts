@@ -71,9 +71,10 @@ async function expectStored(stack: Stack, sent: Sent, result: Awaited<ReturnType
   const seen = stack.observed.find((o) => o.contextId === body.contextId);
   assert.ok(seen, 'the reference upstream observed the call');
   assert.deepEqual(seen.metadata, { name: sent.name, contentType: sent.contentType, expectedSizeBytes: sent.expectedSize });
-  assert.equal(seen.chunkSizes.reduce((a, b) => a + b, 0), sent.bytes.length);
-  seen.chunkSizes.slice(0, -1).forEach((size, i) => assert.equal(size, CHUNK, `chunk ${i} is ${size} bytes`));
-  assert.ok(seen.chunkSizes.at(-1)! > 0 && seen.chunkSizes.at(-1)! <= CHUNK);
+  assert.equal(seen.bytes, sent.bytes.length);
+  assert.equal(seen.chunks, Math.ceil(sent.bytes.length / CHUNK));
+  assert.deepEqual(seen.sizesBeforeLast, seen.chunks > 1 ? [CHUNK] : [], 'every chunk but the last is exactly CHUNK bytes');
+  assert.ok(seen.lastChunk > 0 && seen.lastChunk <= CHUNK, `the last chunk is ${seen.lastChunk} bytes`);
 }
 
 describe('every upload form stores the exact bytes in exact 512 KiB chunks', () => {

@@ -67,7 +67,7 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     expectRefused(await put(stack, 'a.tar.gz', archive, signatureHeaders('not-the-secret', archive)), /does not match/);
     // The body streamed upstream (the MAC is only known at the end) and the call was cancelled, not committed.
     const seen = await cancelled;
-    assert.equal(seen.outcome, 'cancelled', JSON.stringify({ ...seen, chunkSizes: seen.chunkSizes.length }));
+    assert.equal(seen.outcome, 'cancelled', JSON.stringify(seen));
     assert.ok(seen.bytes > 0, 'chunks reached the upstream before the check');
     assert.deepEqual(await dataDirEntries(stack), []);
 
@@ -76,7 +76,7 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     const cancelledAgain = stack.nextObservation();
     expectRefused(await put(stack, 'b.tar.gz', altered, signatureHeaders(SECRET, archive)), /does not match/);
     const seenAgain = await cancelledAgain;
-    assert.equal(seenAgain.outcome, 'cancelled', JSON.stringify({ ...seenAgain, chunkSizes: seenAgain.chunkSizes.length }));
+    assert.equal(seenAgain.outcome, 'cancelled', JSON.stringify(seenAgain));
     assert.deepEqual(await dataDirEntries(stack), []);
   });
 
@@ -94,7 +94,7 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
       await res.body.dump();
       const seen = await cancelled;
       assert.equal(seen.metadata?.expectedSizeBytes, '0');
-      assert.equal(seen.outcome, 'cancelled', JSON.stringify({ ...seen, chunkSizes: seen.chunkSizes.length }));
+      assert.equal(seen.outcome, 'cancelled', JSON.stringify(seen));
     }
     assert.deepEqual(await dataDirEntries(stack), []);
   });

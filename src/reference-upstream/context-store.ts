@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, unlink, writeFile, open } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 
 const TEMP_PREFIX = '.incoming-';
+const CONTEXT_ID = /^ctx_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export interface ContextRecord {
   contextId: string;
@@ -15,11 +16,22 @@ export interface ContextRecord {
   createdAt: string;
 }
 
+/** Where a commit stands; test hooks run after each of these. */
+export type CommitStep = 'after-fsync' | 'after-record' | 'between-renames' | 'after-renames';
+
+export interface CommitOptions {
+  /** Asked last before anything becomes visible: false stops the commit, and nothing is stored. */
+  stillWanted?: () => boolean;
+  /** Tests only: awaited after each step, so a test can cancel or crash exactly there. */
+  onStep?: (step: CommitStep) => void | Promise<void>;
+}
+
 /**
  * Stores contexts as IGNITE_DATA_DIR/contexts/<context_id> beside
  * <context_id>.json. Bytes go to a temp file first and are renamed into place
  * only after an fsync on a clean end, so a reader never sees a partial archive.
- * Names are metadata only: a path is only ever built from a generated id.
+ * The record is renamed last: it is the commit marker, so a record always has
+ * its file. Names are metadata only: a path is only ever built from a generated id.
  */
 export class ContextStore {
   readonly dir: string;
@@ -28,11 +40,19 @@ export class ContextStore {
     this.dir = join(dataDir, 'contexts');
   }
 
-  /** Creates the directory and removes temp files a crash left behind. */
+  /**
+   * Creates the directory and removes what a crash left behind: temp files,
+   * and any half-committed pair (a context without its record, or a record
+   * without its context). Files that are neither are left alone.
+   */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    for (const entry of await readdir(this.dir)) {
-      if (entry.startsWith(TEMP_PREFIX)) await unlink(join(this.dir, entry)).catch(() => {});
+    const entries = await readdir(this.dir);
+    const present = new Set(entries);
+    for (const entry of entries) {
+      const id = entry.endsWith('.json') ? entry.slice(0, -'.json'.length) : entry;
+      const halfCommitted = CONTEXT_ID.test(id) && !(present.has(id) && present.has(`${id}.json`));
+      if (entry.startsWith(TEMP_PREFIX) || halfCommitted) await unlink(join(this.dir, entry)).catch(() => {});
     }
   }
 
@@ -45,7 +65,7 @@ export class ContextStore {
   }
 }
 
-/** Thrown by commit() when the call was cancelled while it was being committed. */
+/** Thrown by commit() when the call was cancelled before anything became visible. */
 export class CommitCancelledError extends Error {
   override name = 'CommitCancelledError';
 }
@@ -53,7 +73,8 @@ export class CommitCancelledError extends Error {
 export class IncomingContext {
   readonly stream: WriteStream;
   private readonly recordTempPath: string;
-  private state: 'writing' | 'committing' | 'done' | 'discarded' = 'writing';
+  /** `publishing`: past the point of no return, the renames are running. */
+  private state: 'writing' | 'committing' | 'publishing' | 'done' | 'discarded' = 'writing';
   private cancelRequested = false;
   private committing: Promise<unknown> | undefined;
 
@@ -63,13 +84,14 @@ export class IncomingContext {
   }
 
   /**
-   * fsync, then rename into place beside its JSON record. A gRPC server sees
-   * the end of a reset stream as a half-close first and the cancel only a
-   * moment later, so the cancel is checked once more just before the rename.
+   * Makes the file and its record durable under temp names, then (unless the
+   * call is no longer wanted) renames both into place and fsyncs the directory.
+   * A cancel before the renames stops it with nothing visible; once the renames
+   * have started, the commit finishes. Rejects with CommitCancelledError when stopped.
    */
-  commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, stillWanted: () => boolean = () => true): Promise<ContextRecord> {
+  commit(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, options: CommitOptions = {}): Promise<ContextRecord> {
     this.state = 'committing';
-    const committing = this.writeAndRename(record, stillWanted).then((full) => {
+    const committing = this.writeAndRename(record, options).then((full) => {
       this.state = 'done';
       return full;
     }, async (err: unknown) => {
@@ -80,34 +102,60 @@ export class IncomingContext {
     return committing;
   }
 
-  private async writeAndRename(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, stillWanted: () => boolean): Promise<ContextRecord> {
+  private async writeAndRename(record: Omit<ContextRecord, 'contextId' | 'createdAt'>, { stillWanted = () => true, onStep }: CommitOptions): Promise<ContextRecord> {
+    const stopIfUnwanted = () => {
+      if (this.cancelRequested || !stillWanted()) throw new CommitCancelledError('the call was cancelled before the context was stored');
+    };
     await new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
       this.stream.end(() => resolve());
     });
-    const handle = await open(this.tempPath, 'r');
+    await syncPath(this.tempPath);
+    await onStep?.('after-fsync');
+    stopIfUnwanted();
+    const contextId = `ctx_${ulid()}`;
+    const full: ContextRecord = { contextId, ...record, createdAt: new Date().toISOString() };
+    const handle = await open(this.recordTempPath, 'wx');
     try {
+      await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
       await handle.sync();
     } finally {
       await handle.close();
     }
-    const contextId = `ctx_${ulid()}`;
-    const full: ContextRecord = { contextId, ...record, createdAt: new Date().toISOString() };
-    await writeFile(this.recordTempPath, JSON.stringify(full, null, 2) + '\n', { flag: 'wx' });
-    if (this.cancelRequested || !stillWanted()) throw new CommitCancelledError('the call was cancelled before the context was stored');
-    await rename(this.tempPath, join(this.dir, contextId));
-    await rename(this.recordTempPath, join(this.dir, `${contextId}.json`));
+    await onStep?.('after-record');
+    // The point of no return: a cancel from here on is too late, and the call ends OK.
+    stopIfUnwanted();
+    this.state = 'publishing';
+    const contextPath = join(this.dir, contextId);
+    const recordPath = join(this.dir, `${contextId}.json`);
+    // The context first, its record last: whoever finds a record can open its
+    // file, and a crash in between leaves a file without a record, which
+    // nothing reads and start-up removes.
+    await rename(this.tempPath, contextPath);
+    try {
+      await onStep?.('between-renames');
+      await rename(this.recordTempPath, recordPath);
+      await onStep?.('after-renames');
+      await syncPath(this.dir);
+    } catch (err) {
+      // A failed commit must not leave half a pair (nor a pair that may not survive a crash): record first, as it marks the commit.
+      await unlink(recordPath).catch(() => {});
+      await unlink(contextPath).catch(() => {});
+      throw err;
+    }
     return full;
   }
 
-  /** Drops the partial file (or stops a commit still in progress); safe to call more than once. */
-  async abort(): Promise<void> {
-    if (this.state === 'committing') {
-      this.cancelRequested = true;
-      await this.committing;
-      return;
-    }
-    if (this.state === 'writing') await this.discard();
+  /**
+   * Drops the partial file, or asks a running commit to stop; resolves once
+   * the outcome is final, with what it is: a commit past its point of no
+   * return finishes. Safe to call more than once.
+   */
+  async abort(): Promise<'stored' | 'discarded'> {
+    if (this.state === 'committing') this.cancelRequested = true;
+    if (this.committing) await this.committing;
+    else await this.discard();
+    return this.state === 'done' ? 'stored' : 'discarded';
   }
 
   private async discard(): Promise<void> {
@@ -120,5 +168,15 @@ export class IncomingContext {
     }
     await unlink(this.tempPath).catch(() => {});
     await unlink(this.recordTempPath).catch(() => {});
+  }
+}
+
+/** fsync a file, or a directory (so the renames in it survive a crash). */
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -2,7 +2,8 @@
  * The reference upstream as its own process: `npm run upstream`.
  * Settings: HOST/PORT (default 127.0.0.1:50051), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
  * TLS: REFERENCE_TLS_CERT_FILE and REFERENCE_TLS_KEY_FILE (PEM) serve TLS; REFERENCE_TLS_CLIENT_CA_FILE also requires client certificates (mTLS).
- * for tests and benchmarks only: REFERENCE_DISCARD=true, REFERENCE_FAULTS (JSON of Faults) and
+ * for tests and benchmarks only: REFERENCE_DISCARD=true, REFERENCE_FAULTS (JSON of Faults, e.g.
+ * `{"answerDelayMs":2000}` or `{"exitDuringCommit":"between-renames"}`) and
  * REFERENCE_HTTP2_WINDOW_BYTES (HTTP/2 receive window instead of grpc-js's 64 KiB default).
  * Prints one JSON line `{"listening": "<host:port>"}` once it accepts calls.
  */

@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import { loadBuildProto, type UploadMetadata } from '../grpc/proto.js';
-import { ulid } from 'ulid';
-import { ContextStore, type IncomingContext } from './context-store.js';
+import { loadBuildProto } from '../grpc/proto.js';
+import { ContextStore } from './context-store.js';
 import { http2Window } from './http2-window.js';
+import { handleUpload, type Faults, type UploadMessage } from './upload-call.js';
+
+export type { CommitStep } from './context-store.js';
+export type { Faults, UploadObservation } from './upload-call.js';
 
 export interface ReferenceUpstreamOptions {
   host?: string;
@@ -26,45 +28,16 @@ export interface ReferenceUpstreamOptions {
   http2WindowBytes?: number | undefined;
 }
 
-/** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
-export interface Faults {
-  /** End the call with this code once this many chunk bytes have arrived. */
-  failAfterBytes?: { bytes: number; code: grpc.status; details?: string };
-  /** Wait this long before reading the next chunk. */
-  chunkDelayMs?: number;
-  /** Stop reading for good once this many chunk bytes have arrived. */
-  stopReadingAfterBytes?: number;
-  /** Exit the whole process once this many chunk bytes have arrived (run it as its own process). */
-  exitAfterBytes?: number;
-  /** Never answer after the client's half-close. */
-  neverAnswer?: boolean;
-}
-
-/** What one call looked like, for tests and logs. */
-export interface UploadObservation {
-  outcome: 'stored' | 'cancelled' | 'failed';
-  metadata?: UploadMetadata;
-  /** The call's gRPC request metadata (headers), as the upstream received it. */
-  requestMetadata: Record<string, string>;
-  chunkSizes: number[];
-  bytes: number;
-  contextId?: string;
-  code?: grpc.status;
-  details?: string;
-}
-
-interface UploadMessage {
-  payload?: 'metadata' | 'chunk';
-  metadata?: UploadMetadata;
-  chunk?: Buffer;
-}
-
 export interface ReferenceUpstream {
   readonly port: number;
   /** host:port for IGNITE_GRPC_TARGET. */
   readonly target: string;
   readonly store: ContextStore;
-  /** Emits 'upload' with an UploadObservation when a call ends, however it ends. */
+  /**
+   * Emits 'upload' with an UploadObservation when a call ends, however it ends,
+   * and 'half-close' with the observation so far when a call ended its stream
+   * cleanly and is owed an answer (before any answerDelayMs and the commit).
+   */
   readonly events: EventEmitter;
   close(): Promise<void>;
 }
@@ -95,7 +68,7 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
   };
   server.addService(proto.dodil.ignite.v1.BuildService.service, {
     UploadBuildContext: (call: grpc.ServerReadableStream<UploadMessage, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-      handleUpload(call, callback, store, options, events, track()),
+      handleUpload(call, callback, { store, token: options.token, discard: options.discard ?? false, faults: options.faults ?? {}, events }, track()),
   });
   // The standard health service and server reflection, so grpcurl and probes work against it.
   const health = new HealthImplementation({ '': 'SERVING', 'dodil.ignite.v1.BuildService': 'SERVING' });
@@ -128,122 +101,4 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
       await Promise.race([Promise.all(unfinished), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     },
   };
-}
-
-function handleUpload(
-  call: grpc.ServerReadableStream<UploadMessage, unknown>,
-  callback: grpc.sendUnaryData<unknown>,
-  store: ContextStore,
-  { token, discard = false, faults = {} }: ReferenceUpstreamOptions,
-  events: EventEmitter,
-  onReported: () => void,
-): void {
-  const seen: UploadObservation = { outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunkSizes: [], bytes: 0 };
-  let settled = false;
-  const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
-    if (settled) return false;
-    settled = true;
-    Object.assign(seen, { outcome, code, details });
-    return true;
-  };
-  const report = () => {
-    events.emit('upload', seen);
-    onReported();
-  };
-
-  // Like a real authenticating server, the token is checked before any message is read.
-  if (token !== undefined && call.metadata.get('authorization')[0] !== `Bearer ${token}`) {
-    finish('failed', grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token');
-    callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
-    report();
-    return;
-  }
-
-  let incoming: IncomingContext | undefined;
-  const hash = createHash('sha256');
-  const fail = (code: grpc.status, details: string) => {
-    if (!finish('failed', code, details)) return;
-    void incoming?.abort().finally(report);
-    if (!incoming) report();
-    callback({ code, details });
-  };
-
-  let stalled = false;
-  const resume = () => {
-    if (!stalled && !settled) call.resume();
-  };
-
-  call.on('data', (message: UploadMessage) => {
-    if (settled) return;
-    if (!seen.metadata) {
-      if (message.payload !== 'metadata' || !message.metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the first message must be metadata');
-      if (!message.metadata.name) return fail(grpc.status.INVALID_ARGUMENT, 'metadata.name is required');
-      seen.metadata = message.metadata;
-      if (discard) return;
-      incoming = store.begin();
-      incoming.stream.on('error', (err: NodeJS.ErrnoException) =>
-        fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`));
-      return;
-    }
-    if (message.payload !== 'chunk' || !message.chunk) return fail(grpc.status.INVALID_ARGUMENT, 'messages after the metadata must be chunks');
-    const chunk = message.chunk;
-    seen.chunkSizes.push(chunk.length);
-    seen.bytes += chunk.length;
-    hash.update(chunk);
-    if (faults.exitAfterBytes !== undefined && seen.bytes >= faults.exitAfterBytes) process.exit(70);
-    if (faults.failAfterBytes && seen.bytes >= faults.failAfterBytes.bytes) {
-      return fail(faults.failAfterBytes.code, faults.failAfterBytes.details ?? 'injected failure');
-    }
-    if (faults.stopReadingAfterBytes !== undefined && seen.bytes >= faults.stopReadingAfterBytes) stalled = true;
-    if (incoming && !incoming.stream.write(chunk)) {
-      call.pause();
-      incoming.stream.once('drain', resume);
-    }
-    if (stalled) {
-      call.pause();
-    } else if (faults.chunkDelayMs) {
-      call.pause();
-      setTimeout(resume, faults.chunkDelayMs);
-    }
-  });
-
-  // grpc-js reports the end of a reset stream as a half-close first and the
-  // cancel a few ticks later: decide only once those have run.
-  call.on('end', () => setImmediate(onEnd));
-  const onEnd = () => {
-    if (settled || call.cancelled) return;
-    const metadata = seen.metadata;
-    if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
-    const expected = BigInt(metadata.expectedSizeBytes || '0');
-    if (expected !== 0n && expected !== BigInt(seen.bytes)) {
-      return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
-    }
-    if (faults.neverAnswer) return;
-    const record = {
-      name: metadata.name,
-      contentType: metadata.contentType,
-      sizeBytes: String(seen.bytes),
-      sha256: hash.digest('hex'),
-    };
-    const committed = incoming ? incoming.commit(record, () => !settled && !call.cancelled) : Promise.resolve({ ...record, contextId: `ctx_${ulid()}` });
-    committed.then((record) => {
-      if (!finish('stored')) return;
-      seen.contextId = record.contextId;
-      callback(null, { contextId: record.contextId, sizeBytes: record.sizeBytes });
-      report();
-    }, (err: NodeJS.ErrnoException) => {
-      fail(err.code === 'ENOSPC' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
-    });
-  };
-
-  call.on('cancelled', () => {
-    if (!finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) return;
-    void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
-  });
-}
-
-function stringMetadata(metadata: grpc.Metadata): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') map[key] = value;
-  return map;
 }

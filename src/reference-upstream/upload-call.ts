@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { ulid } from 'ulid';
+import type { UploadMetadata } from '../grpc/proto.js';
+import { findServerHttp2Stream, wasReset } from './call-stream.js';
+import { CommitCancelledError, type CommitOptions, type CommitStep, type ContextStore, type IncomingContext } from './context-store.js';
+
+/** Fault injection: set by whoever starts the reference upstream, never reachable from outside. */
+export interface Faults {
+  /** End the call with this code once this many chunk bytes have arrived. */
+  failAfterBytes?: { bytes: number; code: grpc.status; details?: string };
+  /** Wait this long before reading the next chunk (and, as always, until the temp file has drained). */
+  chunkDelayMs?: number;
+  /** Stop reading for good once this many chunk bytes have arrived. */
+  stopReadingAfterBytes?: number;
+  /** Exit the whole process once this many chunk bytes have arrived (run it as its own process). */
+  exitAfterBytes?: number;
+  /** Never answer after the client's half-close. */
+  neverAnswer?: boolean;
+  /** After a clean half-close, wait this long before committing and answering, like a slow commit. */
+  answerDelayMs?: number;
+  /** Exit the whole process at this step of a commit (run it as its own process). */
+  exitDuringCommit?: CommitStep;
+  /** In-process tests only: awaited at each step of a commit, e.g. to cancel the call there. */
+  onCommitStep?: (step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>) => void | Promise<void>;
+}
+
+/** How many distinct sizes `sizesBeforeLast` keeps. */
+export const MAX_SIZES_KEPT = 8;
+
+/** What one call looked like, for tests and logs; its size does not grow with the upload. */
+export interface UploadObservation {
+  outcome: 'stored' | 'cancelled' | 'failed';
+  metadata?: UploadMetadata;
+  /** The call's gRPC request metadata (headers), as the upstream received it. */
+  requestMetadata: Record<string, string>;
+  /** Chunk messages received. */
+  chunks: number;
+  /** The largest chunk, in bytes. */
+  maxChunk: number;
+  /** The last chunk received, in bytes (0 before the first). */
+  lastChunk: number;
+  /** The distinct sizes of every chunk but the last, in order of first appearance, at most MAX_SIZES_KEPT. */
+  sizesBeforeLast: number[];
+  bytes: number;
+  contextId?: string;
+  code?: grpc.status;
+  details?: string;
+}
+
+export interface UploadMessage {
+  payload?: 'metadata' | 'chunk';
+  metadata?: UploadMetadata;
+  chunk?: Buffer;
+}
+
+export interface UploadCallOptions {
+  store: ContextStore;
+  token?: string | undefined;
+  discard?: boolean;
+  faults?: Faults;
+  events: EventEmitter;
+}
+
+let warnedNoStream = false;
+
+export function handleUpload(
+  call: grpc.ServerReadableStream<UploadMessage, unknown>,
+  callback: grpc.sendUnaryData<unknown>,
+  { store, token, discard = false, faults = {}, events }: UploadCallOptions,
+  onReported: () => void,
+): void {
+  const seen: UploadObservation = {
+    outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunks: 0, maxChunk: 0, lastChunk: 0, sizesBeforeLast: [], bytes: 0,
+  };
+  let settled = false;
+  const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
+    if (settled) return false;
+    settled = true;
+    Object.assign(seen, { outcome, code, details });
+    return true;
+  };
+  const report = () => {
+    events.emit('upload', seen);
+    onReported();
+  };
+
+  // Like a real authenticating server, the token is checked before any message is read.
+  if (token !== undefined && call.metadata.get('authorization')[0] !== `Bearer ${token}`) {
+    finish('failed', grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token');
+    callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
+    report();
+    return;
+  }
+
+  const stream = findServerHttp2Stream(call);
+  if (!stream && !warnedNoStream) {
+    warnedNoStream = true;
+    process.emitWarning('the reference upstream found no HTTP/2 stream under a grpc-js server call (grpc-js changed?): a reset is only told from a half-close by the cancel that follows it');
+  }
+  let incoming: IncomingContext | undefined;
+  let committing = false;
+  let answerTimer: NodeJS.Timeout | undefined;
+  const hash = createHash('sha256');
+  const fail = (code: grpc.status, details: string) => {
+    if (!finish('failed', code, details)) return;
+    void incoming?.abort().finally(report);
+    if (!incoming) report();
+    callback({ code, details });
+  };
+  const cancelled = () => {
+    if (settled) return;
+    // A commit decides for itself whether the cancel came in time; its result is what gets reported.
+    if (committing) return void incoming?.abort();
+    finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client');
+    clearTimeout(answerTimer);
+    void (incoming ? incoming.abort() : Promise.resolve()).finally(report);
+  };
+
+  // The call reads on only when nothing holds it: neither a full temp file buffer nor an injected delay.
+  let stalled = false;
+  let holds = 0;
+  const hold = () => {
+    holds++;
+    call.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--holds === 0 && !stalled && !settled) call.resume();
+    };
+  };
+
+  call.on('data', (message: UploadMessage) => {
+    if (settled) return;
+    if (!seen.metadata) {
+      if (message.payload !== 'metadata' || !message.metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the first message must be metadata');
+      if (!message.metadata.name) return fail(grpc.status.INVALID_ARGUMENT, 'metadata.name is required');
+      seen.metadata = message.metadata;
+      if (discard) return;
+      incoming = store.begin();
+      incoming.stream.on('error', (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`));
+      return;
+    }
+    if (message.payload !== 'chunk' || !message.chunk) return fail(grpc.status.INVALID_ARGUMENT, 'messages after the metadata must be chunks');
+    const chunk = message.chunk;
+    countChunk(seen, chunk.length);
+    hash.update(chunk);
+    if (faults.exitAfterBytes !== undefined && seen.bytes >= faults.exitAfterBytes) process.exit(70);
+    if (faults.failAfterBytes && seen.bytes >= faults.failAfterBytes.bytes) {
+      return fail(faults.failAfterBytes.code, faults.failAfterBytes.details ?? 'injected failure');
+    }
+    if (faults.stopReadingAfterBytes !== undefined && seen.bytes >= faults.stopReadingAfterBytes) stalled = true;
+    if (incoming && !incoming.stream.write(chunk)) incoming.stream.once('drain', hold());
+    if (stalled) call.pause();
+    else if (faults.chunkDelayMs) setTimeout(hold(), faults.chunkDelayMs);
+  });
+
+  // grpc-js reports a stream reset without END_STREAM as a half-close, and the
+  // cancel only after it. Node closes the HTTP/2 stream before it ends the
+  // readable side; a real half-close leaves the stream open for the answer.
+  call.on('end', () => {
+    if (settled) return;
+    if (stream && wasReset(stream)) return cancelled();
+    const metadata = seen.metadata;
+    if (!metadata) return fail(grpc.status.INVALID_ARGUMENT, 'the stream ended before the metadata message');
+    const expected = BigInt(metadata.expectedSizeBytes || '0');
+    if (expected !== 0n && expected !== BigInt(seen.bytes)) {
+      return fail(grpc.status.INVALID_ARGUMENT, `expected_size_bytes is ${expected} but ${seen.bytes} bytes arrived`);
+    }
+    events.emit('half-close', seen);
+    if (faults.neverAnswer) return;
+    const record = { name: metadata.name, contentType: metadata.contentType, sizeBytes: String(seen.bytes), sha256: hash.digest('hex') };
+    if (faults.answerDelayMs) answerTimer = setTimeout(() => commit(record), faults.answerDelayMs);
+    else commit(record);
+  });
+
+  const commit = (record: { name: string; contentType: string; sizeBytes: string; sha256: string }) => {
+    if (settled) return;
+    committing = true;
+    const options: CommitOptions = {
+      // A client that half-closed and then reset (grpc-js's own cancel sends both) is still cancelling.
+      stillWanted: () => !call.cancelled && !(stream && wasReset(stream)),
+      ...(faults.exitDuringCommit || faults.onCommitStep ? { onStep: (step: CommitStep) => commitStep(faults, step, call) } : {}),
+    };
+    const committed = incoming ? incoming.commit(record, options) : Promise.resolve().then(() => {
+      if (!options.stillWanted!()) throw new CommitCancelledError('the call was cancelled');
+      return { ...record, contextId: `ctx_${ulid()}` };
+    });
+    committed.then((stored) => {
+      // A cancel that came too late changes nothing: the context is stored, and the (maybe unread) answer is OK.
+      if (!finish('stored', grpc.status.OK)) return;
+      seen.contextId = stored.contextId;
+      callback(null, { contextId: stored.contextId, sizeBytes: stored.sizeBytes });
+      report();
+    }, (err: NodeJS.ErrnoException) => {
+      if (err instanceof CommitCancelledError) {
+        if (finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) report();
+        return;
+      }
+      fail(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, `storing the context failed: ${err.code ?? err.message}`);
+    });
+  };
+
+  call.on('cancelled', cancelled);
+}
+
+function commitStep(faults: Faults, step: CommitStep, call: grpc.ServerReadableStream<unknown, unknown>): void | Promise<void> {
+  if (faults.exitDuringCommit === step) process.exit(70);
+  return faults.onCommitStep?.(step, call);
+}
+
+function countChunk(seen: UploadObservation, size: number): void {
+  if (seen.chunks > 0 && seen.sizesBeforeLast.length < MAX_SIZES_KEPT && !seen.sizesBeforeLast.includes(seen.lastChunk)) {
+    seen.sizesBeforeLast.push(seen.lastChunk);
+  }
+  seen.chunks++;
+  seen.lastChunk = size;
+  seen.maxChunk = Math.max(seen.maxChunk, size);
+  seen.bytes += size;
+}
+
+function stringMetadata(metadata: grpc.Metadata): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') map[key] = value;
+  return map;
+}
