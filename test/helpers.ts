@@ -21,6 +21,8 @@ export interface Stack {
   dataDir: string;
   /** Every call the reference upstream finished, in order. */
   observed: UploadObservation[];
+  /** Every call the reference upstream saw start, in order (the same objects `observed` gets when they end). */
+  opened: UploadObservation[];
   /** Resolves with the next call the reference upstream finishes. */
   nextObservation(): Promise<UploadObservation>;
 }
@@ -51,7 +53,9 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   const observed: UploadObservation[] = [];
+  const opened: UploadObservation[] = [];
   reference.events.on('upload', (o: UploadObservation) => observed.push(o));
+  reference.events.on('call', (o: UploadObservation) => opened.push(o));
   t.after(async () => {
     await app.close();
     upstream.close();
@@ -65,6 +69,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
     reference,
     dataDir,
     observed,
+    opened,
     nextObservation: () => new Promise((resolve) => reference.events.once('upload', resolve)),
   };
 }
@@ -183,4 +188,52 @@ export async function warmUp(stack: Stack): Promise<void> {
   const text = await res.body.text();
   if (res.statusCode !== 200 && res.statusCode !== 504) throw new Error(`warm-up upload failed: ${res.statusCode} ${text}`);
   await observed;
+}
+
+/** Where the upstream stood at some moment: calls opened so far and the data dir's entries. */
+export interface UpstreamMark {
+  opened: number;
+  entries: string[];
+}
+
+export async function markUpstream(stack: Stack): Promise<UpstreamMark> {
+  return { opened: stack.opened.length, entries: (await dataDirEntries(stack)).sort() };
+}
+
+/**
+ * Proves the upstream kept nothing since `since`, without sleeping: a sentinel
+ * upload through the same bridge and channel opens its call after every call
+ * the bridge opened before it, so once the sentinel is stored every earlier
+ * call is known; each is awaited to its end and must not have been stored,
+ * and the data dir holds nothing new but the sentinel. Returns the calls
+ * opened since the mark (the sentinel excluded), ended.
+ */
+export async function assertNothingStored(stack: Stack, since: UpstreamMark = { opened: 0, entries: [] }): Promise<UploadObservation[]> {
+  const res = await request(`${stack.baseUrl}/v1/ignite/contexts/sentinel.tar.gz`, { method: 'PUT', body: gzipLike(100) });
+  const answer = await res.body.json() as { contextId?: string };
+  if (res.statusCode !== 200 || !answer.contextId) throw new Error(`the sentinel upload failed: ${res.statusCode} ${JSON.stringify(answer)}`);
+  const sentinel = stack.opened.findIndex((o, i) => i >= since.opened && o.contextId === answer.contextId);
+  if (sentinel < 0) throw new Error('the sentinel call was not seen opening');
+  const earlier = stack.opened.slice(since.opened, sentinel);
+  await Promise.all(earlier.map((call) => ended(stack, call)));
+  for (const call of earlier) {
+    if (call.outcome === 'stored') throw new Error(`a call was stored: ${JSON.stringify(call)}`);
+  }
+  const expected = [...since.entries, answer.contextId, `${answer.contextId}.json`].sort();
+  const entries = (await dataDirEntries(stack)).sort();
+  if (entries.join() !== expected.join()) throw new Error(`the data dir holds ${entries.join()}, expected ${expected.join()}`);
+  return earlier;
+}
+
+/** Resolves once the upstream reported `call` ended, however it ended. */
+function ended(stack: Stack, call: UploadObservation): Promise<void> {
+  if (stack.observed.includes(call)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onEnd = (o: UploadObservation) => {
+      if (o !== call) return;
+      stack.reference.events.off('upload', onEnd);
+      resolve();
+    };
+    stack.reference.events.on('upload', onEnd);
+  });
 }

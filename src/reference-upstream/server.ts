@@ -34,7 +34,8 @@ export interface ReferenceUpstream {
   readonly target: string;
   readonly store: ContextStore;
   /**
-   * Emits 'upload' with an UploadObservation when a call ends, however it ends,
+   * Emits 'call' with the call's UploadObservation when a call starts (before
+   * any message), 'upload' with the same object when it ends, however it ends,
    * and 'half-close' with the observation so far when a call ended its stream
    * cleanly and is owed an answer (before any answerDelayMs and the commit).
    */

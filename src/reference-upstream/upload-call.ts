@@ -74,6 +74,8 @@ export function handleUpload(
   const seen: UploadObservation = {
     outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunks: 0, maxChunk: 0, lastChunk: 0, sizesBeforeLast: [], bytes: 0,
   };
+  // The same object is reported again with 'upload' when the call ends.
+  events.emit('call', seen);
   let settled = false;
   const finish = (outcome: UploadObservation['outcome'], code?: grpc.status, details?: string) => {
     if (settled) return false;
