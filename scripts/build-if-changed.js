@@ -1,10 +1,10 @@
 // Compiles with tsc only when its inputs changed since the last successful build, so `npm start`,
 // `npm test` and `npm run upstream` do not spend seconds recompiling an unchanged tree.
 // The inputs' fingerprint (every path, size and mtime) catches edits, added and deleted files,
-// a checkout and a reinstall of node_modules. `npm run build` always compiles.
+// a checkout and a reinstall of node_modules. With --always (`npm run build`) it always compiles.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +44,10 @@ try {
 } catch {
   // No build yet.
 }
-if (last !== before) {
-  process.stderr.write('build-if-changed: sources changed since the last build, compiling (tsc -p tsconfig.json)\n');
+if (process.argv.includes('--always') || last !== before) {
+  if (last !== before) process.stderr.write('build-if-changed: sources changed since the last build, compiling (tsc -p tsconfig.json)\n');
+  // tsc emits even when it reports errors: until it succeeds, dist/ is not a build of anything.
+  rmSync(STAMP, { force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);

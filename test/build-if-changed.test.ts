@@ -26,9 +26,10 @@ function build(dir: string): Promise<Run> {
 }
 
 describe('npm start, npm test and npm run upstream compile only when a source changed', () => {
-  test('their pre-scripts run build-if-changed', async () => {
+  test('their pre-scripts run build-if-changed; npm run build always compiles', async () => {
     const { scripts } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     for (const name of ['prestart', 'pretest', 'preupstream']) assert.equal(scripts[name], `node ${SCRIPT}`, name);
+    assert.equal(scripts['build'], `node ${SCRIPT} --always`);
   });
 
   test('a fresh checkout compiles; nothing changed skips tsc; an edit, a deleted file or a failed build compiles again', { timeout: 120_000 }, async (t) => {
