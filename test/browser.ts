@@ -30,7 +30,7 @@ interface Found {
 async function findChromium(): Promise<Found> {
   const wanted = process.env['TEST_CHROMIUM'] ?? '';
   if (!['', 'system', 'npm'].includes(wanted)) throw new Error(`TEST_CHROMIUM=${wanted}: use system, npm or leave it unset`);
-  if (wanted !== 'npm' && executable(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: SYSTEM_CHROMIUM };
+  if (wanted !== 'npm' && executable(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: 'the system' };
   if (wanted === 'system') throw new Error(`TEST_CHROMIUM=system, but there is no Chromium at ${SYSTEM_CHROMIUM}: apt-get install -y chromium`);
   const bundled = await npmChromium();
   if (!bundled) throw new Error('The browser tests need Chromium: run `npm ci` (it installs @sparticuz/chromium), or apt-get install -y chromium');
