@@ -1,18 +1,51 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { npmChromium } from './npm-chromium.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
-/** Debian's Chromium, headless; the flags keep it from dialling out of a closed network. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does this when it is missing).`);
+/** An executable file (a path hidden by a bind mount of /dev/null is neither). */
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
+}
+
+interface Found {
+  executablePath: string;
+  env?: Record<string, string>;
+  source: string;
+}
+
+/**
+ * The system's Chromium when it is installed, else the one inside the @sparticuz/chromium
+ * devDependency, with its own NSS, NSPR and expat. TEST_CHROMIUM=system or =npm picks one.
+ */
+async function findChromium(): Promise<Found> {
+  const wanted = process.env['TEST_CHROMIUM'] ?? '';
+  if (!['', 'system', 'npm'].includes(wanted)) throw new Error(`TEST_CHROMIUM=${wanted}: use system, npm or leave it unset`);
+  if (wanted !== 'npm' && executable(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: 'the system' };
+  if (wanted === 'system') throw new Error(`TEST_CHROMIUM=system, but there is no Chromium at ${SYSTEM_CHROMIUM}: apt-get install -y chromium`);
+  const bundled = await npmChromium();
+  if (!bundled) throw new Error('The browser tests need Chromium: run `npm ci` (it installs @sparticuz/chromium), or apt-get install -y chromium');
+  return bundled;
+}
+
+let announced = false;
+
+/** Headless Chromium; the flags keep it from dialling out of a closed network. */
+export async function launchChromium(): Promise<Browser> {
+  const found = await findChromium();
+  const browser = await chromium.launch({
+    executablePath: found.executablePath,
+    // Playwright passes the process environment unless given one.
+    ...(found.env ? { env: { ...process.env, ...found.env } } : {}),
     timeout: 30_000,
     args: [
       '--no-sandbox',
@@ -24,6 +57,11 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+  if (!announced) {
+    announced = true;
+    console.log(`browser tests: Chromium ${browser.version()} from ${found.source} (${found.executablePath})`);
+  }
+  return browser;
 }
 
 export interface OpenedPage {

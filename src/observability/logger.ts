@@ -1,14 +1,25 @@
 import type { FastifyLoggerStreamDestination, PinoLoggerOptions } from 'fastify/types/logger.js';
 import type { Config } from '../config.js';
 
+export interface LogFormat {
+  /** One readable line per event (pino-pretty) instead of JSON; default: stdout is a terminal. */
+  pretty?: boolean;
+}
+
 /**
  * Fastify's pino options. Request headers are not logged by Fastify's
  * serializers; the redaction is the second line of defence should anyone log
  * a request's headers or the forwarded gRPC metadata.
+ *
+ * JSON lines unless a person is watching: containers, CI, log shippers and
+ * tests get JSON; a terminal gets pino-pretty, which runs in pino's transport
+ * worker thread so formatting never delays a request. A given stream is
+ * always written JSON.
  */
 export function loggerOptions(
   config: Pick<Config, 'logLevel'>,
   stream?: FastifyLoggerStreamDestination,
+  { pretty = Boolean(process.stdout.isTTY) }: LogFormat = {},
 ): PinoLoggerOptions & { stream?: FastifyLoggerStreamDestination } {
   return {
     level: config.logLevel,
@@ -19,6 +30,10 @@ export function loggerOptions(
       ],
       censor: '[redacted]',
     },
-    ...(stream ? { stream } : {}),
+    ...(stream
+      ? { stream }
+      : pretty
+        ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+        : {}),
   };
 }
