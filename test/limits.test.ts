@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { assertNothingStored, gzipLike, markUpstream, sha256, startStack, storedBytes, warmUp, type Stack, type UpstreamMark } from './helpers.js';
 import { BOUNDARY, chunked, eventually, head, multipartBody, pieces, RawClient, type RawResponse } from './raw-http.js';
 
 const MiB = 1024 * 1024;
@@ -17,7 +17,7 @@ async function headOnly(stack: Stack, method: string, path: string, headers: Rec
   return response;
 }
 
-const warmedUp = new WeakMap<Stack, { entries: string; stored: number }>();
+const warmedUp = new WeakMap<Stack, UpstreamMark>();
 
 /**
  * The real stack after one small upload: the gRPC channel is connected, so a
@@ -26,22 +26,14 @@ const warmedUp = new WeakMap<Stack, { entries: string; stored: number }>();
  */
 async function startWarm(t: Parameters<typeof startStack>[0], options: Parameters<typeof startStack>[1] = {}): Promise<Stack> {
   const stack = await startStack(t, options);
-  const archive = gzipLike(1000);
-  const client = await RawClient.connect(stack.baseUrl);
-  await client.write(Buffer.concat([Buffer.from(head('PUT', '/v1/ignite/contexts/warm-up.tar.gz', { 'content-length': archive.length })), archive]));
-  const response = await client.response();
-  client.destroy();
-  assert.equal(response.status, 200, response.body);
-  await eventually(() => stack.observed.length === 1, 'the warm-up upload was observed');
-  warmedUp.set(stack, { entries: (await dataDirEntries(stack)).sort().join(','), stored: stack.observed.filter((o) => o.outcome === 'stored').length });
+  await warmUp(stack);
+  warmedUp.set(stack, await markUpstream(stack));
   return stack;
 }
 
-/** No upload since the warm-up stored anything, and no temp file is left. */
+/** No upload since the warm-up stored anything, and no temp file is left: proven, not waited for. */
 async function nothingStored(stack: Stack): Promise<void> {
-  const before = warmedUp.get(stack)!;
-  await eventually(async () => (await dataDirEntries(stack)).sort().join(',') === before.entries, `the data dir holds only the warm-up upload (${before.entries} vs ${(await dataDirEntries(stack)).sort().join(',')}) ${JSON.stringify(stack.observed)}`);
-  assert.equal(stack.observed.filter((o) => o.outcome === 'stored').length, before.stored, JSON.stringify(stack.observed.map((o) => o.outcome)));
+  await assertNothingStored(stack, warmedUp.get(stack)!);
 }
 
 function assertRefused(response: RawResponse, status: number, code: number, errorCode?: RegExp): void {
@@ -281,12 +273,12 @@ describe('integrity', () => {
     assert.equal(ok.status, 200, ok.body);
     assert.equal(ok.headers['repr-digest'], sha256Header);
 
-    const ended = stack.nextObservation();
+    const mark = await markUpstream(stack);
     const bad = await send(sha256(wrong));
     assertRefused(bad, 400, grpcStatus.INVALID_ARGUMENT);
     assert.ok(bad.json.message!.includes(sha256(wrong)) && bad.json.message!.includes(sha256(archive)), bad.body);
-    assert.equal((await ended).outcome, 'cancelled');
-    assert.equal((await dataDirEntries(stack)).length, 4, 'only the warm-up and the first upload (context + record each) are stored');
+    const calls = await assertNothingStored(stack, mark);
+    assert.deepEqual(calls.map((c) => c.outcome), ['cancelled']);
 
     const malformed = await send('not-hex');
     assertRefused(malformed, 400, grpcStatus.INVALID_ARGUMENT, /64 hex digits/);

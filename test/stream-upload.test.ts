@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { Errors } from '../src/errors.js';
 import { UploadStreamer, type UploadTarget } from '../src/upload/stream-upload.js';
-import { gzipLike, startStack } from './helpers.js';
+import { assertNothingStored, gzipLike, startStack } from './helpers.js';
 
 /** Resolves with the next value, or rejects after `ms` so a missing event fails instead of hanging. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -101,6 +101,6 @@ describe('regressions in the stream path', () => {
       assert.match(text, /"code":4/);
       assert.equal(stack.app.uploadGate.inFlight, 0, phase);
     }
-    assert.ok(stack.observed.every((o) => o.outcome !== 'stored'));
+    await assertNothingStored(stack);
   });
 });
