@@ -40,6 +40,8 @@ export interface StackOptions {
   imports?: AppDependencies['imports'];
   /** Node HTTP server options (e.g. a short headersTimeout). */
   http?: AppDependencies['http'];
+  /** Where Idempotency-Keys live (default: the app's own memory store). */
+  idempotencyStore?: AppDependencies['idempotencyStore'];
 }
 
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
@@ -48,7 +50,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
-  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http });
+  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, idempotencyStore: options.idempotencyStore });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

@@ -143,6 +143,42 @@ describe('Idempotency-Key', () => {
   });
 });
 
+describe('Idempotency-Key claims', () => {
+  test('a claim is renewed while its upload progresses: a retry long after the lease still gets 409, not a second upload', async (t) => {
+    // UPLOAD_IDLE_TIMEOUT_MS 1000 makes the claim's lease 1 s; the upload below takes about 3 s.
+    const stack = await startStack(t, { config: { uploadIdleTimeoutMs: 1000 } });
+    const archive = gzipLike(10 * 100_000);
+    const headers = { 'idempotency-key': 'long-one', authorization: 'Bearer alice' };
+    const trickle = new PassThrough();
+    const first = put(stack, 'ctx.tar.gz', trickle, headers);
+    for (let i = 0; i < 7; i++) {
+      trickle.write(archive.subarray(i * 100_000, (i + 1) * 100_000));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    const retry = await put(stack, 'ctx.tar.gz', archive, headers);
+    assert.equal(retry.status, 409, JSON.stringify(retry.body));
+    trickle.end(archive.subarray(700_000));
+    const done = await first;
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(stored(stack), 1);
+  });
+
+  test('a success whose record cannot be written is still answered 200, and counted', async (t) => {
+    class UnwritableStore extends MemoryIdempotencyStore {
+      override async complete(): Promise<boolean> {
+        throw new Error('the store is down');
+      }
+    }
+    const stack = await startStack(t, { idempotencyStore: new UnwritableStore(60_000, 100) });
+    const archive = gzipLike(4096);
+    const result = await put(stack, 'ctx.tar.gz', archive, { 'idempotency-key': 'unrecorded', authorization: 'Bearer alice' });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(stored(stack), 1);
+    const metrics = await (await request(`${stack.baseUrl}/metrics`)).body.text();
+    assert.match(metrics, /^ignite_bridge_idempotency_record_failures_total 1$/m);
+  });
+});
+
 describe('MemoryIdempotencyStore', () => {
   storeContract((clock) => new MemoryIdempotencyStore(TTL_MS, 1000, clock.now));
 
