@@ -4,7 +4,8 @@ import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { Errors } from '../src/errors.js';
-import { UploadStreamer, type UploadTarget } from '../src/upload/stream-upload.js';
+import { UploadStreamer } from '../src/upload/stream-upload.js';
+import type { UploadTarget } from '../src/upload/upload-target.js';
 import { assertNothingStored, gzipLike, startStack } from './helpers.js';
 
 /** Resolves with the next value, or rejects after `ms` so a missing event fails instead of hanging. */

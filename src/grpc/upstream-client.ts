@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
-import { recycleChunk, serializeChunk } from './chunk-serializer.js';
+import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
+import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
 import { resetCall } from './reset-call.js';
 
@@ -20,11 +21,8 @@ export interface UpstreamClientOptions {
   responseTimeoutMs: number;
 }
 
-/** Request headers forwarded to the upstream as gRPC metadata. */
-export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;
-
-/** The one "send to upstream" surface the upload path sees: routes never touch grpc-js. */
-export class UpstreamClient {
+/** The gRPC upstream as the upload pipeline's target: routes never touch grpc-js. */
+export class UpstreamClient implements UploadTarget {
   readonly target: string;
   private readonly client: grpc.Client;
   private readonly method = uploadMethodDefinition();
@@ -45,6 +43,11 @@ export class UpstreamClient {
 
   open(metadata: UploadMetadata, headers: ForwardedHeaders): UploadCall {
     return new UploadCall(this.client, this.method, metadata, headers, this.responseTimeoutMs);
+  }
+
+  /** Chunks with headroom for the message header, so the serializer frames them in place. */
+  allocChunk(size: number): Buffer {
+    return allocChunk(size);
   }
 
   /** The channel's connectivity state, e.g. READY or TRANSIENT_FAILURE; `connect` starts connecting an IDLE channel. */
@@ -73,7 +76,7 @@ function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
   return metadata;
 }
 
-export class UploadCall {
+export class UploadCall implements OpenUpload {
   /** Settles when the upstream answers: the response, or the mapped error. */
   readonly response: Promise<UploadResponse>;
   private readonly call: grpc.ClientWritableStream<UploadRequest>;

@@ -1,12 +1,11 @@
-import { allocChunk } from '../grpc/chunk-serializer.js';
-
 /**
  * Cuts any sequence of byte pieces into chunks of exactly `size` bytes (the
- * last may be shorter). Each byte is copied once, into a buffer that keeps
- * headroom for the gRPC message header, so serializing it copies nothing.
+ * last may be shorter). Each byte is copied once, into a buffer from `alloc`
+ * (the target's own, e.g. with headroom for the gRPC message header, so
+ * sending it copies nothing).
  */
-export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let chunk = allocChunk(size);
+export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number, alloc: (size: number) => Buffer = Buffer.allocUnsafeSlow): AsyncGenerator<Buffer> {
+  let chunk = alloc(size);
   let filled = 0;
   for await (const piece of pieces) {
     let offset = 0;
@@ -17,7 +16,7 @@ export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number): Asy
       offset += n;
       if (filled === size) {
         yield chunk;
-        chunk = allocChunk(size);
+        chunk = alloc(size);
         filled = 0;
       }
     }

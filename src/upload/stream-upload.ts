@@ -2,8 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BridgeError, Errors, toBridgeError } from '../errors.js';
-import type { UploadMetadata } from '../grpc/proto.js';
-import type { ForwardedHeaders, UploadCall } from '../grpc/upstream-client.js';
+import type { ForwardedHeaders, OpenUpload, UploadTarget } from './upload-target.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
 import { abortable } from './abortable.js';
 import { rechunk } from './rechunk.js';
@@ -39,11 +38,6 @@ export interface UploadJob {
   signal: AbortSignal;
 }
 
-/** What the streamer sends an archive to: the gRPC client, or a stand-in with the same surface. */
-export interface UploadTarget {
-  open(metadata: UploadMetadata, headers: ForwardedHeaders): Pick<UploadCall, 'response' | 'write' | 'commit' | 'cancel'>;
-}
-
 export interface ReceivedArchive {
   contentType: ArchiveType;
   bytes: number;
@@ -74,7 +68,7 @@ export class UploadStreamer {
   async upload(source: Readable, job: UploadJob): Promise<UploadOutcome> {
     const stop = new AbortController();
     let cause: BridgeError | undefined;
-    let call: ReturnType<UploadTarget['open']> | undefined;
+    let call: OpenUpload | undefined;
     // Cancels at once: waiting for the pipeline to unwind could take as long as a stalled upstream.
     const fail = (err: BridgeError) => {
       cause ??= err;
@@ -85,8 +79,9 @@ export class UploadStreamer {
     if (job.signal.aborted) onAbort();
     else job.signal.addEventListener('abort', onAbort, { once: true });
 
+    const target = job.upstream ?? this.upstream;
     const open = (contentType: ArchiveType) => {
-      call = (job.upstream ?? this.upstream).open(
+      call = target.open(
         { name: job.name, contentType, expectedSizeBytes: String(job.expectedSizeBytes) },
         job.headers,
       );
@@ -102,7 +97,7 @@ export class UploadStreamer {
       await pipeline(
         readBody(source, this.limits.idleTimeoutMs, job.idleError ?? (() => Errors.idleTimeout(this.limits.idleTimeoutMs)), job.sourceError ?? clientGone, fail, stop.signal),
         (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.tap),
-        (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes),
+        (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes, target.allocChunk?.bind(target)),
         async (chunks: AsyncIterable<Buffer>) => {
           for await (const chunk of chunks) {
             await abortable(call!.write(chunk), stop.signal);

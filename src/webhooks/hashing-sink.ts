@@ -1,5 +1,5 @@
 import type { UploadResponse } from '../grpc/proto.js';
-import type { UploadTarget } from './stream-upload.js';
+import type { UploadTarget } from '../upload/upload-target.js';
 
 /**
  * A stand-in upstream that keeps nothing: the streamer still sniffs, limits

@@ -1,0 +1,27 @@
+import type { UploadMetadata, UploadResponse } from '../grpc/proto.js';
+
+/** Request headers that travel with an upload to its target (gRPC metadata for the upstream). */
+export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;
+
+/**
+ * Where the upload pipeline sends an archive: the gRPC upstream, the hashing
+ * sink of an idempotent replay, or a test's stand-in. The pipeline owns this
+ * interface; targets implement it.
+ */
+export interface UploadTarget {
+  open(metadata: UploadMetadata, headers: ForwardedHeaders): OpenUpload;
+  /** A buffer for `size` chunk bytes that the target can send without copying them (default: a plain buffer). */
+  allocChunk?(size: number): Buffer;
+}
+
+/** One archive on its way to the target. */
+export interface OpenUpload {
+  /** Settles when the target answers, even early (an error while the body still streams); never unhandled. */
+  readonly response: Promise<UploadResponse>;
+  /** Sends one chunk; resolves when the target can take the next. The chunk belongs to the target from here on. */
+  write(chunk: Buffer): Promise<void>;
+  /** Half-closes (the archive is complete and checked) and waits for the answer. */
+  commit(): Promise<UploadResponse>;
+  /** Before the half-close: make sure nothing is kept. After it, too late: does nothing. */
+  cancel(): void;
+}
