@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
@@ -243,4 +244,19 @@ function ended(stack: Stack, call: UploadObservation): Promise<void> {
     };
     stack.reference.events.on('upload', onEnd);
   });
+}
+
+/**
+ * A refusal in the contract's shape: the status, a body of exactly
+ * `{code, message, details: []}` with the gRPC code, and a message that says
+ * what went wrong. `body` may be the raw text or the parsed JSON.
+ */
+export function assertRefusal(reply: { status: number; body: unknown }, status: number, code: number, message?: RegExp): void {
+  const body = (typeof reply.body === 'string' ? JSON.parse(reply.body || '{}') : reply.body) as Record<string, unknown>;
+  assert.equal(reply.status, status, JSON.stringify(body));
+  assert.deepEqual(Object.keys(body).sort(), ['code', 'details', 'message'], JSON.stringify(body));
+  assert.equal(body['code'], code, JSON.stringify(body));
+  assert.deepEqual(body['details'], []);
+  assert.equal(typeof body['message'], 'string');
+  if (message) assert.match(body['message'] as string, message);
 }

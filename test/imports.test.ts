@@ -12,7 +12,7 @@ import type { Config } from '../src/config.js';
 import { BridgeError } from '../src/errors.js';
 import { openDownload } from '../src/imports/download.js';
 import type { HostResolver, ResolvedAddress, TargetPolicy } from '../src/imports/resolve-target.js';
-import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { assertRefusal, dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { head, RawClient } from './raw-http.js';
 import { signatureHeaders, sleep, startSource } from './webhook-helpers.js';
 
@@ -64,12 +64,6 @@ function tableResolver(table: Record<string, ResolvedAddress[][]>): HostResolver
 }
 
 const v4 = (address: string): ResolvedAddress => ({ address, family: 4 });
-
-function assertError(reply: Reply, status: number, grpcCode: number, message: RegExp) {
-  assert.equal(reply.status, status, JSON.stringify(reply.body));
-  assert.equal(reply.body['code'], grpcCode);
-  assert.match(String(reply.body['message']), message);
-}
 
 describe('import from a URL', () => {
   test('synchronous import stores exactly the downloaded bytes and forwards the caller\'s headers to the source', async (t) => {
@@ -160,10 +154,10 @@ describe('import from a URL', () => {
       [`https://0x7f.1:${p4}/ctx.tar.gz`, /127\.0\.0\.1 is a loopback address/],
     ];
     for (const [url, message] of refused) {
-      assertError(await importFrom(stack, { url, name: 'x.tar.gz' }), 403, 7, message);
+      assertRefusal(await importFrom(stack, { url, name: 'x.tar.gz' }), 403, 7, message);
     }
     // http is refused by scheme first (400), whatever the address.
-    assertError(await importFrom(stack, { url: `http://127.0.0.1:${p4}/ctx.tar.gz`, name: 'x.tar.gz' }), 400, 3, /scheme "http" is not allowed/);
+    assertRefusal(await importFrom(stack, { url: `http://127.0.0.1:${p4}/ctx.tar.gz`, name: 'x.tar.gz' }), 400, 3, /scheme "http" is not allowed/);
     assert.equal(v4Source.connections + v6Source.connections, 0, 'no connection reached a refused address');
     assert.equal(stack.observed.length, 0);
   });
@@ -171,7 +165,7 @@ describe('import from a URL', () => {
   test('http allowed but private addresses not: still refused without a connection', async (t) => {
     const source = await archiveSource(t, gzipLike(100));
     const stack = await startStack(t, { config: { importAllowHttp: true } });
-    assertError(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz' }), 403, 7, /loopback/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz' }), 403, 7, /loopback/);
     assert.equal(source.connections, 0);
   });
 
@@ -182,9 +176,9 @@ describe('import from a URL', () => {
       'private-first.example': [[v4('192.168.1.1'), v4('93.184.216.34')]],
     });
     const stack = await startStack(t, { imports: { resolveHost: resolver } });
-    assertError(await importFrom(stack, { url: 'https://mixed.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /10\.0\.0\.7 is a private .*mixed\.example resolves to it/);
-    assertError(await importFrom(stack, { url: 'https://mixed-v6.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /169\.254\.169\.254 is a link-local/);
-    assertError(await importFrom(stack, { url: 'https://private-first.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /192\.168\.1\.1 is a private/);
+    assertRefusal(await importFrom(stack, { url: 'https://mixed.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /10\.0\.0\.7 is a private .*mixed\.example resolves to it/);
+    assertRefusal(await importFrom(stack, { url: 'https://mixed-v6.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /169\.254\.169\.254 is a link-local/);
+    assertRefusal(await importFrom(stack, { url: 'https://private-first.example/ctx.tar.gz', name: 'x.tar.gz' }), 403, 7, /192\.168\.1\.1 is a private/);
     assert.deepEqual(resolver.calls, ['mixed.example', 'mixed-v6.example', 'private-first.example'], 'each host resolved once');
   });
 
@@ -259,7 +253,7 @@ describe('import from a URL', () => {
     const headers = { authorization: 'Bearer for-the-source-only' };
 
     const sameOrigin = await importFrom(stack, { url: `http://source.test:${redirector.port}/?hops=3&to=${encodeURIComponent(`http://source.test:${redirector.port}/final`)}`, name: 'a.tar.gz', headers });
-    assertError(sameOrigin, 502, 14, /\/final answered 404 Not Found: the end of the chain/); // three hops followed
+    assertRefusal(sameOrigin, 502, 14, /\/final answered 404 Not Found: the end of the chain/); // three hops followed
     assert.equal(redirector.requests.at(-1)?.url, '/final');
     assert.equal(redirector.requests.at(-1)?.headers.authorization, headers.authorization, 'kept on the same origin');
 
@@ -270,24 +264,24 @@ describe('import from a URL', () => {
     assert.equal(final.requests[0]!.headers.authorization, undefined, 'dropped when the redirect left the origin');
 
     const tooMany = await importFrom(stack, { url: `http://source.test:${redirector.port}/?hops=4&to=${encodeURIComponent(`http://other.test:${final.port}/ctx.tar.gz`)}`, name: 'c.tar.gz' });
-    assertError(tooMany, 502, 14, /redirected more than 3 times/);
+    assertRefusal(tooMany, 502, 14, /redirected more than 3 times/);
     assert.equal(final.requests.length, 1, 'the fourth redirect was not followed');
 
     const elsewhere = await importFrom(stack, { url: `http://source.test:${redirector.port}/?hops=1&to=${encodeURIComponent(`http://localhost:${final.port}/ctx.tar.gz`)}`, name: 'd.tar.gz' });
-    assertError(elsewhere, 403, 7, /The host localhost \(a redirect from http:\/\/source\.test:\d+\/\) is not in IMPORT_ALLOWED_HOSTS/);
+    assertRefusal(elsewhere, 403, 7, /The host localhost \(a redirect from http:\/\/source\.test:\d+\/\) is not in IMPORT_ALLOWED_HOSTS/);
     assert.equal(final.requests.length, 1);
-    assertError(await importFrom(stack, { url: 'http://example.com/ctx.tar.gz', name: 'e.tar.gz' }), 403, 7, /example\.com is not in IMPORT_ALLOWED_HOSTS/);
+    assertRefusal(await importFrom(stack, { url: 'http://example.com/ctx.tar.gz', name: 'e.tar.gz' }), 403, 7, /example\.com is not in IMPORT_ALLOWED_HOSTS/);
   });
 
   test('a source error, an unreachable source and a failed TLS handshake are 502 naming what happened', async (t) => {
     const source = await archiveSource(t, gzipLike(100));
     const stack = await startStack(t, { config: LOCAL });
-    assertError(await importFrom(stack, { url: `${source.origin}/nope.tar.gz`, name: 'x.tar.gz' }), 502, 14, /GET http:\/\/127\.0\.0\.1:\d+\/nope\.tar\.gz answered 404 Not Found: no such file here/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/nope.tar.gz`, name: 'x.tar.gz' }), 502, 14, /GET http:\/\/127\.0\.0\.1:\d+\/nope\.tar\.gz answered 404 Not Found: no such file here/);
 
     const closed = await startSource(t, () => {});
     const port = closed.port;
     await new Promise<void>((resolve) => closed.server.close(() => resolve()));
-    assertError(await importFrom(stack, { url: `http://127.0.0.1:${port}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ECONNREFUSED/);
+    assertRefusal(await importFrom(stack, { url: `http://127.0.0.1:${port}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ECONNREFUSED/);
 
     const dir = await mkdtemp(join(tmpdir(), 'bridge-tls-'));
     await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
@@ -296,7 +290,7 @@ describe('import from a URL', () => {
     await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => tls.close(() => resolve())));
     const tlsPort = (tls.address() as AddressInfo).port;
-    assertError(await importFrom(stack, { url: `https://127.0.0.1:${tlsPort}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /SELF_SIGNED|self.signed/i);
+    assertRefusal(await importFrom(stack, { url: `https://127.0.0.1:${tlsPort}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /SELF_SIGNED|self.signed/i);
     assert.equal(stack.observed.length, 0);
   });
 
@@ -304,10 +298,10 @@ describe('import from a URL', () => {
     const big = gzipLike(2 * 1024 * 1024);
     const source = await archiveSource(t, big);
     const stack = await startStack(t, { config: { ...LOCAL, maxContextBytes: 1024 * 1024 } });
-    assertError(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'big.tar.gz' }), 413, 3, /larger than the limit of 1048576 bytes/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'big.tar.gz' }), 413, 3, /larger than the limit of 1048576 bytes/);
     assert.equal(stack.observed.length, 0, 'refused by Content-Length before the upstream was called');
     const cancelled = stack.nextObservation();
-    assertError(await importFrom(stack, { url: `${source.origin}/chunked.tar.gz`, name: 'big.tar.gz' }), 413, 3, /larger than the limit/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/chunked.tar.gz`, name: 'big.tar.gz' }), 413, 3, /larger than the limit/);
     assert.notEqual((await cancelled).outcome, 'stored');
     assert.deepEqual(await dataDirEntries(stack), []);
   });
@@ -321,7 +315,7 @@ describe('import from a URL', () => {
     const stack = await startStack(t, { config: { ...LOCAL, importTimeoutMs: 700 } });
     const cancelled = stack.nextObservation();
     const started = Date.now();
-    assertError(await importFrom(stack, { url: `${source.origin}/slow.tar.gz`, name: 'slow.tar.gz' }), 504, 4, /within 700 ms \(IMPORT_TIMEOUT_MS\)/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/slow.tar.gz`, name: 'slow.tar.gz' }), 504, 4, /within 700 ms \(IMPORT_TIMEOUT_MS\)/);
     assert.ok(Date.now() - started < 10_000);
     assert.equal((await cancelled).outcome, 'cancelled');
     assert.deepEqual(await dataDirEntries(stack), []);
@@ -333,22 +327,22 @@ describe('import from a URL', () => {
     const secret = 'import-secret';
     const stack = await startStack(t, { config: { ...LOCAL, webhookSecret: secret, serviceToken: 'svc' }, reference: { token: 'svc' } });
     const auth = { authorization: 'Bearer svc' };
-    assertError(await importFrom(stack, '{"url": ', auth), 400, 3, /not valid JSON/);
-    assertError(await importFrom(stack, { name: 'x.tar.gz' }, auth), 400, 3, /"url" is missing/);
-    assertError(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz` }, auth), 400, 3, /"name" is missing/);
-    assertError(await importFrom(stack, { url: 'not a url', name: 'x.tar.gz' }, auth), 400, 3, /not an absolute URL/);
-    assertError(await importFrom(stack, { url: 'ftp://example.com/x', name: 'x.tar.gz' }, auth), 400, 3, /scheme "ftp"/);
-    assertError(await importFrom(stack, { url: `http://user:pw@127.0.0.1:${source.port}/ctx.tar.gz`, name: 'x.tar.gz' }, auth), 400, 3, /user name or password/);
-    assertError(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz', headers: { host: 'evil' } }, auth), 400, 3, /may not set host/);
-    assertError(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz', extra: 1 }, auth), 400, 3, /Unknown field "extra"/);
+    assertRefusal(await importFrom(stack, '{"url": ', auth), 400, 3, /not valid JSON/);
+    assertRefusal(await importFrom(stack, { name: 'x.tar.gz' }, auth), 400, 3, /"url" is missing/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz` }, auth), 400, 3, /"name" is missing/);
+    assertRefusal(await importFrom(stack, { url: 'not a url', name: 'x.tar.gz' }, auth), 400, 3, /not an absolute URL/);
+    assertRefusal(await importFrom(stack, { url: 'ftp://example.com/x', name: 'x.tar.gz' }, auth), 400, 3, /scheme "ftp"/);
+    assertRefusal(await importFrom(stack, { url: `http://user:pw@127.0.0.1:${source.port}/ctx.tar.gz`, name: 'x.tar.gz' }, auth), 400, 3, /user name or password/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz', headers: { host: 'evil' } }, auth), 400, 3, /may not set host/);
+    assertRefusal(await importFrom(stack, { url: `${source.origin}/ctx.tar.gz`, name: 'x.tar.gz', extra: 1 }, auth), 400, 3, /Unknown field "extra"/);
     const plain = await request(`${stack.baseUrl}/v1/ignite/contexts:import`, { method: 'POST', body: 'url=x', headers: { ...auth, 'content-type': 'text/plain' } });
     assert.equal(plain.statusCode, 400);
     await plain.body.dump();
     assert.equal(source.requests.length, 0);
 
     const payload = Buffer.from(JSON.stringify({ url: `${source.origin}/ctx.tar.gz`, name: 'signed.tar.gz' }));
-    assertError(await importFrom(stack, payload.toString()), 401, 16, /neither a signature nor an Authorization/);
-    assertError(await importFrom(stack, payload.toString(), signatureHeaders('wrong', payload)), 401, 16, /does not match/);
+    assertRefusal(await importFrom(stack, payload.toString()), 401, 16, /neither a signature nor an Authorization/);
+    assertRefusal(await importFrom(stack, payload.toString(), signatureHeaders('wrong', payload)), 401, 16, /does not match/);
     assert.equal(source.requests.length, 0, 'nothing was fetched for an unauthenticated import');
     const signed = await importFrom(stack, payload.toString(), signatureHeaders(secret, payload));
     assert.equal(signed.status, 200, JSON.stringify(signed.body));

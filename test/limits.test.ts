@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { assertNothingStored, gzipLike, markUpstream, sha256, startStack, storedBytes, warmUp, type Stack, type UpstreamMark } from './helpers.js';
+import { assertNothingStored, assertRefusal, gzipLike, markUpstream, sha256, startStack, storedBytes, warmUp, type Stack, type UpstreamMark } from './helpers.js';
 import { BOUNDARY, chunked, eventually, head, multipartBody, pieces, RawClient, type RawResponse } from './raw-http.js';
 
 const MiB = 1024 * 1024;
@@ -34,14 +34,6 @@ async function startWarm(t: Parameters<typeof startStack>[0], options: Parameter
 /** No upload since the warm-up stored anything, and no temp file is left: proven, not waited for. */
 async function nothingStored(stack: Stack): Promise<void> {
   await assertNothingStored(stack, warmedUp.get(stack)!);
-}
-
-function assertRefused(response: RawResponse, status: number, code: number, errorCode?: RegExp): void {
-  assert.equal(response.status, status, response.body);
-  assert.equal(response.json.code, code, response.body);
-  assert.deepEqual(response.json.details, []);
-  assert.equal(typeof response.json.message, 'string');
-  if (errorCode) assert.match(response.json.message!, errorCode);
 }
 
 describe('refusals that need no body are answered before it, instead of 100 Continue, with Connection: close', () => {
@@ -99,7 +91,7 @@ describe('MAX_CONTEXT_BYTES counts archive bytes as they arrive', () => {
     const cancelled = stack.nextObservation();
     await client.sendUntilAnswered(pieces(chunked([...pieces(over, [64 * 1024])]), [64 * 1024]));
     const response = await client.response();
-    assertRefused(response, 413, grpcStatus.INVALID_ARGUMENT, /larger than the limit of 1048576 bytes/);
+    assertRefusal(response, 413, grpcStatus.INVALID_ARGUMENT, /larger than the limit of 1048576 bytes/);
     assert.equal(response.headers['connection'], 'close');
     assert.equal((await cancelled).outcome, 'cancelled');
     assert.ok((await cancelled).bytes <= max, 'the upstream never got more than the limit');
@@ -118,7 +110,7 @@ describe('MAX_CONTEXT_BYTES counts archive bytes as they arrive', () => {
       const ended = stack.nextObservation();
       const wire = transfer === 'length' ? body : chunked([...pieces(body, [64 * 1024])]);
       await client.sendUntilAnswered(pieces(wire, [64 * 1024]));
-      assertRefused(await client.response(), 413, grpcStatus.INVALID_ARGUMENT, /MAX_CONTEXT_BYTES/);
+      assertRefusal(await client.response(), 413, grpcStatus.INVALID_ARGUMENT, /MAX_CONTEXT_BYTES/);
       assert.equal((await ended).outcome, 'cancelled', what);
       await nothingStored(stack);
       client.destroy();
@@ -152,7 +144,7 @@ describe('MAX_CONCURRENT_UPLOADS', () => {
     await eventually(() => gate.inFlight === 2, 'two uploads are in flight');
 
     const refused = await headOnly(stack, 'PUT', PUT, { 'content-length': 1000 });
-    assertRefused(refused, 503, grpcStatus.UNAVAILABLE, /MAX_CONCURRENT_UPLOADS/);
+    assertRefusal(refused, 503, grpcStatus.UNAVAILABLE, /MAX_CONCURRENT_UPLOADS/);
     assert.equal(refused.headers['retry-after'], '5');
     assert.deepEqual(refused.interim, [], 'no 100 Continue for a refused upload');
     assert.equal(refused.headers['connection'], 'close');
@@ -160,7 +152,7 @@ describe('MAX_CONCURRENT_UPLOADS', () => {
     holders[0]!.destroy(); // client abort
     await eventually(() => gate.inFlight === 1, 'the aborted upload released its slot');
     const timedOut = await holders[1]!.response();
-    assertRefused(timedOut, 408, grpcStatus.DEADLINE_EXCEEDED, /UPLOAD_IDLE_TIMEOUT_MS/);
+    assertRefusal(timedOut, 408, grpcStatus.DEADLINE_EXCEEDED, /UPLOAD_IDLE_TIMEOUT_MS/);
     await eventually(() => gate.inFlight === 0, 'the timed-out upload released its slot');
     await nothingStored(stack);
 
@@ -181,7 +173,7 @@ describe('timeouts', () => {
     const cancelled = stack.nextObservation();
     await client.write(gzipLike(200_000)); // enough to open the call, then silence
     const response = await client.response();
-    assertRefused(response, 408, grpcStatus.DEADLINE_EXCEEDED, /No body bytes arrived for 300 ms/);
+    assertRefusal(response, 408, grpcStatus.DEADLINE_EXCEEDED, /No body bytes arrived for 300 ms/);
     assert.equal(response.headers['connection'], 'close');
     assert.equal((await cancelled).outcome, 'cancelled', JSON.stringify(await cancelled));
     await nothingStored(stack);
@@ -199,7 +191,7 @@ describe('timeouts', () => {
     const cancelled = stack.nextObservation();
     await client.sendUntilAnswered(pieces(archive, [256 * 1024]));
     const response = await client.response();
-    assertRefused(response, 504, grpcStatus.DEADLINE_EXCEEDED, /stopped reading/);
+    assertRefusal(response, 504, grpcStatus.DEADLINE_EXCEEDED, /stopped reading/);
     assert.ok(client.written < archive.length, 'answered before the client finished sending');
     assert.equal((await cancelled).outcome, 'cancelled');
     await nothingStored(stack);
@@ -249,7 +241,7 @@ describe('integrity', () => {
     for (const [headers, declared] of cases) {
       const ended = stack.nextObservation();
       const response = await put(stack, headers);
-      assertRefused(response, 400, grpcStatus.INVALID_ARGUMENT);
+      assertRefusal(response, 400, grpcStatus.INVALID_ARGUMENT);
       assert.ok(response.json.message!.includes(declared), response.body);
       const actual = declared.startsWith('sha-512') ? `sha-512=:${b64('sha512', archive)}:` : sha256Header;
       assert.ok(response.json.message!.includes(actual), response.body);
@@ -275,13 +267,13 @@ describe('integrity', () => {
 
     const mark = await markUpstream(stack);
     const bad = await send(sha256(wrong));
-    assertRefused(bad, 400, grpcStatus.INVALID_ARGUMENT);
+    assertRefusal(bad, 400, grpcStatus.INVALID_ARGUMENT);
     assert.ok(bad.json.message!.includes(sha256(wrong)) && bad.json.message!.includes(sha256(archive)), bad.body);
     const calls = await assertNothingStored(stack, mark);
     assert.deepEqual(calls.map((c) => c.outcome), ['cancelled']);
 
     const malformed = await send('not-hex');
-    assertRefused(malformed, 400, grpcStatus.INVALID_ARGUMENT, /64 hex digits/);
+    assertRefusal(malformed, 400, grpcStatus.INVALID_ARGUMENT, /64 hex digits/);
   });
 
   test('expectedSizeBytes that disagrees with the bytes received: 400, call cancelled, nothing stored', async (t) => {
@@ -291,7 +283,7 @@ describe('integrity', () => {
     await client.write(head('POST', '/v1/ignite/contexts', { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': body.length }));
     const ended = stack.nextObservation();
     await client.sendUntilAnswered(pieces(body, [128 * 1024]));
-    assertRefused(await client.response(), 400, grpcStatus.INVALID_ARGUMENT, /were announced/);
+    assertRefusal(await client.response(), 400, grpcStatus.INVALID_ARGUMENT, /were announced/);
     assert.equal((await ended).outcome, 'cancelled');
     await nothingStored(stack);
     client.destroy();
@@ -313,10 +305,10 @@ describe('multipart names and limits', () => {
     const archive = gzipLike(100_000);
     for (const [name, message] of [['', /empty/], ['x'.repeat(256), /256 bytes/], ['bad\u0007name', /control/]] as const) {
       const response = await postForm(stack, multipartBody([['name', name]], { filename: 'ctx.tar.gz', bytes: archive }));
-      assertRefused(response, 400, grpcStatus.INVALID_ARGUMENT, message);
+      assertRefusal(response, 400, grpcStatus.INVALID_ARGUMENT, message);
     }
     const noName = await postForm(stack, multipartBody([], { filename: '', bytes: archive }));
-    assertRefused(noName, 400, grpcStatus.INVALID_ARGUMENT);
+    assertRefusal(noName, 400, grpcStatus.INVALID_ARGUMENT);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(stack.observed.length, 1, 'the upstream saw no call after the warm-up');
   });
@@ -325,10 +317,10 @@ describe('multipart names and limits', () => {
     const stack = await startStack(t);
     const archive = gzipLike(10_000);
     const manyFields = await postForm(stack, multipartBody(Array.from({ length: 50 }, (_, i) => [`f${i}`, 'x']), { filename: 'a.tar.gz', bytes: archive }));
-    assertRefused(manyFields, 400, grpcStatus.INVALID_ARGUMENT, /unknown field/);
+    assertRefusal(manyFields, 400, grpcStatus.INVALID_ARGUMENT, /unknown field/);
 
     const hugeField = await postForm(stack, multipartBody([['name', 'n'.repeat(2 * MiB)]], { filename: 'a.tar.gz', bytes: archive }));
-    assertRefused(hugeField, 400, grpcStatus.INVALID_ARGUMENT, /longer than 1024 bytes/);
+    assertRefusal(hugeField, 400, grpcStatus.INVALID_ARGUMENT, /longer than 1024 bytes/);
 
     // busboy keeps at most 80 KiB of a part's headers (and 16 pairs) and drops the rest: bounded, no hang.
     const hugeHeaders = Buffer.concat([
@@ -344,7 +336,7 @@ describe('multipart names and limits', () => {
     assert.equal(sha256(await storedBytes(stack, padded.json.contextId!)), sha256(archive));
 
     const hugeFilename = await postForm(stack, multipartBody([], { filename: 'f'.repeat(100 * 1024), bytes: archive }));
-    assertRefused(hugeFilename, 400, grpcStatus.INVALID_ARGUMENT);
+    assertRefusal(hugeFilename, 400, grpcStatus.INVALID_ARGUMENT);
     assert.equal(stack.app.uploadGate.inFlight, 0);
     assert.equal(stack.observed.filter((o) => o.outcome === 'stored').length, 1);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
-import { assertNothingStored, gzipLike, markUpstream, multipartForm, startStack, warmUp, type FormPart } from './helpers.js';
+import { assertNothingStored, assertRefusal, gzipLike, markUpstream, multipartForm, startStack, warmUp, type FormPart } from './helpers.js';
 
 interface Refusal {
   status: number;
@@ -17,20 +17,12 @@ async function send(url: string, options: Parameters<typeof request>[1]): Promis
   return { status: res.statusCode, code: body['code'] as number, message: body['message'] as string, body };
 }
 
-function assertStatusBody(r: Refusal, status: number, code: number, message: RegExp) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'details', 'message']);
-  assert.equal(r.code, code);
-  assert.deepEqual(r.body['details'], []);
-  assert.match(r.message, message);
-}
-
 describe('bad input gets the contract error and stores nothing', () => {
   test('empty body', async (t) => {
     const stack = await startStack(t);
-    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, { method: 'PUT', body: Buffer.alloc(0) }), 400, 3, /empty/);
+    assertRefusal(await send(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, { method: 'PUT', body: Buffer.alloc(0) }), 400, 3, /empty/);
     const form = multipartForm([{ name: 'file', filename: 'ctx.tar.gz', data: Buffer.alloc(0) }]);
-    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 400, 3, /empty/);
+    assertRefusal(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 400, 3, /empty/);
     await assertNothingStored(stack);
   });
 
@@ -39,17 +31,17 @@ describe('bad input gets the contract error and stores nothing', () => {
     const html = Buffer.from('<!DOCTYPE html><html>not an archive</html>');
     for (const type of ['application/gzip', 'application/zip', 'application/octet-stream']) {
       const r = await send(`${stack.baseUrl}/v1/ignite/contexts?name=x.tar.gz`, { method: 'POST', body: html, headers: { 'content-type': type } });
-      assertStatusBody(r, 415, 3, /not a gzip or zip archive.*tar -cz/);
+      assertRefusal(r, 415, 3, /not a gzip or zip archive.*tar -cz/);
     }
     const form = multipartForm([{ name: 'file', filename: 'x.tar.gz', data: html }]);
-    assertStatusBody(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 415, 3, /tar -cz/);
+    assertRefusal(await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', ...form }), 415, 3, /tar -cz/);
     assert.deepEqual(await assertNothingStored(stack), [], 'no gRPC call was opened');
   });
 
   test('raw POST without a name', async (t) => {
     const stack = await startStack(t);
     const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: gzipLike(1000) });
-    assertStatusBody(r, 400, 3, /\?name=/);
+    assertRefusal(r, 400, 3, /\?name=/);
     await assertNothingStored(stack);
   });
 
@@ -57,7 +49,7 @@ describe('bad input gets the contract error and stores nothing', () => {
     const stack = await startStack(t);
     for (const path of ['/v1/ignite/contexts/', '/v1/ignite/contexts']) {
       const r = await send(`${stack.baseUrl}${path}`, { method: 'PUT', body: gzipLike(1000) });
-      assertStatusBody(r, 400, 3, /\/contexts\/<name>/);
+      assertRefusal(r, 400, 3, /\/contexts\/<name>/);
     }
     await assertNothingStored(stack);
   });
@@ -75,7 +67,7 @@ describe('bad input gets the contract error and stores nothing', () => {
     ];
     for (const [what, parts, message] of cases) {
       const r = await send(url, { method: 'POST', ...multipartForm(parts) });
-      assertStatusBody(r, 400, 3, message);
+      assertRefusal(r, 400, 3, message);
       assert.ok(r.status === 400, what);
     }
     await assertNothingStored(stack);
@@ -88,7 +80,7 @@ describe('bad input gets the contract error and stores nothing', () => {
     // The file part's data is cut and the closing boundary never comes, although the request itself ends cleanly.
     const form = multipartForm([{ name: 'file', filename: 'a.tar.gz', data: gzipLike(1_500_000) }], { close: false });
     const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form.body.subarray(0, 1_200_000), headers: form.headers });
-    assertStatusBody(r, 400, 3, /multipart/i);
+    assertRefusal(r, 400, 3, /multipart/i);
     const calls = await assertNothingStored(stack, mark);
     assert.deepEqual(calls.map((c) => c.outcome), ['cancelled'], 'the one call opened was cancelled');
   });
@@ -96,7 +88,7 @@ describe('bad input gets the contract error and stores nothing', () => {
   test('multipart Content-Type without a boundary', async (t) => {
     const stack = await startStack(t);
     const r = await send(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: gzipLike(1000), headers: { 'content-type': 'multipart/form-data' } });
-    assertStatusBody(r, 400, 3, /boundary/);
+    assertRefusal(r, 400, 3, /boundary/);
     await assertNothingStored(stack);
   });
 
@@ -105,13 +97,13 @@ describe('bad input gets the contract error and stores nothing', () => {
     const long = 'a'.repeat(256);
     for (const name of [long, 'bad%0Aname', 'tab%09name']) {
       const r = await send(`${stack.baseUrl}/v1/ignite/contexts/${name}`, { method: 'PUT', body: gzipLike(1000) });
-      assertStatusBody(r, 400, 3, /Invalid context name/);
+      assertRefusal(r, 400, 3, /Invalid context name/);
     }
     await assertNothingStored(stack);
   });
 
   test('unknown route is a 404 in the contract shape', async (t) => {
     const stack = await startStack(t);
-    assertStatusBody(await send(`${stack.baseUrl}/v1/nope`, { method: 'GET' }), 404, 5, /No route for GET \/v1\/nope/);
+    assertRefusal(await send(`${stack.baseUrl}/v1/nope`, { method: 'GET' }), 404, 5, /No route for GET \/v1\/nope/);
   });
 });
