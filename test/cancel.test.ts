@@ -1,40 +1,11 @@
 import assert from 'node:assert/strict';
-import http2 from 'node:http2';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { uploadMethodDefinition } from '../src/grpc/proto.js';
 import { findHttp2Stream, resetCall, resetFallbackCount } from '../src/grpc/reset-call.js';
+import { startFakeUpstream } from './fake-upstream.js';
 import { dataDirEntries, gzipLike, startStack } from './helpers.js';
-
-/**
- * An upstream that is not grpc-js: a bare HTTP/2 server that, like a naive Go
- * server, treats end-of-stream as "the archive is complete". It records
- * whether a call ended cleanly (END_STREAM) or was reset.
- */
-async function startNaiveUpstream() {
-  const calls: Array<{ bytes: number; outcome?: 'committed' | 'reset' }> = [];
-  let onOutcome: (() => void) | undefined;
-  const server = http2.createServer();
-  server.on('stream', (stream) => {
-    const call: (typeof calls)[number] = { bytes: 0 };
-    calls.push(call);
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    stream.on('data', (d: Buffer) => { call.bytes += d.length; });
-    stream.on('error', () => {});
-    // Node pushes end-of-data after a reset too; 'aborted' comes first then, and nothing is committed.
-    stream.on('aborted', () => { call.outcome ??= 'reset'; onOutcome?.(); });
-    stream.on('end', () => { call.outcome ??= stream.aborted ? 'reset' : 'committed'; onOutcome?.(); });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    target: `127.0.0.1:${port}`,
-    calls,
-    outcome: () => new Promise<void>((resolve) => { onOutcome = resolve; }),
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); setTimeout(resolve, 200); }),
-  };
-}
 
 /** Sends headers and part of a chunked body over a raw socket, then drops the connection. */
 async function abortHalfway(baseUrl: string, path: string, sendBytes: number, contentLength?: number): Promise<void> {
@@ -57,14 +28,12 @@ async function abortHalfway(baseUrl: string, path: string, sendBytes: number, co
 
 describe('a client that disconnects mid-upload cancels the upstream call', () => {
   test('an upstream that is not grpc-js sees a reset, never an end-of-stream', async (t) => {
-    const naive = await startNaiveUpstream();
-    t.after(naive.close);
+    const naive = await startFakeUpstream(t);
     const stack = await startStack(t, { target: naive.target });
     for (const contentLength of [undefined, 8 * 1024 * 1024]) {
-      const outcome = naive.outcome();
+      const outcome = naive.nextOutcome();
       await abortHalfway(stack.baseUrl, '/v1/ignite/contexts/cut.tar.gz', 3 * 1024 * 1024, contentLength);
-      await outcome;
-      const call = naive.calls.at(-1)!;
+      const call = await outcome;
       assert.ok(call.bytes > 1024 * 1024, `the upstream received data before the abort (${call.bytes} bytes)`);
       assert.equal(call.outcome, 'reset', 'the upstream must see RST_STREAM without END_STREAM');
     }
@@ -86,10 +55,8 @@ describe('a client that disconnects mid-upload cancels the upstream call', () =>
 
 describe('an upstream that answers before the archive is complete', () => {
   test('is a 502 at once (its answer cannot describe the upload), not a 504 after the response timeout', async (t) => {
-    const server = http2.createServer();
-    server.on('stream', (stream) => {
-      stream.on('error', () => {});
-      // UploadBuildContextResponse{context_id: "ctx_early", size_bytes: 5}, framed, answered at once with OK.
+    // UploadBuildContextResponse{context_id: "ctx_early", size_bytes: 5}, framed, answered at once with OK.
+    const early = await startFakeUpstream(t, (stream) => {
       const message = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('ctx_early'), Buffer.from([0x10, 5])]);
       const frame = Buffer.alloc(5 + message.length);
       frame.writeUInt32BE(message.length, 1);
@@ -98,9 +65,7 @@ describe('an upstream that answers before the archive is complete', () => {
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(frame);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); setTimeout(resolve, 200); }));
-    const stack = await startStack(t, { target: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, config: { upstreamResponseTimeoutMs: 30_000 } });
+    const stack = await startStack(t, { target: early.target, config: { upstreamResponseTimeoutMs: 30_000 } });
     const { request } = await import('undici');
     const started = Date.now();
     const res = await request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body: gzipLike(8 * 1024 * 1024) });
