@@ -178,11 +178,19 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
     assert.ok(a.warnings().some((w) => /claim had lapsed/.test(w.msg)), 'A logged the lapsed claim');
   });
 
-  test('Redis killed: keyed requests and import status get 503 with Retry-After at once, plain uploads go on, a replica starts anyway; Redis back: keys work again, with no phantom claim', async (t) => {
+  test('Redis killed: keyed requests and import status get 503 with Retry-After at once, a success still gets 200, plain uploads go on, a replica starts anyway; Redis back: keys work again, with no phantom claim', async (t) => {
     const archive = gzipLike(200_000);
     const source = await startSource(t, (_req, res) => res.end());
+    const midway = await claimingUpload(a.url, 'midway.tar.gz', 'k-midway', archive.length);
     await redis.kill();
     await eventually(async () => (await get(`${a.url}/readyz`)).body['redis'] === 'unavailable', 'A reports Redis unavailable');
+    // An upload that took its key before the outage succeeds: its answer cannot be recorded, which is logged and counted.
+    await midway.write(archive);
+    const finished = await midway.response();
+    midway.destroy();
+    assert.equal(finished.status, 200, finished.body);
+    assert.match(await (await request(`${a.url}/metrics`)).body.text(), /^ignite_bridge_idempotency_record_failures_total 2$/m);
+    assert.ok(a.logs.some((line) => line.includes('recording the Idempotency-Key outcome failed')));
 
     const sentAt = Date.now();
     const refused = await put(a.url, 'outage.tar.gz', archive, { 'idempotency-key': 'k-outage' });

@@ -129,6 +129,8 @@ describe('Redis shared state', { skip: redisSkip }, () => {
       const failed = await reader.get(receiving.importId);
       assert.equal(failed?.error?.code, 14);
       assert.match(failed!.error!.message, /stopped .* nothing was stored/);
+      // Its heartbeat was renewed at the half-close, a moment later.
+      await eventually(async () => (await reader.get(halfClosed.importId))?.status !== 'running', 'its lease ran out too', LEASE_MS * 3);
       const unknown = await reader.get(halfClosed.importId);
       assert.equal(unknown?.status, 'unknown');
       assert.equal(unknown?.error?.code, 4);
