@@ -20,6 +20,8 @@ import { UploadGate } from './upload/upload-gate.js';
 import { LateAnswers } from './upload/late-answers.js';
 import { UploadStreamer } from './upload/stream-upload.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
+import type { ImportJobStore } from './imports/import-jobs.js';
+import { openSharedState } from './shared-state/shared-state.js';
 import type { IdempotencyStore } from './webhooks/idempotency-store.js';
 import { UploadAdmissions } from './webhooks/upload-admission.js';
 
@@ -29,8 +31,10 @@ export interface AppDependencies {
   logger?: FastifyServerOptions['logger'];
   /** Import-from-URL overrides, e.g. a host resolver for tests. */
   imports?: Partial<ImportOptions>;
-  /** Where Idempotency-Keys live; one replica's memory unless a shared store is given. */
+  /** Where Idempotency-Keys live; Redis with REDIS_URL, else one replica's memory, unless a store is given. */
   idempotencyStore?: IdempotencyStore;
+  /** Where async imports are kept for polling; as above. */
+  importJobs?: ImportJobStore;
   /** Node HTTP server options, e.g. a short headersTimeout in tests. */
   http?: ServerOptions;
 }
@@ -107,8 +111,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     throw Errors.notFound(request.method, request.url.split('?')[0]!);
   });
 
+  const shared = openSharedState(config, app.log);
+  app.addHook('onClose', () => shared.close());
+
   countResponses(app, metrics);
-  await app.register(healthRoutes, { gate, upstream: deps.upstream });
+  await app.register(healthRoutes, { gate, upstream: deps.upstream, redis: shared.redis });
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);
   const lateAnswers = new LateAnswers(config.upstreamOutcomeWaitMs);
@@ -116,12 +123,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const admissions = new UploadAdmissions(config, {
     upstream: deps.upstream,
     lateAnswers,
-    store: deps.idempotencyStore,
+    store: deps.idempotencyStore ?? shared.idempotency,
     onRecordFailed: () => metrics.idempotencyRecordFailures.inc(),
   });
   const observer = new UploadObserver(metrics);
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
-  await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, ...deps.imports });
+  await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

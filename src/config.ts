@@ -53,6 +53,21 @@ const hostList: Parser<string[]> = (raw, env) => {
   return hosts;
 };
 
+/** A Redis/Valkey URL (`redis://` or `rediss://` for TLS, credentials and database in the URL), or unset. */
+const redisUrl: Parser<string | undefined> = (raw, env) => {
+  const value = raw.trim();
+  if (!value) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch { /* reported below */ }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || !url.hostname || !/^\/?(\d+)?$/.test(url.pathname)) {
+    // The value may carry a password: the line names the variable, never the value.
+    throw new ConfigError(`${env} is not a Redis URL: write redis://[user:password@]host[:port][/db], or rediss://… for TLS`);
+  }
+  return value;
+};
+
 const logLevel: Parser<string> = (raw, env) => {
   const v = raw.trim();
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v)) {
@@ -135,6 +150,9 @@ const settings = {
   importAllowHttp: { env: 'IMPORT_ALLOW_HTTP', default: 'false', description: 'allow http: import URLs (https only otherwise)', parse: onOff },
   importAllowPrivateAddresses: { env: 'IMPORT_ALLOW_PRIVATE_ADDRESSES', default: 'false', description: 'allow import URLs that resolve to loopback/private/link-local addresses (tests and closed networks only)', parse: onOff },
   importTimeoutMs: { env: 'IMPORT_TIMEOUT_MS', default: '600000', description: 'whole download limit for one import', parse: integer(1, 86_400_000) },
+
+  // Many replicas:
+  redisUrl: { env: 'REDIS_URL', default: '', description: 'redis:// or rediss:// URL of the Redis/Valkey the replicas share for Idempotency-Keys and async imports (unset: process memory, one replica)', parse: redisUrl },
 
 } satisfies Record<string, Setting<unknown>>;
 

@@ -224,7 +224,21 @@ export const Errors = {
     new BridgeError('IMPORT_TIMEOUT', `The download did not finish within ${ms} ms (IMPORT_TIMEOUT_MS); it was cancelled and nothing was stored. Retry, or ask the operator to raise the limit.`, 504, GrpcCode.DEADLINE_EXCEEDED),
 
   importNotFound: (id: string) =>
-    new BridgeError('IMPORT_NOT_FOUND', `No import ${JSON.stringify(id)} is known to this bridge: it never existed, was forgotten (only recent imports are kept), or was started on another replica.`, 404, GrpcCode.NOT_FOUND),
+    new BridgeError('IMPORT_NOT_FOUND', `No import ${JSON.stringify(id)} is known to this bridge: it never existed, was forgotten (imports are kept for a day), or was started on another replica that shares no REDIS_URL with this one.`, 404, GrpcCode.NOT_FOUND),
+
+  importReplicaLost: () =>
+    new BridgeError('IMPORT_REPLICA_LOST', 'The bridge replica running this import stopped (its heartbeat in Redis expired) before the archive was sent completely; nothing was stored. Start the import again.', 503, GrpcCode.UNAVAILABLE),
+
+  importOutcomeLost: () =>
+    new BridgeError('IMPORT_OUTCOME_UNKNOWN', 'The bridge replica running this import stopped (its heartbeat in Redis expired) after the whole archive was sent: whether the context was stored is unknown. Check with the BuildService before importing it again.', 504, GrpcCode.DEADLINE_EXCEEDED),
+
+  importLeaseLost: () =>
+    new BridgeError('IMPORT_LEASE_LOST', 'This replica could not renew the import\'s heartbeat in Redis in time, so other replicas already report the import as failed; it was cancelled before the upload was committed and nothing was stored. Start the import again.', 503, GrpcCode.UNAVAILABLE),
+
+  // Many replicas:
+  sharedStateUnavailable: (cause?: unknown) =>
+    new BridgeError('SHARED_STATE_UNAVAILABLE', `The shared store (Redis, REDIS_URL) that bridge replicas use for Idempotency-Keys and import status is unreachable, so this request was refused before anything was uploaded. Retry in ${RETRY_AFTER_SECONDS} seconds; uploads without an Idempotency-Key still work meanwhile.`,
+      503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
 
   /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
   upstream: (grpcCode: number, details: string) => {

@@ -49,7 +49,7 @@ describe('deploy/kubernetes', () => {
     assert.ok(container['resources'].requests.cpu && container['resources'].requests.memory, 'requests');
     assert.ok(container['resources'].limits.memory, 'a memory limit');
 
-    const env = Object.fromEntries((container['env'] as Manifest[]).map((e) => [e['name'], e['value']]));
+    const env = Object.fromEntries((container['env'] as Manifest[]).map((e) => [e['name'], e['value'] ?? e['valueFrom']]));
     const known = new Set(describeSettings().map((s) => s.env));
     for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is not a setting`);
     assert.ok(env['IGNITE_GRPC_TARGET'], 'a real upstream, never the embedded reference upstream on 0.0.0.0');
@@ -68,8 +68,9 @@ describe('deploy/kubernetes', () => {
     const all = await manifests();
     const deployment = one(all, 'Deployment');
     const labels = deployment['spec'].template.metadata.labels;
-    const service = one(all, 'Service');
-    assert.ok(matches(service['spec'].selector, labels), 'the Service selects the pods');
+    const services = all.filter((m) => m['kind'] === 'Service' && matches(m['spec'].selector, labels));
+    assert.equal(services.length, 1, 'one Service selects the bridge\'s pods');
+    const service = services[0]!;
     const servicePort = (service['spec'].ports as Manifest[])[0]!;
     assert.ok(['http', 8080].includes(servicePort['targetPort']));
 
@@ -99,5 +100,39 @@ describe('deploy/kubernetes', () => {
     const backend = ingress['spec'].rules[0].http.paths[0].backend.service;
     assert.equal(backend.name, service['metadata'].name);
     assert.ok([servicePort['name'], servicePort['port']].includes(backend.port.name ?? backend.port.number));
+  });
+
+  test('several replicas share one Redis: REDIS_URL from a Secret naming its Service; Redis never evicts, persists, and keeps its data on a volume', async () => {
+    const all = await manifests();
+    const deployment = one(all, 'Deployment');
+    const hpa = one(all, 'HorizontalPodAutoscaler');
+    assert.ok(deployment['spec'].replicas > 1 || hpa['spec'].minReplicas > 1, 'this check is about several replicas');
+    const [container] = deployment['spec'].template.spec.containers as Manifest[];
+    const redisUrl = (container!['env'] as Manifest[]).find((e) => e['name'] === 'REDIS_URL');
+    assert.ok(redisUrl, 'several replicas need REDIS_URL: Idempotency-Keys and imports in one replica\'s memory are unknown to the others');
+    const ref = redisUrl['valueFrom']?.secretKeyRef;
+    const secret = ref ? all.find((m) => m['kind'] === 'Secret' && m['metadata'].name === ref.name) : undefined;
+    const url = new URL(String(redisUrl['value'] ?? secret?.['stringData']?.[ref?.key]));
+    assert.ok(['redis:', 'rediss:'].includes(url.protocol), `REDIS_URL ${url.protocol}`);
+
+    const redis = one(all, 'StatefulSet');
+    assert.equal(redis['apiVersion'], 'apps/v1');
+    const pod = redis['spec'].template;
+    assert.ok(matches(redis['spec'].selector.matchLabels, pod.metadata.labels), 'the selector matches the pod labels');
+    const service = all.find((m) => m['kind'] === 'Service' && m['metadata'].name === redis['spec'].serviceName);
+    assert.ok(service && matches(service['spec'].selector, pod.metadata.labels), 'the StatefulSet\'s Service selects its pods');
+    assert.equal(url.hostname, service['metadata'].name, 'REDIS_URL names that Service');
+    assert.ok((service['spec'].ports as Manifest[]).some((p) => p['port'] === Number(url.port || 6379)));
+
+    const [server] = pod.spec.containers as Manifest[];
+    const args = ([...(server!['command'] ?? []), ...(server!['args'] ?? [])] as unknown[]).map(String);
+    const option = (name: string) => args[args.indexOf(`--${name}`) + 1];
+    assert.equal(option('maxmemory-policy'), 'noeviction', 'live claims must never be evicted');
+    assert.equal(option('appendonly'), 'yes', 'claims and results survive a Redis restart');
+    assert.ok(option('maxmemory'), 'a maxmemory below the memory limit: refused writes (503), not an OOM kill');
+    const claim = (redis['spec'].volumeClaimTemplates as Manifest[])?.[0];
+    assert.ok(claim?.['spec'].resources.requests.storage, 'a PersistentVolumeClaim template');
+    const mount = (server!['volumeMounts'] as Manifest[]).find((m) => m['name'] === claim!['metadata'].name);
+    assert.equal(mount?.['mountPath'], option('dir'), 'Redis writes its files to the volume');
   });
 });

@@ -51,6 +51,7 @@ describe('start-up', () => {
     [{ TRUST_PROXY: 'the balancer' }, 'TRUST_PROXY'],
     [{ IGNITE_GRPC_KEEPALIVE_TIME_MS: '5' }, 'IGNITE_GRPC_KEEPALIVE_TIME_MS'],
     [{ IGNITE_GRPC_TARGET: 'upstream:443', IGNITE_GRPC_TLS: 'true', IGNITE_GRPC_CA_FILE: '/nonexistent/ca.pem' }, 'IGNITE_GRPC_CA_FILE'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
   ];
   for (const [env, name] of badSettings) {
     test(`a bad ${name} stops start-up with one line naming it`, async () => {
@@ -62,6 +63,13 @@ describe('start-up', () => {
       assert.match(lines[0]!, new RegExp(`^ignite-upload-bridge: ${name}[= ]`));
     });
   }
+
+  test('a bad REDIS_URL is named, but its password is never printed', async () => {
+    const { code, stderr } = await runMain({ PORT: '0', REDIS_URL: 'redis://:s3cret-pw@cache:6379/not-a-db' });
+    assert.notEqual(code, 0);
+    assert.match(stderr, /^ignite-upload-bridge: REDIS_URL is not a Redis URL/);
+    assert.doesNotMatch(stderr, /s3cret-pw/);
+  });
 
   test('an open data sink is refused: a non-loopback HOST with the embedded upstream and no token', async () => {
     const { code, stderr } = await runMain({ HOST: '0.0.0.0', PORT: '0' });

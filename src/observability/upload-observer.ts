@@ -88,7 +88,8 @@ function outcomeOf(error: BridgeError): UploadOutcomeLabel {
   if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN') return 'outcome_unknown';
   if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT') return 'timeout';
   if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH') return 'upstream_error';
-  return error.httpStatus >= 500 && error.code !== 'OVER_CAPACITY' && !error.code.startsWith('SHUTDOWN') ? 'error' : 'rejected';
+  const refusal = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE'].includes(error.code) || error.code.startsWith('SHUTDOWN');
+  return error.httpStatus >= 500 && !refusal ? 'error' : 'rejected';
 }
 
 function upstreamCodeOf(error: BridgeError): string | undefined {

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import { openDownload } from '../imports/download.js';
-import { ImportJobs } from '../imports/import-jobs.js';
+import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
@@ -25,6 +25,8 @@ export interface ImportRoutesOptions extends Partial<ImportOptions> {
   streamer: UploadStreamer;
   gate: UploadGate;
   observer: UploadObserver;
+  /** Async imports' status: this replica's memory, or Redis for every replica. */
+  jobs: ImportJobStore;
 }
 
 /** The JSON body is tiny: {url, name, headers}. */
@@ -36,14 +38,13 @@ const IMPORT_BODY_LIMIT = 64 * 1024;
  * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
  * started with `Prefer: respond-async`.
  */
-export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, lateAnswers, resolveHost }: ImportRoutesOptions): Promise<void> {
+export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, lateAnswers, jobs, resolveHost }: ImportRoutesOptions): Promise<void> {
   const policy: TargetPolicy = {
     allowHttp: config.importAllowHttp,
     allowPrivateAddresses: config.importAllowPrivateAddresses,
     allowedHosts: config.importAllowedHosts,
     resolveHost: resolveHost ?? systemResolver,
   };
-  const jobs = new ImportJobs();
 
   // Only this scope parses JSON (the app removed every parser); the raw bytes are kept for the signature.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
@@ -92,9 +93,13 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       }
     }
 
-    const job = jobs.create();
-    jobs.running(job.importId);
-    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import').then(
+    // Where Redis is shared and unreachable, the job cannot be started: 503 before anything is downloaded.
+    const job = await jobs.create().catch((err: unknown) => {
+      slot.release();
+      throw err;
+    });
+    const halfClosing = () => jobs.halfClosing(job.importId);
+    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, halfClosing), 'import').then(
       (outcome) => jobs.finish(job.importId, { result: { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes } }),
       (err: unknown) => {
         const error = toBridgeError(err);
@@ -111,7 +116,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
 
   app.get('/v1/ignite/imports/:importId', async (request) => {
     const { importId } = request.params as { importId: string };
-    const status = jobs.get(importId);
+    const status = await jobs.get(importId);
     if (!status) throw Errors.importNotFound(importId);
     return status;
   });
@@ -127,7 +132,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch): Promise<UploadOutcome> {
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch, beforeCommit?: () => Promise<void>): Promise<UploadOutcome> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
@@ -149,7 +154,10 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           signal: upload,
           watch,
           tap: proof && ((piece) => proof.update(piece)),
-          beforeCommit: proof && (() => proof.finish()),
+          beforeCommit: async () => {
+            await proof?.finish();
+            await beforeCommit?.();
+          },
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });

@@ -1,0 +1,139 @@
+import type { Redis, Result } from 'ioredis';
+import { Errors } from '../errors.js';
+import { finishedStatus, IMPORT_RESULT_TTL_MS, newImportId, type ImportOutcome, type ImportJobStore, type ImportStatus } from '../imports/import-jobs.js';
+import { importAliveKey, importKey } from './keys.js';
+import type { RedisConnection, StateLog } from './redis-connection.js';
+
+type Phase = 'receiving' | 'awaiting' | 'finished';
+
+/** KEYS: job, alive. ARGV: status JSON, job TTL, heartbeat lease. */
+const CREATE = `
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'phase', 'receiving')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+return 1`;
+
+/** Only a job whose heartbeat is still alive may go on to its half-close. ARGV: heartbeat lease. */
+const HALF_CLOSING = `
+if redis.call('PEXPIRE', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'phase', 'awaiting')
+return 1`;
+
+/** ARGV: status JSON, job TTL. */
+const FINISH = `
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'phase', 'finished')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1`;
+
+const READ = `
+return {redis.call('HGET', KEYS[1], 'status'), redis.call('HGET', KEYS[1], 'phase'), redis.call('EXISTS', KEYS[2])}`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    igniteImportCreate(job: string, alive: string, status: string, ttlMs: number, leaseMs: number): Result<number, Context>;
+    igniteImportHalfClosing(job: string, alive: string, leaseMs: number): Result<number, Context>;
+    igniteImportFinish(job: string, alive: string, status: string, ttlMs: number): Result<number, Context>;
+    igniteImportRead(job: string, alive: string): Result<[string | null, Phase | null, number], Context>;
+  }
+}
+
+function defineCommands(client: Redis): void {
+  if (typeof (client as Partial<Redis>).igniteImportCreate === 'function') return;
+  client.defineCommand('igniteImportCreate', { numberOfKeys: 2, lua: CREATE });
+  client.defineCommand('igniteImportHalfClosing', { numberOfKeys: 2, lua: HALF_CLOSING });
+  client.defineCommand('igniteImportFinish', { numberOfKeys: 2, lua: FINISH });
+  client.defineCommand('igniteImportRead', { numberOfKeys: 2, lua: READ, readOnly: true });
+}
+
+interface RunningJob {
+  timer: NodeJS.Timeout;
+  /** A renewal found the heartbeat gone: other replicas already read the job as failed. */
+  lost: boolean;
+  /** A result Redis did not take yet: written on the next beat instead of a renewal. */
+  unwritten?: string;
+  warned?: boolean;
+}
+
+/**
+ * Async imports in Redis: any replica reads a job's status and result. The
+ * replica running a job keeps its heartbeat key alive (PX = `leaseMs`,
+ * renewed every third of it); a job still `running` without a heartbeat
+ * reads `failed` (its archive was never half-closed) or `unknown` (it was).
+ */
+export class RedisImportJobs implements ImportJobStore {
+  private readonly running = new Map<string, RunningJob>();
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly leaseMs: number,
+    private readonly log: StateLog,
+    private readonly ttlMs = IMPORT_RESULT_TTL_MS,
+  ) {
+    defineCommands(redis.client);
+  }
+
+  async create(): Promise<ImportStatus> {
+    const status: ImportStatus = { importId: newImportId(), status: 'running' };
+    const id = status.importId;
+    await this.redis.run((c) => c.igniteImportCreate(importKey(id), importAliveKey(id), JSON.stringify(status), this.ttlMs, this.leaseMs));
+    const timer = setInterval(() => void this.beat(id), Math.floor(this.leaseMs / 3));
+    timer.unref();
+    this.running.set(id, { timer, lost: false });
+    return status;
+  }
+
+  async halfClosing(id: string): Promise<void> {
+    const job = this.running.get(id);
+    const alive = job && !job.lost
+      && (await this.redis.run((c) => c.igniteImportHalfClosing(importKey(id), importAliveKey(id), this.leaseMs))) === 1;
+    if (!alive) {
+      if (job) job.lost = true;
+      throw Errors.importLeaseLost();
+    }
+  }
+
+  async finish(id: string, outcome: ImportOutcome): Promise<void> {
+    const job = this.running.get(id);
+    if (!job) return;
+    job.unwritten = JSON.stringify(finishedStatus(id, outcome));
+    await this.beat(id);
+  }
+
+  async get(id: string): Promise<ImportStatus | undefined> {
+    const [json, phase, alive] = await this.redis.run((c) => c.igniteImportRead(importKey(id), importAliveKey(id)));
+    if (json === null) return undefined;
+    const status = JSON.parse(json) as ImportStatus;
+    if (status.status !== 'running' || phase === 'finished' || alive === 1) return status;
+    // Its replica stopped renewing the heartbeat: it died, or lost Redis for longer than the lease.
+    return phase === 'awaiting'
+      ? { importId: id, status: 'unknown', error: Errors.importOutcomeLost().toStatus() }
+      : { importId: id, status: 'failed', error: Errors.importReplicaLost().toStatus() };
+  }
+
+  /** Stops every heartbeat (at shutdown): jobs still running then read failed or unknown once their lease runs out. */
+  close(): void {
+    for (const job of this.running.values()) clearInterval(job.timer);
+    this.running.clear();
+  }
+
+  private async beat(id: string): Promise<void> {
+    const job = this.running.get(id);
+    if (!job) return;
+    try {
+      if (job.unwritten !== undefined) {
+        await this.redis.run((c) => c.igniteImportFinish(importKey(id), importAliveKey(id), job.unwritten!, this.ttlMs));
+        clearInterval(job.timer);
+        this.running.delete(id);
+      } else if ((await this.redis.run((c) => c.set(importAliveKey(id), '1', 'PX', this.leaseMs, 'XX'))) === null) {
+        job.lost = true;
+      }
+    } catch (err) {
+      // Redis is unreachable: the next beat tries again; a result stays queued until Redis takes it.
+      if (job.unwritten !== undefined && !job.warned) {
+        job.warned = true;
+        this.log.warn({ importId: id, err }, 'recording the import\'s result in Redis failed; retrying on every heartbeat until Redis takes it');
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import { ImportJobs, type ImportJobStore } from '../imports/import-jobs.js';
+import { claimLeaseMs } from '../webhooks/claim-lease.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from '../webhooks/idempotency-store.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisIdempotencyStore } from './redis-idempotency-store.js';
+import { RedisImportJobs } from './redis-import-jobs.js';
+
+/** What replicas must share: in Redis with REDIS_URL, else in this process's memory (one replica). */
+export interface SharedState {
+  idempotency: IdempotencyStore;
+  imports: ImportJobStore;
+  /** The Redis behind them, whose state /readyz reports; absent in memory. */
+  redis?: RedisConnection;
+  close(): Promise<void>;
+}
+
+export function openSharedState(config: Config, log: FastifyBaseLogger): SharedState {
+  if (!config.redisUrl) {
+    return {
+      idempotency: new MemoryIdempotencyStore(config.idempotencyTtlMs, config.idempotencyMaxKeys),
+      imports: new ImportJobs(),
+      close: async () => {},
+    };
+  }
+  const redis = new RedisConnection(config.redisUrl, log);
+  // An import's heartbeat lease is a claim's: the same silence after which a live upload is given up.
+  const imports = new RedisImportJobs(redis, claimLeaseMs(config), log);
+  return {
+    idempotency: new RedisIdempotencyStore(redis, config.idempotencyTtlMs),
+    imports,
+    redis,
+    close: async () => {
+      imports.close();
+      await redis.close();
+    },
+  };
+}
