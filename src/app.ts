@@ -118,8 +118,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(healthRoutes, { gate, upstream: deps.upstream, redis: shared.redis });
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);
-  const lateAnswers = new LateAnswers(config.upstreamOutcomeWaitMs);
+  const lateAnswers = new LateAnswers(config.upstreamOutcomeWaitMs, config.maxConcurrentUploads);
   app.decorate('lateAnswers', lateAnswers);
+  metrics.countLateAnswers(() => lateAnswers.size);
   const admissions = new UploadAdmissions(config, {
     upstream: deps.upstream,
     lateAnswers,

@@ -199,6 +199,10 @@ export const Errors = {
   idempotencyOutcomeUnknown: () =>
     new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
 
+  /** The call was half-closed, then the connection or stream failed: the upstream may or may not have committed. */
+  upstreamOutcomeLost: (status: string, details: string) =>
+    new BridgeError('UPSTREAM_OUTCOME_LOST', `The whole archive was sent, but the connection to the upstream BuildService failed before its answer (${status}: ${details || 'no details'}): whether the context was stored is unknown. With an Idempotency-Key, a retry with the same key answers 504 and is never uploaded twice; otherwise check with the BuildService before uploading again.`, 504, GrpcCode.DEADLINE_EXCEEDED),
+
   outcomeNeverKnown: () =>
     new BridgeError('OUTCOME_UNKNOWN', 'The whole archive was sent, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown. Check with the BuildService before uploading it again.', 504, GrpcCode.DEADLINE_EXCEEDED),
 

@@ -27,6 +27,7 @@ const CANCEL_SETTLE_MS = 5000;
  * Then close the server, the gRPC channel and the embedded upstream.
  */
 export async function shutDown({ app, gate, upstream, reference, graceMs, responseTimeoutMs }: ShutdownParts): Promise<void> {
+  const graceEnds = Date.now() + graceMs;
   gate.drain();
   app.log.info({ uploadsInFlight: gate.inFlight, graceMs }, 'draining: new uploads are refused');
   if (!(await idleWithin(gate, graceMs))) {
@@ -34,11 +35,15 @@ export async function shutDown({ app, gate, upstream, reference, graceMs, respon
     gate.cancelInFlight();
     await idleWithin(gate, responseTimeoutMs + CANCEL_SETTLE_MS);
   }
+  // Late answers get what is left of the grace period too.
+  await app.lateAnswers.settledWithin(Math.max(0, graceEnds - Date.now()));
   if (app.lateAnswers.size > 0) {
     app.log.warn({ lateAnswers: app.lateAnswers.size }, 'giving up on late upstream answers: their calls are reset and recorded as outcome unknown');
-    await app.lateAnswers.abandonAll();
   }
+  // Closed before the server closes: an upload that still ends in a late answer meanwhile is given up at once, and recorded.
+  await app.lateAnswers.close();
   await app.close();
+  await app.lateAnswers.close();
   upstream.close();
   await reference?.close();
   app.log.info('shut down');

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { constants as http2Constants } from 'node:http2';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { shutDown } from '../src/shutdown.js';
 import { gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { BOUNDARY, eventually, head, multipartBody, RawClient } from './raw-http.js';
 import { signatureHeaders, startSource } from './webhook-helpers.js';
+import { startFakeUpstream } from './fake-upstream.js';
 
 const PATH = '/v1/ignite/contexts/ctx.tar.gz';
 
@@ -184,6 +186,57 @@ describe('once the body is complete, the outcome is the upstream\'s', () => {
     assert.equal(final['status'], 'unknown', JSON.stringify(final));
     assert.equal((final['error'] as { code: number }).code, 4);
     assert.match((final['error'] as { message: string }).message, /whether the context was stored is unknown/);
+  });
+
+  test('a client that resets its connection while the upstream commits: stored, logged as ok_client_gone', async (t) => {
+    const stack = await startStack(t, { reference: { faults: { answerDelayMs: 800 } } });
+    const archive = gzipLike(600_000);
+    const client = await RawClient.connect(stack.baseUrl);
+    const halfClosed = new Promise((resolve) => stack.reference.events.once('half-close', resolve));
+    const observed = stack.nextObservation();
+    await client.write(Buffer.concat([Buffer.from(head('PUT', PATH, { 'content-length': archive.length })), archive]));
+    await halfClosed;
+    client.socket.resetAndDestroy();
+    assert.equal((await observed).outcome, 'stored');
+    await eventually(async () => /outcome="ok_client_gone"\} 1$/m.test(await (await request(`${stack.baseUrl}/metrics`)).body.text()), 'the upload counted as ok_client_gone');
+  });
+
+  test('a connection that fails after the half-close: 504 "outcome lost", and the key never uploads again', async (t) => {
+    // An upstream that takes the whole archive, then resets the stream instead of answering.
+    const broken = await startFakeUpstream(t, (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.on('end', () => stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR));
+    });
+    const stack = await startStack(t, { target: broken.target });
+    const archive = gzipLike(300_000);
+    const headers = { 'idempotency-key': 'lost', authorization: 'Bearer alice' };
+    const first = await put(stack, archive, headers);
+    assert.equal(first.status, 504, JSON.stringify(first.body));
+    assert.equal(first.body['code'], 4);
+    assert.match(String(first.body['message']), /connection to the upstream BuildService failed before its answer/);
+    assert.equal(broken.calls.length, 1);
+    assert.equal(broken.calls[0]!.outcome, 'committed', 'the upstream had the whole archive');
+    const retry = await put(stack, archive, headers);
+    assert.equal(retry.status, 504, JSON.stringify(retry.body));
+    assert.match(String(retry.body['message']), /will not be uploaded again under this key/);
+    assert.equal(broken.calls.length, 1, 'the retry never reached the upstream');
+  });
+});
+
+describe('a malformed request after a complete upload on the same connection', () => {
+  test('the upload still gets its answer, with Connection: close, and the connection ends', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(100_000);
+    const client = await RawClient.connect(stack.baseUrl);
+    await client.write(Buffer.concat([
+      Buffer.from(head('PUT', PATH, { 'content-length': archive.length })),
+      archive,
+      Buffer.from(head('GET', '/healthz', { 'content-length': 1, 'transfer-encoding': 'chunked' })),
+    ]));
+    const response = await client.response();
+    assert.equal(response.status, 200, response.body);
+    assert.equal(response.headers['connection'], 'close');
+    await client.closed;
   });
 });
 

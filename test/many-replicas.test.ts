@@ -190,7 +190,8 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
     midway.destroy();
     assert.equal(finished.status, 200, finished.body);
     assert.match(await (await request(`${a.url}/metrics`)).body.text(), /^ignite_bridge_idempotency_record_failures_total 2$/m);
-    assert.ok(a.logs.some((line) => line.includes('recording the Idempotency-Key outcome failed')));
+    // The child's log lines reach this process asynchronously.
+    await eventually(() => a.logs.some((line) => line.includes('recording the Idempotency-Key outcome failed')), 'A logged the failed record');
 
     const sentAt = Date.now();
     const refused = await put(a.url, 'outage.tar.gz', archive, { 'idempotency-key': 'k-outage' });
@@ -232,6 +233,9 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
       const drip = setInterval(() => res.write(randomBytes(8192)), 100);
       res.on('close', () => clearInterval(drip));
     });
+    for (const replica of [a, b]) {
+      await eventually(async () => (await get(`${replica.url}/readyz`)).body['redis'] === 'ready', 'connected to Redis', 10_000);
+    }
     const started = await startImport(a.url, `${source.origin}/endless.tar.gz`, 'endless.tar.gz');
     assert.equal(started.status, 202, JSON.stringify(started.body));
     const statusUrl = `${b.url}${String(started.body['statusUrl'])}`;

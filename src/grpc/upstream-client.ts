@@ -13,6 +13,15 @@ import { resetCall } from './reset-call.js';
  */
 const MAX_UNACKED_WRITES = 2;
 
+/**
+ * Statuses that, once the call is half-closed, may come from the transport
+ * (a dropped connection, a reset stream) rather than from the upstream's
+ * verdict: the archive may have been committed all the same.
+ */
+const AMBIGUOUS_AFTER_HALF_CLOSE = new Set<number>([
+  grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.DEADLINE_EXCEEDED,
+]);
+
 export interface UpstreamClientOptions {
   target: string;
   credentials?: grpc.ChannelCredentials;
@@ -85,7 +94,7 @@ export class UploadCall implements OpenUpload {
   private failure: BridgeError | undefined;
   private answered = false;
   private halfClosed = false;
-  /** A chunk was handed to HTTP/2, so the call has a stream to reset. */
+  /** A message was handed to HTTP/2, so the call has a stream to reset. */
   private sentData = false;
   private sentBytes = 0;
 
@@ -106,7 +115,11 @@ export class UploadCall implements OpenUpload {
       (err, response) => {
         this.answered = true;
         if (err || !response) {
-          this.failure ??= Errors.upstream(err?.code ?? grpc.status.UNKNOWN, err?.details ?? 'no response');
+          const code = err?.code ?? grpc.status.UNKNOWN;
+          // After END_STREAM, a broken connection or stream says nothing about whether the upstream committed.
+          this.failure ??= this.halfClosed && AMBIGUOUS_AFTER_HALF_CLOSE.has(code)
+            ? Errors.upstreamOutcomeLost(grpc.status[code] ?? String(code), err?.details ?? 'no response')
+            : Errors.upstream(code, err?.details ?? 'no response');
           settle.reject(this.failure);
         } else if (!this.halfClosed) {
           // An answer before the archive was complete cannot describe it; grpc-js also stops acknowledging writes.
@@ -119,7 +132,7 @@ export class UploadCall implements OpenUpload {
       },
     );
     this.response.catch(() => {}); // observed by whoever awaits it; a cancel must not become unhandled
-    this.call.write({ metadata });
+    this.call.write({ metadata }, () => { this.sentData = true; });
   }
 
   /**
@@ -131,7 +144,6 @@ export class UploadCall implements OpenUpload {
     this.sentBytes += chunk.length;
     this.unacked++;
     this.call.write({ chunk }, () => {
-      this.sentData = true;
       recycleChunk(chunk);
       this.unacked--;
       this.wake?.();
@@ -146,7 +158,8 @@ export class UploadCall implements OpenUpload {
    * that keeps the call open for it.
    */
   async commit(): Promise<UploadResponse> {
-    if (this.failure) throw this.failure;
+    // The last chunks may still wait on HTTP/2 flow control: until they are out, a stall is "stopped reading" and a reset is still safe.
+    await this.waitFor(() => this.unacked === 0);
     this.halfClosed = true;
     this.call.end();
     try {

@@ -82,6 +82,18 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  /** The gauge of half-closed calls still awaiting a late answer (they hold upstream streams outside the upload gate). */
+  countLateAnswers(size: () => number): void {
+    new Gauge({
+      name: 'ignite_bridge_late_answers_awaited',
+      help: 'Half-closed calls whose client got a 504 and whose answer is still awaited (UPSTREAM_OUTCOME_WAIT_MS)',
+      registers: [this.registry],
+      collect() {
+        this.set(size());
+      },
+    });
+  }
+
   constructor(upstream: { channelState(): string }) {
     collectDefaultMetrics({ register: this.registry });
     let counted = 0;

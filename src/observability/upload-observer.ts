@@ -60,7 +60,10 @@ export class UploadObserver {
     };
     try {
       const result = await run(watch);
-      const ok = () => end(reply && !reply.raw.writableFinished ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
+      const socket = request.raw.socket;
+      // The kernel takes the answer even from a client that left; its FIN (or reset) is what tells.
+      const gone = () => reply !== undefined && (!reply.raw.writableFinished || socket.destroyed || socket.readableEnded);
+      const ok = () => end(gone() ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
       if (reply && !reply.raw.destroyed) reply.raw.once('close', ok);
       else ok();
       return result;
@@ -85,7 +88,7 @@ function fromUpstream(error: BridgeError): boolean {
 function outcomeOf(error: BridgeError): UploadOutcomeLabel {
   if (error.code === 'CLIENT_ABORTED') return 'client_aborted';
   if (error.code === 'MALFORMED_HTTP') return 'malformed';
-  if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN') return 'outcome_unknown';
+  if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN' || error.code === 'UPSTREAM_OUTCOME_LOST') return 'outcome_unknown';
   if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT') return 'timeout';
   if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH') return 'upstream_error';
   const refusal = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE'].includes(error.code) || error.code.startsWith('SHUTDOWN');

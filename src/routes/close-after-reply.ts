@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** How long unread request bytes are discarded after an early reply before the socket is destroyed. */
-const LINGER_MS = 2000;
+export const LINGER_MS = 2000;
 
 /**
  * For a reply sent before the request body was read: `Connection: close`, so

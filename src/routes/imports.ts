@@ -106,7 +106,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         request.log.info({ importId: job.importId, code: error.code }, error.message);
         // Still running as far as the caller knows: the upstream may yet answer.
         if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
-        else jobs.finish(job.importId, { error: error.toStatus() });
+        else if (error.code === 'UPSTREAM_OUTCOME_LOST') void jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
+        else void jobs.finish(job.importId, { error: error.toStatus() });
       },
     ).finally(() => slot.release());
     const statusUrl = `/v1/ignite/imports/${job.importId}`;

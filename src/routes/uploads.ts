@@ -152,8 +152,9 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
     };
     reply.raw.once('close', onClose);
-    const unroute = routeParseErrors(request.raw.socket, (err) => slot.abort(err));
-    // `complete`: every body byte has reached Node (parsed, maybe not yet read), so nothing the client does can change it.
+    const unroute = routeParseErrors(request.raw, reply.raw, (err) => slot.abort(err));
+    // `complete`: every body byte has been received and parsed. A socket destroyed before they are all read
+    // still fails the read, which cancels the call; a client that merely leaves no longer does.
     const signal = untilBodyComplete(slot.signal, () => request.raw.complete);
     try {
       // Signature headers and Idempotency-Key: refused (401, 409, 504) before the body.

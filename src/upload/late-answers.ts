@@ -11,11 +11,17 @@ export type LateOutcome =
  * got a 504): each stays open up to UPSTREAM_OUTCOME_WAIT_MS for its answer,
  * then it is reset and its outcome is unknown for good. What follows (an
  * Idempotency-Key record, an import's status, a log line) is the caller's.
+ * Each holds an upstream stream outside the upload gate, so at most `max` are
+ * kept: past that, the oldest is given up.
  */
 export class LateAnswers {
   private readonly pending = new Map<Promise<void>, () => void>();
+  private closed = false;
 
-  constructor(private readonly waitMs: number) {}
+  constructor(
+    private readonly waitMs: number,
+    private readonly max: number,
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -29,7 +35,11 @@ export class LateAnswers {
       (response): LateOutcome => response.sizeBytes === String(error.sentBytes)
         ? { kind: 'answered', response }
         : { kind: 'failed', error: Errors.upstreamSizeMismatch(error.sentBytes, response.sizeBytes) },
-      (err: unknown): LateOutcome => ({ kind: 'failed', error: toBridgeError(err) }),
+      (err: unknown): LateOutcome => {
+        const failure = toBridgeError(err);
+        // The connection broke instead of an answer: that says nothing about what the upstream kept.
+        return failure.code === 'UPSTREAM_OUTCOME_LOST' ? { kind: 'unknown' } : { kind: 'failed', error: failure };
+      },
     );
     const done = Promise.race([answered, gaveUp])
       .then(async (outcome) => {
@@ -40,10 +50,24 @@ export class LateAnswers {
       .catch(() => {})
       .finally(() => this.pending.delete(done));
     this.pending.set(done, giveUp);
+    if (this.closed) giveUp();
+    else if (this.pending.size > this.max) this.pending.values().next().value?.();
   }
 
-  /** At shutdown: stop waiting (each call is reset, its outcome unknown) and let the callers record that. */
-  async abandonAll(): Promise<void> {
+  /** Resolves once no late answer is awaited, or after `ms`, whichever comes first. */
+  async settledWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
+    try {
+      await Promise.race([Promise.all(this.pending.keys()), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** At shutdown: stop waiting (each call is reset, its outcome unknown), also for any followed later, and let the callers record that. */
+  async close(): Promise<void> {
+    this.closed = true;
     for (const giveUp of this.pending.values()) giveUp();
     await Promise.all(this.pending.keys());
   }

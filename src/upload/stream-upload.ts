@@ -113,7 +113,8 @@ export class UploadStreamer {
       for (const [algorithm, hash] of hashes) archive.digests[algorithm] = hash.digest();
       await abortable(Promise.resolve(job.beforeCommit?.(archive)), stop.signal);
       if (cause) throw cause;
-      const response = await abortable(call.commit(), stop.signal);
+      // Not abortable: from the half-close on, the outcome is the upstream's (commit has its own timeouts).
+      const response = await call.commit();
       if (response.sizeBytes !== String(archive.bytes)) {
         throw Errors.upstreamSizeMismatch(archive.bytes, response.sizeBytes);
       }

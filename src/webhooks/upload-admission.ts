@@ -144,6 +144,10 @@ export class Admission {
   async fail(err: unknown): Promise<void> {
     this.untap();
     const lease = this.idempotency?.lease;
+    if (toBridgeError(err).code === 'UPSTREAM_OUTCOME_LOST') {
+      await this.settleLate({ kind: 'unknown' });
+      return;
+    }
     if (!(err instanceof OutcomeUnknownError)) {
       if (lease) await this.record((held) => this.idempotency!.store.release(this.idempotency!.key, held.token));
       return;
