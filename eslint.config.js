@@ -9,6 +9,8 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
+    // A suppression that no longer suppresses anything fails the lint, like any finding.
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
     languageOptions: {
       parserOptions: {
         // Types come from tsconfig.json; the JS files it does not include get a default project.
