@@ -261,9 +261,9 @@ export function toBridgeError(err: unknown): BridgeError {
   if (err instanceof BridgeError) return err;
   const e = err as { statusCode?: unknown; message?: unknown; code?: unknown };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
-  if (status === 404) return new BridgeError('NOT_FOUND', String(e.message ?? 'Not found'), 404, GrpcCode.NOT_FOUND);
+  if (status === 404) return new BridgeError('NOT_FOUND', typeof e.message === 'string' ? e.message : 'Not found', 404, GrpcCode.NOT_FOUND);
   if (status >= 400 && status < 500) {
-    return new BridgeError(String(e.code ?? 'BAD_REQUEST'), String(e.message ?? 'Bad request'), status, GrpcCode.INVALID_ARGUMENT);
+    return new BridgeError(typeof e.code === 'string' ? e.code : 'BAD_REQUEST', typeof e.message === 'string' ? e.message : 'Bad request', status, GrpcCode.INVALID_ARGUMENT);
   }
   return new BridgeError('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', 500, GrpcCode.INTERNAL, {}, { cause: err });
 }

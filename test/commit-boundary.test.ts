@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { constants as http2Constants } from 'node:http2';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
+import { ImportJobs, type ImportOutcome } from '../src/imports/import-jobs.js';
 import { shutDown } from '../src/shutdown.js';
 import { gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { BOUNDARY, eventually, head, multipartBody, RawClient } from './raw-http.js';
@@ -186,6 +187,37 @@ describe('once the body is complete, the outcome is the upstream\'s', () => {
     assert.equal(final['status'], 'unknown', JSON.stringify(final));
     assert.equal((final['error'] as { code: number }).code, 4);
     assert.match((final['error'] as { message: string }).message, /whether the context was stored is unknown/);
+  });
+
+  test('a drain that gives up on an async import\'s late answer returns only once the job store recorded unknown', async (t) => {
+    class SlowToRecord extends ImportJobs {
+      readonly recorded: ImportOutcome[] = [];
+      override async finish(id: string, outcome: ImportOutcome): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await super.finish(id, outcome);
+        this.recorded.push(outcome);
+      }
+    }
+    const jobs = new SlowToRecord();
+    const archive = gzipLike(300_000);
+    const source = await startSource(t, (_req, res) => {
+      res.writeHead(200, { 'content-length': archive.length });
+      res.end(archive);
+    });
+    const stack = await startStack(t, {
+      config: { importAllowHttp: true, importAllowPrivateAddresses: true, upstreamResponseTimeoutMs: 300, upstreamOutcomeWaitMs: 60_000 },
+      reference: { faults: { neverAnswer: true } },
+      importJobs: jobs,
+    });
+    const res = await request(`${stack.baseUrl}/v1/ignite/contexts:import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ url: `${source.origin}/ctx.tar.gz`, name: 'late.tar.gz' }),
+    });
+    assert.equal(res.statusCode, 202, await res.body.text());
+    await eventually(() => stack.app.lateAnswers.size === 1, 'the import awaits its late answer');
+    await shutDown({ app: stack.app, gate: stack.app.uploadGate, upstream: stack.upstream, graceMs: 200, responseTimeoutMs: 300 });
+    assert.deepEqual(jobs.recorded.map((o) => o.unknown), [true]);
   });
 
   test('a client that resets its connection while the upstream commits: stored, logged as ok_client_gone', async (t) => {

@@ -131,10 +131,10 @@ describe('Dockerfile', async () => {
     });
     t.after(() => child.kill('SIGKILL'));
     let output = '';
-    child.stderr.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
-        output += d;
+        output += d.toString();
         if (output.includes('listening on')) resolve();
       });
       child.on('close', (code) => reject(new Error(`the CMD exited ${code}: ${output}`)));

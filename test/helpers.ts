@@ -43,6 +43,8 @@ export interface StackOptions {
   http?: AppDependencies['http'];
   /** Where Idempotency-Keys live (default: the app's own memory store). */
   idempotencyStore?: AppDependencies['idempotencyStore'];
+  /** Where async imports are kept (default: the app's own memory store). */
+  importJobs?: AppDependencies['importJobs'];
 }
 
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
@@ -51,7 +53,7 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
-  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, idempotencyStore: options.idempotencyStore });
+  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, idempotencyStore: options.idempotencyStore, importJobs: options.importJobs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

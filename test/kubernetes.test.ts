@@ -8,6 +8,7 @@ import { describeSettings } from '../src/config.js';
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, whose shape the tests assert
 type Manifest = Record<string, any>;
 
 async function manifests(): Promise<Manifest[]> {

@@ -22,8 +22,8 @@ function runMain(env: Record<string, string>, args: string[] = []): Promise<Exit
     const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -90,7 +90,7 @@ describe('start-up', () => {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
-        out += d;
+        out += d.toString();
         const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
         if (match) resolve(match[1]!);
       });

@@ -42,6 +42,7 @@ describe('upstream refusals reach the client', () => {
   test('curl sending a large file reads the 401 (no reset before the reply)', async (t) => {
     const stack = await startStack(t, { reference: { token: 'sekret' } });
     const { writeFile, mkdtemp } = await import('node:fs/promises');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- path's functions do not use `this`
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'bridge-big-'));

@@ -17,6 +17,7 @@ export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void
   res.once('finish', () => {
     const socket = req.socket;
     // Runs after Node's own finish handler, which scheduled socket.destroy on the socket's 'finish'.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
     socket.removeListener('finish', socket.destroy);
     req.unpipe();
     // A 'data' listener keeps the request flowing even if a body iterator removes its own listener later.

@@ -106,8 +106,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         request.log.info({ importId: job.importId, code: error.code }, error.message);
         // Still running as far as the caller knows: the upstream may yet answer.
         if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
-        else if (error.code === 'UPSTREAM_OUTCOME_LOST') void jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
-        else void jobs.finish(job.importId, { error: error.toStatus() });
+        else if (error.code === 'UPSTREAM_OUTCOME_LOST') return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
+        else return jobs.finish(job.importId, { error: error.toStatus() });
       },
     ).finally(() => slot.release());
     const statusUrl = `/v1/ignite/imports/${job.importId}`;
@@ -127,9 +127,10 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     lateAnswers.follow(err, (late) => {
       request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
       if (importId === undefined) return;
-      if (late.kind === 'answered') jobs.finish(importId, { result: late.response });
-      else if (late.kind === 'failed') jobs.finish(importId, { error: late.error.toStatus() });
-      else jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
+      // Returned, so that abandonAll() at shutdown waits until the outcome is recorded.
+      if (late.kind === 'answered') return jobs.finish(importId, { result: late.response });
+      if (late.kind === 'failed') return jobs.finish(importId, { error: late.error.toStatus() });
+      return jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
     });
   }
 

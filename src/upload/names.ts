@@ -3,6 +3,7 @@ import { Errors } from '../errors.js';
 
 const MAX_NAME_BYTES = 255;
 // C0 controls, DEL and C1 controls: they break logs, headers and terminals.
+// eslint-disable-next-line no-control-regex -- finding them is its purpose
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A context name as the upstream gets it: 1..255 UTF-8 bytes, no control characters. Never used as a path. */

@@ -4,7 +4,7 @@
  * (the target's own, e.g. with headroom for the gRPC message header, so
  * sending it copies nothing).
  */
-export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number, alloc: (size: number) => Buffer = Buffer.allocUnsafeSlow): AsyncGenerator<Buffer> {
+export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number, alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size)): AsyncGenerator<Buffer> {
   let chunk = alloc(size);
   let filled = 0;
   for await (const piece of pieces) {
