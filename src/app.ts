@@ -9,8 +9,8 @@ import { clientErrorHandler } from './http/client-error.js';
 import { loggerOptions } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
-import { closeAfterReply } from './routes/close-after-reply.js';
-import { corsOptions } from './routes/cors.js';
+import { closeAfterReply } from './http/close-after-reply.js';
+import { corsOptions } from './http/cors.js';
 import { healthRoutes } from './routes/health.js';
 import { countResponses, metricsRoutes } from './routes/metrics.js';
 import { openapiRoutes } from './routes/openapi.js';
@@ -22,8 +22,8 @@ import { UploadStreamer } from './upload/stream-upload.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
 import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
-import type { IdempotencyStore } from './webhooks/idempotency-store.js';
-import { UploadAdmissions } from './webhooks/upload-admission.js';
+import type { IdempotencyStore } from './admission/idempotency-store.js';
+import { UploadAdmissions } from './admission/upload-admission.js';
 
 export interface AppDependencies {
   upstream: UpstreamClient;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { IdempotencyStore } from '../src/webhooks/idempotency-store.js';
+import type { IdempotencyStore } from '../src/admission/idempotency-store.js';
 
 /** The TTL of finished keys the contract's stores are built with. */
 export const TTL_MS = 2000;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
-import { MemoryIdempotencyStore } from '../src/webhooks/idempotency-store.js';
+import { MemoryIdempotencyStore } from '../src/admission/idempotency-store.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { signatureHeaders } from './webhook-helpers.js';
 import { storeContract, TTL_MS } from './idempotency-store-contract.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Errors, type BridgeError } from '../errors.js';
-import { LINGER_MS } from '../routes/close-after-reply.js';
+import { LINGER_MS } from './close-after-reply.js';
 
 interface InFlight {
   request: IncomingMessage;

@@ -11,8 +11,8 @@ import { untilBodyComplete } from '../upload/abortable.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
-import { identifyCaller } from '../webhooks/authenticate.js';
-import { forwardedHeaders, reprDigest } from './forwarded-headers.js';
+import { identifyCaller } from '../admission/authenticate.js';
+import { forwardedHeaders, reprDigest } from '../http/forwarded-headers.js';
 
 export interface ImportOptions {
   /** How host names are resolved before the address check (tests inject hostile resolvers). */

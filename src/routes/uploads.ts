@@ -4,13 +4,13 @@ import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { routeParseErrors } from '../http/client-error.js';
-import { forwardedHeaders, reprDigest } from './forwarded-headers.js';
+import { forwardedHeaders, reprDigest } from '../http/forwarded-headers.js';
 import { untilBodyComplete, withDeadline } from '../upload/abortable.js';
 import { algorithmsOf, digestFromHexField, digestsFromHeaders, verifyDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
-import type { RouteJob, UploadAdmissions } from '../webhooks/upload-admission.js';
+import type { RouteJob, UploadAdmissions } from '../admission/upload-admission.js';
 
 export interface UploadRoutesOptions {
   config: Config;

@@ -1,5 +1,5 @@
 import type { Redis, Result } from 'ioredis';
-import { newClaimToken, type Claim, type ClaimPhase, type IdempotencyStore, type IdempotentResult } from '../webhooks/idempotency-store.js';
+import { newClaimToken, type Claim, type ClaimPhase, type IdempotencyStore, type IdempotentResult } from '../admission/idempotency-store.js';
 import { IDEMPOTENCY_PREFIX } from './keys.js';
 import type { RedisConnection } from './redis-connection.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import { ImportJobs, type ImportJobStore } from '../imports/import-jobs.js';
-import { claimLeaseMs } from '../webhooks/claim-lease.js';
-import { MemoryIdempotencyStore, type IdempotencyStore } from '../webhooks/idempotency-store.js';
+import { claimLeaseMs } from '../admission/claim-lease.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from '../admission/idempotency-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisIdempotencyStore } from './redis-idempotency-store.js';
 import { RedisImportJobs } from './redis-import-jobs.js';
