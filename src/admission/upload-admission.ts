@@ -13,7 +13,7 @@ import { idempotencyKey } from './idempotency-key.js';
 import { MemoryIdempotencyStore, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'tap' | 'beforeCommit' | 'upstream'>;
+export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'taps' | 'checks' | 'upstream'>;
 
 type Response = IdempotentResult['response'];
 
@@ -109,13 +109,13 @@ export class Admission {
       // @fastify/multipart reads request.raw itself, so a multipart body is tapped there.
       const multipart = this.request.isMultipart();
       if (multipart) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
-      else job.tap = (piece) => signature.update(piece);
-      job.beforeCommit = async () => {
+      else job.taps = [(piece) => signature.update(piece)];
+      job.checks = [async () => {
         if (multipart && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal: base.signal });
         this.untap();
         signature.verify();
         await this.claimVerified();
-      };
+      }];
     }
     if (this.idempotency?.previous) job.upstream = hashingSink;
     return job;

@@ -134,7 +134,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch, beforeCommit?: () => Promise<void>): Promise<UploadOutcome> {
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch, beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
@@ -155,11 +155,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           headers,
           signal: upload,
           watch,
-          tap: proof && ((piece) => proof.update(piece)),
-          beforeCommit: async () => {
-            await proof?.finish();
-            await beforeCommit?.();
-          },
+          taps: proof ? [(piece) => proof.update(piece)] : [],
+          checks: [...(proof ? [() => proof.finish()] : []), ...(beforeHalfClose ? [beforeHalfClose] : [])],
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });

@@ -74,10 +74,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       name,
       expectedSizeBytes: declared ?? 0,
       digests: algorithmsOf(digests),
-      beforeCommit: async (archive) => {
-        verifyDigests(digests, archive.digests);
-        await job.beforeCommit?.(archive);
-      },
+      checks: [(archive) => verifyDigests(digests, archive.digests), ...job.checks ?? []],
     }));
   }
 
@@ -118,18 +115,22 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         name,
         expectedSizeBytes,
         sourceError: multipartError,
-        beforeCommit: async (archive) => {
-          if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
-          verifyDigests(digests, archive.digests);
+        checks: [
+          () => {
+            if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
+          },
+          (archive) => verifyDigests(digests, archive.digests),
           // The form must end right after the file: anything else is refused before the half-close.
-          const after = await next();
-          if (!after.done) {
-            throw Errors.unexpectedPart(after.value.type === 'file'
-              ? 'A second file part follows the first'
-              : `The field "${after.value.fieldname}" comes after the file part`);
-          }
-          await job.beforeCommit?.(archive);
-        },
+          async () => {
+            const after = await next();
+            if (!after.done) {
+              throw Errors.unexpectedPart(after.value.type === 'file'
+                ? 'A second file part follows the first'
+                : `The field "${after.value.fieldname}" comes after the file part`);
+            }
+          },
+          ...job.checks ?? [],
+        ],
       });
     });
   }

@@ -22,10 +22,14 @@ export interface UploadJob {
   headers: ForwardedHeaders;
   /** Digests to compute over the archive bytes besides sha256 (always computed, for Repr-Digest). */
   digests?: DigestAlgorithm[];
-  /** Sees every archive byte as it streams past, e.g. for an HMAC. */
-  tap?: (piece: Buffer) => void;
-  /** Runs after the last byte and before the half-close: throwing cancels the call instead of committing it. */
-  beforeCommit?: (archive: ReceivedArchive) => void | Promise<void>;
+  /** See every archive byte as it streams past, e.g. an HMAC, the proof that a download is whole. */
+  taps?: Array<(piece: Buffer) => void>;
+  /**
+   * The checks between the last byte and the half-close, run in this order
+   * (the route's own, e.g. digests and the form's end, then the admission's,
+   * e.g. the signature): one that throws cancels the call instead of committing it.
+   */
+  checks?: Array<(archive: ReceivedArchive) => void | Promise<void>>;
   /** What a body that sends nothing for the idle timeout becomes (default: the client's 408). */
   idleError?: () => BridgeError;
   /** Turns an error raised by the body stream into what the client is told. */
@@ -55,9 +59,25 @@ const clientGone = (): BridgeError => Errors.clientAborted();
 
 /**
  * HTTP body → archive sniffing → size limit and digests → exact-size chunks →
- * the gRPC client stream. The call is opened only once the first bytes are
- * known to be an archive, and half-closed only after every check passed; any
- * failure cancels it so the upstream never keeps a partial archive.
+ * the upload target. The call is opened only once the first bytes are known
+ * to be an archive, and half-closed only after every check passed; before
+ * that, any failure cancels it so the upstream never keeps a partial archive.
+ *
+ * Which timeout applies when (one clock runs at a time for an upload):
+ *
+ * | phase                                   | timeout                        | on expiry                          |
+ * |-----------------------------------------|--------------------------------|------------------------------------|
+ * | waiting for body bytes (readBody)       | UPLOAD_IDLE_TIMEOUT_MS         | 408 (import: 502), call cancelled  |
+ * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS         | 408, call cancelled                |
+ * | a chunk waiting for the upstream, also  | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "stopped reading", cancelled   |
+ * |   the last ones before the half-close   |   (UploadCall)                 |                                    |
+ * | after the half-close, for the answer    | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "not known yet", call kept     |
+ * | after that 504, for a late answer       | UPSTREAM_OUTCOME_WAIT_MS       | reset, recorded "outcome unknown"  |
+ * |                                         |   (LateAnswers)                |                                    |
+ * | an import's whole download              | IMPORT_TIMEOUT_MS              | 504, cancelled (until it is whole) |
+ *
+ * A client that leaves, or the end of a drain's grace period, cancels only
+ * until the body is complete (`untilBodyComplete` on `job.signal`).
  */
 export class UploadStreamer {
   constructor(
@@ -96,7 +116,7 @@ export class UploadStreamer {
     try {
       await pipeline(
         readBody(source, this.limits.idleTimeoutMs, job.idleError ?? (() => Errors.idleTimeout(this.limits.idleTimeoutMs)), job.sourceError ?? clientGone, fail, stop.signal),
-        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.tap),
+        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.taps ?? []),
         (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes, target.allocChunk?.bind(target)),
         async (chunks: AsyncIterable<Buffer>) => {
           for await (const chunk of chunks) {
@@ -111,7 +131,7 @@ export class UploadStreamer {
         throw Errors.sizeMismatch(job.expectedSizeBytes, archive.bytes);
       }
       for (const [algorithm, hash] of hashes) archive.digests[algorithm] = hash.digest();
-      await abortable(Promise.resolve(job.beforeCommit?.(archive)), stop.signal);
+      for (const check of job.checks ?? []) await abortable(Promise.resolve(check(archive)), stop.signal);
       if (cause) throw cause;
       // Not abortable: from the half-close on, the outcome is the upstream's (commit has its own timeouts).
       const response = await call.commit();
@@ -133,7 +153,7 @@ export class UploadStreamer {
     archive: ReceivedArchive,
     hashes: Map<DigestAlgorithm, Hash>,
     open: (type: ArchiveType) => void,
-    tap: ((piece: Buffer) => void) | undefined,
+    taps: Array<(piece: Buffer) => void>,
   ): AsyncGenerator<Buffer> {
     const max = this.limits.maxContextBytes;
     let head: Buffer | undefined;
@@ -142,7 +162,7 @@ export class UploadStreamer {
       archive.bytes += piece.length;
       if (archive.bytes > max) throw Errors.tooLarge(max);
       for (const hash of hashes.values()) hash.update(piece);
-      tap?.(piece);
+      for (const tap of taps) tap(piece);
       return piece;
     };
     const sniff = (bytes: Buffer) => {
