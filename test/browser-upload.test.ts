@@ -214,7 +214,7 @@ describe('uploads from a page on another origin (CORS) in headless Chromium', ()
       form.append('name', 'from-another-site.tar.gz');
       form.append('file', new Blob([bytes]), 'ctx.tar.gz');
       try {
-        const response = await fetch(url, { method: 'POST', body: form, headers: { Authorization: 'Bearer site-token' } });
+        const response = await fetch(url, { method: 'POST', body: form, headers: { Authorization: 'Bearer site-token', 'Want-Repr-Digest': 'sha-256=1' } });
         return {
           status: response.status,
           body: await response.json(),

@@ -25,6 +25,8 @@ describe('Idempotency-Key', () => {
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
     assert.deepEqual(retry.body, first.body);
     assert.equal(retry.headers['idempotent-replayed'], 'true');
+    // A keyed upload is hashed for its fingerprint, so both answers carry the archive's sha-256.
+    assert.equal(first.headers['repr-digest'], `sha-256=:${Buffer.from(sha256(archive), 'hex').toString('base64')}:`);
     assert.equal(retry.headers['repr-digest'], first.headers['repr-digest']);
     // Chunked this time (no Content-Length): the fingerprint is name, size and sha-256, not the framing.
     const chunked = await put(stack, 'ctx.tar.gz', Readable.from([archive.subarray(0, 1000), archive.subarray(1000)]), key);

@@ -216,18 +216,40 @@ describe('integrity', () => {
     return response;
   }
 
-  test('matching Content-Digest / Repr-Digest (sha-256, sha-512, unknown ones ignored) are accepted; success carries Repr-Digest', async (t) => {
+  test('matching Content-Digest / Repr-Digest (sha-256, sha-512, unknown ones ignored) are accepted; success carries Repr-Digest of what was verified', async (t) => {
     const stack = await startStack(t);
-    const accepted: Array<[Record<string, string>, 'length' | 'chunked']> = [
-      [{ 'content-digest': sha256Header }, 'length'],
-      [{ 'repr-digest': `sha-512=:${b64('sha512', archive)}:` }, 'chunked'],
-      [{ 'content-digest': `md5=:AAAAAAAAAAAAAAAAAAAAAA==:, sha-512=:${b64('sha512', archive)}:`, 'repr-digest': sha256Header }, 'length'],
+    const sha512Header = `sha-512=:${b64('sha512', archive)}:`;
+    const accepted: Array<[Record<string, string>, 'length' | 'chunked', string]> = [
+      [{ 'content-digest': sha256Header }, 'length', sha256Header],
+      [{ 'repr-digest': sha512Header }, 'chunked', sha512Header],
+      [{ 'content-digest': `md5=:AAAAAAAAAAAAAAAAAAAAAA==:, ${sha512Header}`, 'repr-digest': sha256Header }, 'length', `${sha256Header}, ${sha512Header}`],
     ];
-    for (const [headers, framing] of accepted) {
+    for (const [headers, framing, answered] of accepted) {
       const response = await put(stack, headers, archive, framing);
       assert.equal(response.status, 200, `${JSON.stringify(headers)}: ${response.body}`);
-      assert.equal(response.headers['repr-digest'], sha256Header);
+      assert.equal(response.headers['repr-digest'], answered);
       assert.equal(sha256(await storedBytes(stack, response.json.contextId!)), sha256(archive));
+    }
+  });
+
+  test('Want-Repr-Digest / Want-Content-Digest: the preferred supported algorithm is answered; no preference, no digest', async (t) => {
+    const stack = await startStack(t);
+    const sha512Header = `sha-512=:${b64('sha512', archive)}:`;
+    const cases: Array<[Record<string, string>, string | undefined]> = [
+      [{}, undefined],
+      [{ 'want-repr-digest': 'sha-256=1' }, sha256Header],
+      [{ 'want-repr-digest': 'sha-512=3, sha-256=10' }, sha256Header],
+      [{ 'want-content-digest': 'sha-256=2, sha-512=9' }, sha512Header],
+      [{ 'want-repr-digest': 'sha-512' }, sha512Header],
+      [{ 'want-repr-digest': 'sha-256=5', 'want-content-digest': 'sha-512=5' }, sha256Header],
+      // Nothing supported and acceptable, or unreadable: a hint the bridge cannot meet asks for no work.
+      [{ 'want-repr-digest': 'md5=10, sha-256=0' }, undefined],
+      [{ 'want-repr-digest': 'sha-256=:not-a-weight:' }, undefined],
+    ];
+    for (const [headers, answered] of cases) {
+      const response = await put(stack, headers, archive, 'chunked');
+      assert.equal(response.status, 200, `${JSON.stringify(headers)}: ${response.body}`);
+      assert.equal(response.headers['repr-digest'], answered, JSON.stringify(headers));
     }
   });
 

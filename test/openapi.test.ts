@@ -97,7 +97,7 @@ describe('openapi.yaml', () => {
     ];
     for (const [path, method] of expected) assert.ok(paths[path]?.[method], `${method} ${path}`);
     const parameters = Object.values((document['components'] as Json)['parameters'] as Record<string, Json>).map((p) => String(p['name']).toLowerCase());
-    for (const header of ['content-digest', 'repr-digest', 'expect', 'idempotency-key', 'x-signature-256', 'x-signature-timestamp', 'x-request-id', 'traceparent']) {
+    for (const header of ['content-digest', 'repr-digest', 'want-repr-digest', 'want-content-digest', 'expect', 'idempotency-key', 'x-signature-256', 'x-signature-timestamp', 'x-request-id', 'traceparent']) {
       assert.ok(parameters.includes(header), `request header ${header}`);
     }
     const post = paths['/v1/ignite/contexts']!['post'] as Json;
@@ -166,6 +166,11 @@ describe('the real server answers as openapi.yaml says', () => {
     const put = await call(stack, 'put', '/v1/ignite/contexts/ctx.tar.gz', { body: gzipLike(5000), headers: { 'x-request-id': 'contract-1' } });
     assert.equal(put.status, 200, put.text);
     conforms('put', '/v1/ignite/contexts/{name}', put);
+    for (const want of ['sha-256=1', 'sha-512=1']) {
+      const digested = await call(stack, 'put', '/v1/ignite/contexts/ctx.tar.gz', { body: gzipLike(5000), headers: { 'want-repr-digest': want } });
+      assert.ok(digested.headers['repr-digest'], want);
+      conforms('put', '/v1/ignite/contexts/{name}', digested);
+    }
 
     const form = multipartForm([{ name: 'name', value: 'form.tar.gz' }, { name: 'file', filename: 'x.tar.gz', data: gzipLike(3000) }]);
     const multipart = await call(stack, 'post', '/v1/ignite/contexts', form);

@@ -127,7 +127,7 @@ describe('CORS', () => {
     const origin = 'https://app.example.com';
     const stack = await startStack(t, { config: { corsAllowedOrigins: [origin] } });
     const ok = await request(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, {
-      method: 'PUT', headers: { origin }, body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]),
+      method: 'PUT', headers: { origin, 'want-repr-digest': 'sha-256=1' }, body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]),
     });
     assert.equal(ok.statusCode, 200, await ok.body.text());
     assert.equal(ok.headers['access-control-allow-origin'], origin);

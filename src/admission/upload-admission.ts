@@ -13,7 +13,7 @@ import { idempotencyKey } from './idempotency-key.js';
 import { MemoryIdempotencyStore, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'taps' | 'checks' | 'upstream'>;
+export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'>;
 
 type Response = IdempotentResult['response'];
 
@@ -93,10 +93,12 @@ export class Admission {
     this.log = request.log;
   }
 
-  job(base: Pick<UploadJob, 'headers' | 'signal' | 'watch'>): RouteJob {
+  job(base: Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
     const job: RouteJob = {
       ...base,
       headers: { ...base.headers, authorization: this.caller.upstreamAuthorization },
+      // A key's fingerprint of the body is its sha-256 (see `fingerprint`).
+      digests: this.idempotency ? [...new Set([...base.digests ?? [], 'sha256' as const])] : base.digests,
       watch: (name, archive) => {
         this.name = name;
         this.archive = archive;

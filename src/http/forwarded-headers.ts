@@ -15,8 +15,3 @@ export function forwardedHeaders(request: FastifyRequest, authorization: string 
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
   });
 }
-
-/** RFC 9530 Repr-Digest of the archive bytes, sent with every success. */
-export function reprDigest(sha256: Buffer | undefined): string {
-  return `sha-256=:${sha256!.toString('base64')}:`;
-}

@@ -10,9 +10,10 @@ import type { UploadObserver, UploadWatch } from '../observability/upload-observ
 import { untilBodyComplete } from '../upload/abortable.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
-import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
+import type { DigestAlgorithm, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../admission/authenticate.js';
-import { forwardedHeaders, reprDigest } from '../http/forwarded-headers.js';
+import { reprDigest, wantedDigests } from '../upload/digests.js';
+import { forwardedHeaders } from '../http/forwarded-headers.js';
 
 export interface ImportOptions {
   /** How host names are resolved before the address check (tests inject hostile resolvers). */
@@ -81,8 +82,9 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       };
       reply.raw.once('close', onClose);
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch), 'import', reply);
-        reply.header('repr-digest', reprDigest(outcome.digests.sha256));
+        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, wantedDigests(request.headers)), 'import', reply);
+        const digest = reprDigest(outcome.digests);
+        if (digest) reply.header('repr-digest', digest);
         return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
       } catch (err) {
         if (err instanceof OutcomeUnknownError) followLate(request, err);
@@ -99,7 +101,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       throw err;
     });
     const halfClosing = () => jobs.halfClosing(job.importId);
-    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, halfClosing), 'import').then(
+    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, [], halfClosing), 'import').then(
       (outcome) => jobs.finish(job.importId, { result: { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes } }),
       (err: unknown) => {
         const error = toBridgeError(err);
@@ -134,7 +136,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch, beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch,
+    digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
@@ -153,6 +156,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           name: spec.name,
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
+          digests,
           signal: upload,
           watch,
           taps: proof ? [(piece) => proof.update(piece)] : [],

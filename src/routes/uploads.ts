@@ -4,9 +4,9 @@ import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { routeParseErrors } from '../http/client-error.js';
-import { forwardedHeaders, reprDigest } from '../http/forwarded-headers.js';
+import { forwardedHeaders } from '../http/forwarded-headers.js';
 import { untilBodyComplete, withDeadline } from '../upload/abortable.js';
-import { algorithmsOf, digestFromHexField, digestsFromHeaders, verifyDigests } from '../upload/digests.js';
+import { algorithmsOf, digestFromHexField, digestsFromHeaders, reprDigest, verifyDigests, wantedDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
@@ -73,7 +73,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       ...job,
       name,
       expectedSizeBytes: declared ?? 0,
-      digests: algorithmsOf(digests),
+      digests: algorithmsOf(digests, job.digests),
       checks: [(archive) => verifyDigests(digests, archive.digests), ...job.checks ?? []],
     }));
   }
@@ -114,6 +114,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         ...job,
         name,
         expectedSizeBytes,
+        digests: algorithmsOf(digests, job.digests),
         sourceError: multipartError,
         checks: [
           () => {
@@ -162,11 +163,12 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       const admission = await admissions.admit(request);
       // Every early check has passed: only now may the client start sending its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const outcome = await start(admission.job({ headers, signal, watch })).catch(async (err: unknown) => {
+      const outcome = await start(admission.job({ headers, signal, watch, digests: wantedDigests(request.headers) })).catch(async (err: unknown) => {
         await admission.fail(err);
         throw err;
       });
-      reply.header('repr-digest', reprDigest(outcome.digests.sha256));
+      const digest = reprDigest(outcome.digests);
+      if (digest) reply.header('repr-digest', digest);
       return await admission.finish(outcome, reply);
     } finally {
       reply.raw.removeListener('close', onClose);

@@ -76,9 +76,44 @@ export function digestFromHexField(value: string | undefined): ExpectedDigest[] 
   return [{ algorithm: 'sha256', source: 'sha-256 (multipart field sha256)', hex: true, label: 'sha-256', value: Buffer.from(hex, 'hex') }];
 }
 
-/** The extra algorithms the streamer must compute for these expectations (sha256 always is). */
-export function algorithmsOf(expected: ExpectedDigest[]): DigestAlgorithm[] {
-  return [...new Set(expected.map((e) => e.algorithm))];
+/** Every algorithm the streamer must compute: those of the declared digests, plus any another check or the client wants. */
+export function algorithmsOf(expected: ExpectedDigest[], also: readonly DigestAlgorithm[] = []): DigestAlgorithm[] {
+  return [...new Set([...expected.map((e) => e.algorithm), ...also])];
+}
+
+/**
+ * RFC 9530 `Want-Repr-Digest` / `Want-Content-Digest` (the same thing here:
+ * only `identity` encoding is accepted): a dictionary of algorithm keys
+ * weighted 0 (not acceptable) to 10. Answers the supported algorithm with
+ * the highest weight (sha-256 on a tie), or nothing: a preference is a hint,
+ * so one the bridge cannot meet, or cannot read, asks for no work.
+ */
+export function wantedDigests(headers: Record<string, string | string[] | undefined>): DigestAlgorithm[] {
+  let best: { algorithm: DigestAlgorithm; weight: number } | undefined;
+  for (const name of ['want-repr-digest', 'want-content-digest'] as const) {
+    const raw = headers[name];
+    if (raw === undefined) continue;
+    for (const member of (Array.isArray(raw) ? raw.join(',') : raw).split(',')) {
+      const match = MEMBER.exec(member.trim());
+      const supported = match && SUPPORTED[match[1]!];
+      if (!supported) continue;
+      // A bare key is the structured-field boolean true: taken as weight 1.
+      const weight = match[2] === undefined ? 1 : /^(?:10|[0-9])$/.test(match[2]) ? Number(match[2]) : 0;
+      if (weight === 0) continue;
+      if (!best || weight > best.weight || (weight === best.weight && supported.algorithm === 'sha256')) {
+        best = { algorithm: supported.algorithm, weight };
+      }
+    }
+  }
+  return best ? [best.algorithm] : [];
+}
+
+/** The `Repr-Digest` response header for the digests computed over the archive, or undefined when none was. */
+export function reprDigest(digests: Partial<Record<DigestAlgorithm, Buffer>>): string | undefined {
+  const members = Object.entries(SUPPORTED)
+    .filter(([, { algorithm }]) => digests[algorithm])
+    .map(([label, { algorithm }]) => `${label}=:${digests[algorithm]!.toString('base64')}:`);
+  return members.length > 0 ? members.join(', ') : undefined;
 }
 
 /** Throws the 400 naming both digests when the received bytes do not match a declared digest. */
