@@ -1,49 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { spawnBridge } from './bridge-process.js';
 import { gzipLike } from './helpers.js';
 import { chunked, eventually, head, RawClient } from './raw-http.js';
-
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-
-interface Bridge {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  logs: string[];
-}
-
-/** `node dist/src/main.js` on PORT=0 with the embedded reference upstream; the URL comes from its JSON log line. */
-async function startBridge(dataDir: string, env: Record<string, string>): Promise<Bridge> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', IGNITE_DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let pending = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      pending += data.toString();
-      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        logs.push(line);
-        try {
-          const entry = JSON.parse(line) as { url?: string };
-          if (entry.url) resolve(entry.url);
-        } catch { /* not a log line */ }
-      }
-    });
-    child.stderr!.on('data', (data: Buffer) => logs.push(data.toString()));
-    void exited.then((code) => reject(new Error(`the bridge exited (${code}) before listening: ${logs.join('\n')}`)));
-  });
-  return { child, url, exited, logs };
-}
 
 async function readyz(url: string): Promise<{ status: number; body: { status: string; uploadsInFlight: number } }> {
   const res = await fetch(`${url}/readyz`);
@@ -61,7 +23,7 @@ async function startUpload(url: string, name: string, first: Buffer): Promise<Ra
 test('SIGTERM: readyz and new uploads turn 503, uploads finishing within the grace are stored, the rest cancelled, exit 0', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-shutdown-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const bridge = await startBridge(dataDir, { SHUTDOWN_GRACE_MS: '1500', UPLOAD_IDLE_TIMEOUT_MS: '60000' });
+  const bridge = await spawnBridge(t, { IGNITE_DATA_DIR: dataDir, SHUTDOWN_GRACE_MS: '1500', UPLOAD_IDLE_TIMEOUT_MS: '60000' });
   t.after(() => { if (bridge.child.exitCode === null) bridge.child.kill('SIGKILL'); });
   assert.equal((await readyz(bridge.url)).status, 200);
 
@@ -105,7 +67,7 @@ test('SIGTERM: readyz and new uploads turn 503, uploads finishing within the gra
 test('SIGINT with nothing in flight exits 0 at once', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-shutdown-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const bridge = await startBridge(dataDir, { SHUTDOWN_GRACE_MS: '60000' });
+  const bridge = await spawnBridge(t, { IGNITE_DATA_DIR: dataDir, SHUTDOWN_GRACE_MS: '60000' });
   t.after(() => { if (bridge.child.exitCode === null) bridge.child.kill('SIGKILL'); });
   const started = Date.now();
   bridge.child.kill('SIGINT');
