@@ -62,7 +62,11 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   reference.events.on('upload', (o: UploadObservation) => observed.push(o));
   reference.events.on('call', (o: UploadObservation) => opened.push(o));
   t.after(async () => {
-    await app.close();
+    // Hooks run in the order they were added: a browser context closed after this one may still hold a
+    // connection that is not idle, which app.close() would wait for forever. The test is over: cut them.
+    const closed = app.close();
+    app.server.closeAllConnections();
+    await closed;
     upstream.close();
     await reference.close();
     await rm(dataDir, { recursive: true, force: true });
