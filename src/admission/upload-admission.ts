@@ -10,7 +10,7 @@ import type { UploadTarget } from '../upload/upload-target.js';
 import { identifyCaller, type Caller } from './authenticate.js';
 import { ClaimLease, claimLeaseMs } from './claim-lease.js';
 import { idempotencyKey } from './idempotency-key.js';
-import { MemoryIdempotencyStore, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
+import type { IdempotencyStore, IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
 export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'>;
@@ -20,7 +20,8 @@ type Response = IdempotentResult['response'];
 export interface AdmissionDependencies {
   upstream: UploadTarget;
   lateAnswers: LateAnswers;
-  store?: IdempotencyStore | undefined;
+  /** Where keys live: process memory, or Redis shared by the replicas. */
+  store: IdempotencyStore;
   /** Counts a success whose Idempotency-Key record could not be written (the client still gets its 200). */
   onRecordFailed?: () => void;
 }
@@ -39,7 +40,7 @@ export class UploadAdmissions {
     private readonly config: Config,
     private readonly deps: AdmissionDependencies,
   ) {
-    this.store = deps.store ?? new MemoryIdempotencyStore(config.idempotencyTtlMs, config.idempotencyMaxKeys);
+    this.store = deps.store;
   }
 
   async admit(request: FastifyRequest): Promise<Admission> {
