@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { rechunk } from '../src/upload/rechunk.js';
+import { Rechunker } from '../src/upload/rechunk.js';
 import { gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 import { BOUNDARY, chunked, head, multipartBody, pieces, RawClient } from './raw-http.js';
 
 const CHUNK = 524288;
 
-describe('rechunk', () => {
-  test('any sequence of input pieces gives exact 524288-byte chunks (the last may be shorter) and identical bytes', async () => {
+describe('Rechunker', () => {
+  test('any sequence of input pieces gives exact 524288-byte chunks (the last may be shorter) and identical bytes, also when the sink asks to wait', async () => {
     const piece = fc.oneof(
       fc.integer({ min: 0, max: 16 }),
       fc.integer({ min: 0, max: 70_000 }),
@@ -18,16 +18,21 @@ describe('rechunk', () => {
       const total = sizes.reduce((a, b) => a + b, 0);
       const bytes = Buffer.alloc(total);
       for (let i = 0; i < total; i++) bytes[i] = (i * 31 + seed) & 0xff;
-      async function* input() {
-        let offset = 0;
-        for (const size of sizes) {
-          yield bytes.subarray(offset, offset + size);
-          offset += size;
-        }
-      }
+      const rechunker = new Rechunker(CHUNK);
       const chunks: Buffer[] = [];
       // Copies, because a chunk's buffer is handed over to gRPC and must not be aliased by later ones.
-      for await (const chunk of rechunk(input(), CHUNK)) chunks.push(Buffer.from(chunk));
+      const sink = (chunk: Buffer) => {
+        chunks.push(Buffer.from(chunk));
+        return (chunks.length + seed) % 3 === 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
+      };
+      let offset = 0;
+      for (const size of sizes) {
+        const wait = rechunker.push(bytes.subarray(offset, offset + size), sink);
+        if (wait) await wait;
+        offset += size;
+      }
+      const last = rechunker.end();
+      if (last) chunks.push(Buffer.from(last));
       chunks.slice(0, -1).forEach((c) => assert.equal(c.length, CHUNK));
       if (chunks.length) assert.ok(chunks.at(-1)!.length > 0 && chunks.at(-1)!.length <= CHUNK);
       assert.equal(chunks.length, Math.ceil(total / CHUNK));

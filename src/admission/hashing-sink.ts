@@ -12,8 +12,9 @@ export const hashingSink: UploadTarget = {
     return {
       // Never settles: a sink cannot fail on its own.
       response: new Promise<UploadResponse>(() => {}),
-      write: async (chunk: Buffer) => {
+      write: (chunk: Buffer) => {
         bytes += chunk.length;
+        return undefined;
       },
       commit: async () => ({ contextId: '', sizeBytes: String(bytes) }),
       cancel: () => {},

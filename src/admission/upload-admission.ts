@@ -13,7 +13,7 @@ import { idempotencyKey } from './idempotency-key.js';
 import type { IdempotencyStore, IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'>;
+export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'> & { signal: AbortSignal };
 
 type Response = IdempotentResult['response'];
 
@@ -94,7 +94,7 @@ export class Admission {
     this.log = request.log;
   }
 
-  job(base: Pick<UploadJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
+  job(base: Pick<RouteJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
     const job: RouteJob = {
       ...base,
       headers: { ...base.headers, authorization: this.caller.upstreamAuthorization },

@@ -136,10 +136,11 @@ export class UploadCall implements OpenUpload {
   }
 
   /**
-   * Sends one chunk; resolves once at most MAX_UNACKED_WRITES are outstanding.
-   * The chunk is reused for a later one once grpc-js is done with it: do not keep it.
+   * Sends one chunk. With MAX_UNACKED_WRITES outstanding it answers a promise
+   * that settles once fewer are: send nothing more until then. The chunk is
+   * reused for a later one once grpc-js is done with it: do not keep it.
    */
-  async write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     this.sentBytes += chunk.length;
     this.unacked++;
@@ -148,7 +149,7 @@ export class UploadCall implements OpenUpload {
       this.unacked--;
       this.wake?.();
     });
-    if (this.unacked >= MAX_UNACKED_WRITES) await this.waitFor(() => this.unacked < MAX_UNACKED_WRITES);
+    return this.unacked >= MAX_UNACKED_WRITES ? this.waitFor(() => this.unacked < MAX_UNACKED_WRITES) : undefined;
   }
 
   /**

@@ -1,25 +1,52 @@
+/** Takes a full chunk; a promise means "the target is behind: send nothing more until it settles". */
+export type ChunkSink = (chunk: Buffer) => Promise<void> | undefined;
+
 /**
  * Cuts any sequence of byte pieces into chunks of exactly `size` bytes (the
  * last may be shorter). Each byte is copied once, into a buffer from `alloc`
  * (the target's own, e.g. with headroom for the gRPC message header, so
- * sending it copies nothing).
+ * sending it copies nothing). Synchronous while the sink keeps up: no promise
+ * per piece.
  */
-export async function* rechunk(pieces: AsyncIterable<Buffer>, size: number, alloc: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size)): AsyncGenerator<Buffer> {
-  let chunk = alloc(size);
-  let filled = 0;
-  for await (const piece of pieces) {
-    let offset = 0;
+export class Rechunker {
+  private chunk: Buffer | undefined;
+  private filled = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n),
+  ) {}
+
+  /**
+   * Copies `piece` (from `offset` on) into chunks, handing each full one to
+   * `sink`. When the sink asks to wait, the rest of the piece is copied once
+   * it settled: at most one partial chunk is held besides those sent.
+   */
+  push(piece: Buffer, sink: ChunkSink, offset = 0): Promise<void> | undefined {
     while (offset < piece.length) {
-      const n = Math.min(size - filled, piece.length - offset);
-      piece.copy(chunk, filled, offset, offset + n);
-      filled += n;
+      const chunk = (this.chunk ??= this.alloc(this.size));
+      const n = Math.min(this.size - this.filled, piece.length - offset);
+      piece.copy(chunk, this.filled, offset, offset + n);
+      this.filled += n;
       offset += n;
-      if (filled === size) {
-        yield chunk;
-        chunk = alloc(size);
-        filled = 0;
+      if (this.filled === this.size) {
+        this.chunk = undefined;
+        this.filled = 0;
+        const wait = sink(chunk);
+        if (wait) {
+          const rest = offset;
+          return rest < piece.length ? wait.then(() => this.push(piece, sink, rest)) : wait;
+        }
       }
     }
+    return undefined;
   }
-  if (filled > 0) yield chunk.subarray(0, filled);
+
+  /** The last, shorter chunk once the pieces are over; undefined when nothing is left. */
+  end(): Buffer | undefined {
+    const chunk = this.chunk?.subarray(0, this.filled);
+    this.chunk = undefined;
+    this.filled = 0;
+    return chunk?.length ? chunk : undefined;
+  }
 }

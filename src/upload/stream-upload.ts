@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BridgeError, Errors, toBridgeError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from './upload-target.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
 import { abortable } from './abortable.js';
-import { rechunk } from './rechunk.js';
+import { readBody } from './read-body.js';
+import { Rechunker } from './rechunk.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -15,9 +15,10 @@ export interface UploadLimits {
   idleTimeoutMs: number;
 }
 
+/** One archive's upload: what it is, where it goes, what must hold before its commit. */
 export interface UploadJob {
   name: string;
-  /** Announced archive size (Content-Length, expectedSizeBytes), 0 when unknown. */
+  /** Announced archive size (Content-Length, expectedSizeBytes, Upload-Length), 0 when unknown. */
   expectedSizeBytes: number;
   headers: ForwardedHeaders;
   /** Digests to compute over the archive bytes; none by default (hashing costs about 1 CPU second per GiB). */
@@ -26,24 +27,31 @@ export interface UploadJob {
   taps?: Array<(piece: Buffer) => void>;
   /**
    * The checks between the last byte and the half-close, run in this order
-   * (the route's own, e.g. digests and the form's end, then the admission's,
+   * (the form's own, e.g. digests and the form's end, then the admission's,
    * e.g. the signature): one that throws cancels the call instead of committing it.
    */
   checks?: Array<(archive: ReceivedArchive) => void | Promise<void>>;
-  /** What a body that sends nothing for the idle timeout becomes (default: the client's 408). */
-  idleError?: () => BridgeError;
-  /** Turns an error raised by the body stream into what the client is told. */
-  sourceError?: (err: unknown) => BridgeError;
   /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
   watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
   /** Where the archive goes instead of the configured upstream, e.g. a hashing sink for an idempotent replay. */
   upstream?: UploadTarget;
-  /** Aborted when the client goes away or the bridge shuts down; a BridgeError reason is what gets reported. */
-  signal: AbortSignal;
+  /** Cancels the upload (the client went away before its body was complete, the bridge shuts down); a BridgeError reason is what gets reported. */
+  signal?: AbortSignal;
+}
+
+/** How one request's body is read (the request scope). */
+export interface BodyOptions {
+  /** What a body that sends nothing for the idle timeout becomes (default: the client's 408). */
+  idleError?: () => BridgeError;
+  /** Turns an error raised by the body stream into what the client is told (default: the client went away). */
+  sourceError?: (err: unknown) => BridgeError;
+  /** Ends this request's reading (e.g. a newer request for the same upload); the upload itself goes on. */
+  signal?: AbortSignal;
 }
 
 export interface ReceivedArchive {
   contentType: ArchiveType;
+  /** Bytes the upload holds: forwarded to the target, or waiting in a stage (the sniffed head, the partial chunk). */
   bytes: number;
   chunks: number;
   digests: Partial<Record<DigestAlgorithm, Buffer>>;
@@ -58,16 +66,16 @@ export interface UploadOutcome extends ReceivedArchive {
 const clientGone = (): BridgeError => Errors.clientAborted();
 
 /**
- * HTTP body → archive sniffing → size limit and digests → exact-size chunks →
- * the upload target. The call is opened only once the first bytes are known
- * to be an archive, and half-closed only after every check passed; before
- * that, any failure cancels it so the upstream never keeps a partial archive.
+ * Starts uploads. Single-request forms (multipart, raw, PUT, import) call
+ * `upload`: one body, then the commit. A resumable upload calls `start` and
+ * feeds the returned Upload one request body after another.
  *
  * Which timeout applies when (one clock runs at a time for an upload):
  *
  * | phase                                   | timeout                        | on expiry                          |
  * |-----------------------------------------|--------------------------------|------------------------------------|
- * | waiting for body bytes (readBody)       | UPLOAD_IDLE_TIMEOUT_MS         | 408 (import: 502), call cancelled  |
+ * | waiting for body bytes (readBody)       | UPLOAD_IDLE_TIMEOUT_MS         | 408 (import: 502); the request     |
+ * |                                         |   (request scope)              |   ends: single-request forms cancel|
  * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS         | 408, call cancelled                |
  * | a chunk waiting for the upstream, also  | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "stopped reading", cancelled   |
  * |   the last ones before the half-close   |   (UploadCall)                 |                                    |
@@ -75,6 +83,8 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  * | after that 504, for a late answer       | UPSTREAM_OUTCOME_WAIT_MS       | reset, recorded "outcome unknown"  |
  * |                                         |   (LateAnswers)                |                                    |
  * | an import's whole download              | IMPORT_TIMEOUT_MS              | 504, cancelled (until it is whole) |
+ * | a paused resumable upload               | RESUMABLE_EXPIRY_MS (sliding), | cancelled, 410                     |
+ * |                                         |   RESUMABLE_MAX_LIFETIME_MS    |                                    |
  *
  * A client that leaves, or the end of a drain's grace period, cancels only
  * until the body is complete (`untilBodyComplete` on `job.signal`).
@@ -85,149 +95,201 @@ export class UploadStreamer {
     private readonly limits: UploadLimits,
   ) {}
 
-  async upload(source: Readable, job: UploadJob): Promise<UploadOutcome> {
-    const stop = new AbortController();
-    let cause: BridgeError | undefined;
-    let call: OpenUpload | undefined;
-    // Cancels at once: waiting for the pipeline to unwind could take as long as a stalled upstream.
-    const fail = (err: BridgeError) => {
-      cause ??= err;
-      stop.abort(err);
-      call?.cancel();
-    };
-    const onAbort = () => fail(job.signal.reason instanceof BridgeError ? job.signal.reason : clientGone());
-    if (job.signal.aborted) onAbort();
-    else job.signal.addEventListener('abort', onAbort, { once: true });
-
-    const target = job.upstream ?? this.upstream;
-    const open = (contentType: ArchiveType) => {
-      call = target.open(
-        { name: job.name, contentType, expectedSizeBytes: String(job.expectedSizeBytes) },
-        job.headers,
-      );
-      // The upstream may end the call (UNAUTHENTICATED, …) while we are still reading the body.
-      call.response.catch((err: unknown) => fail(toBridgeError(err)));
-    };
-    const hashes = new Map<DigestAlgorithm, Hash>((job.digests ?? []).map((algorithm) => [algorithm, createHash(algorithm)]));
-    const archive: ReceivedArchive = { contentType: 'application/gzip', bytes: 0, chunks: 0, digests: {} };
-    job.watch?.(job.name, archive);
-
+  /** One request body is the whole archive: any failure while reading it cancels the upload. */
+  async upload(source: Readable, job: UploadJob & BodyOptions): Promise<UploadOutcome> {
+    const upload = this.start(job);
     try {
-      await pipeline(
-        readBody(source, this.limits.idleTimeoutMs, job.idleError ?? (() => Errors.idleTimeout(this.limits.idleTimeoutMs)), job.sourceError ?? clientGone, fail, stop.signal),
-        (pieces: AsyncIterable<Buffer>) => this.inspect(pieces, archive, hashes, open, job.taps ?? []),
-        (pieces: AsyncIterable<Buffer>) => rechunk(pieces, this.limits.chunkSizeBytes, target.allocChunk?.bind(target)),
-        async (chunks: AsyncIterable<Buffer>) => {
-          for await (const chunk of chunks) {
-            await abortable(call!.write(chunk), stop.signal);
-            archive.chunks++;
-          }
-        },
-        { signal: stop.signal },
-      );
-      if (!call) throw Errors.emptyBody();
+      await upload.receive(source, job);
+    } catch (err) {
+      upload.cancel(toBridgeError(err));
+    }
+    return upload.finish();
+  }
+
+  start(job: UploadJob): Upload {
+    return new Upload(job, job.upstream ?? this.upstream, this.limits);
+  }
+}
+
+/**
+ * The upload scope: one archive, one call to the target, one cancellation
+ * signal. Bytes pass these stages in order, each a few lines below:
+ *
+ *   limit → sniff (opens the call) → digests and taps → re-chunk → send
+ *
+ * The call is opened only once the first bytes are known to be an archive,
+ * and half-closed only after every check passed; before that, any failure
+ * cancels it so the target never keeps a partial archive.
+ */
+export class Upload {
+  readonly archive: ReceivedArchive = { contentType: 'application/gzip', bytes: 0, chunks: 0, digests: {} };
+  private readonly abort = new AbortController();
+  private cause: BridgeError | undefined;
+  private call: OpenUpload | undefined;
+  /** The rest of a piece waiting for the target: the next bytes go in only after it. */
+  private pending: Promise<void> | undefined;
+  private head: Buffer | undefined;
+  private readonly hashes: Map<DigestAlgorithm, Hash>;
+  private readonly chunks: Rechunker;
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly job: UploadJob,
+    private readonly target: UploadTarget,
+    private readonly limits: UploadLimits,
+  ) {
+    this.hashes = new Map((job.digests ?? []).map((algorithm) => [algorithm, createHash(algorithm)]));
+    this.chunks = new Rechunker(limits.chunkSizeBytes, target.allocChunk?.bind(target));
+    const outer = job.signal;
+    const onAbort = () => this.cancel(outer!.reason instanceof BridgeError ? outer!.reason : clientGone());
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    this.detach = () => outer?.removeEventListener('abort', onAbort);
+    job.watch?.(job.name, this.archive);
+  }
+
+  /** Aborted once the upload failed or was cancelled; the reason is the BridgeError the client is told. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Bytes taken so far (a resumable upload's offset): none of them can be lost short of cancelling the upload. */
+  get offset(): number {
+    return this.archive.bytes;
+  }
+
+  /**
+   * The request scope: reads one request body into the upload. Resolves when
+   * that body ended with every byte taken; rejects when the request ended
+   * early (idle, gone, superseded) or the upload failed (then `signal` is
+   * aborted). Bytes already taken stay taken either way.
+   */
+  async receive(source: Readable, options: BodyOptions = {}): Promise<void> {
+    await this.settled();
+    const signal = options.signal ? AbortSignal.any([this.abort.signal, options.signal]) : this.abort.signal;
+    await readBody(source, {
+      idleTimeoutMs: this.limits.idleTimeoutMs,
+      idleError: options.idleError ?? (() => Errors.idleTimeout(this.limits.idleTimeoutMs)),
+      sourceError: options.sourceError ?? clientGone,
+      signal,
+    }, (piece) => this.push(piece));
+    await this.settled();
+  }
+
+  /** Every byte taken has been handed on (or the upload failed). */
+  async settled(): Promise<void> {
+    while (this.pending) await abortable(this.pending, this.abort.signal);
+    if (this.cause) throw this.cause;
+  }
+
+  /**
+   * After the last byte: the last chunk, the size and every check, then the
+   * half-close and the target's answer. Throws what the client is told.
+   */
+  async finish(): Promise<UploadOutcome> {
+    const { archive, job } = this;
+    try {
+      await this.settled();
+      // A body shorter than the sniff: decide on what there is.
+      if (!this.call) await this.behind(this.forward(this.sniff(EMPTY, true)));
+      const last = this.chunks.end();
+      if (last) await this.behind(this.send(last));
+      if (!this.call) throw Errors.emptyBody();
       if (job.expectedSizeBytes > 0 && archive.bytes !== job.expectedSizeBytes) {
         throw Errors.sizeMismatch(job.expectedSizeBytes, archive.bytes);
       }
-      for (const [algorithm, hash] of hashes) archive.digests[algorithm] = hash.digest();
-      for (const check of job.checks ?? []) await abortable(Promise.resolve(check(archive)), stop.signal);
-      if (cause) throw cause;
-      // Not abortable: from the half-close on, the outcome is the upstream's (commit has its own timeouts).
-      const response = await call.commit();
+      for (const [algorithm, hash] of this.hashes) archive.digests[algorithm] = hash.digest();
+      for (const check of job.checks ?? []) await abortable(Promise.resolve(check(archive)), this.abort.signal);
+      if (this.cause) throw this.cause;
+      // Not abortable: from the half-close on, the outcome is the target's (commit has its own timeouts).
+      const response = await this.call.commit();
       if (response.sizeBytes !== String(archive.bytes)) {
         throw Errors.upstreamSizeMismatch(archive.bytes, response.sizeBytes);
       }
       return { ...archive, contextId: response.contextId, sizeBytes: response.sizeBytes };
     } catch (err) {
-      call?.cancel();
-      throw cause ?? toBridgeError(err);
+      throw this.cancel(toBridgeError(err));
     } finally {
-      job.signal.removeEventListener('abort', onAbort);
+      this.detach();
     }
   }
 
-  /** Sniffs the archive type, counts against the limit and feeds the digests. */
-  private async *inspect(
-    pieces: AsyncIterable<Buffer>,
-    archive: ReceivedArchive,
-    hashes: Map<DigestAlgorithm, Hash>,
-    open: (type: ArchiveType) => void,
-    taps: Array<(piece: Buffer) => void>,
-  ): AsyncGenerator<Buffer> {
-    const max = this.limits.maxContextBytes;
-    let head: Buffer | undefined;
-    let sniffed = false;
-    const accept = (piece: Buffer) => {
-      archive.bytes += piece.length;
-      if (archive.bytes > max) throw Errors.tooLarge(max);
-      for (const hash of hashes.values()) hash.update(piece);
-      for (const tap of taps) tap(piece);
-      return piece;
-    };
-    const sniff = (bytes: Buffer) => {
-      const type = detectArchiveType(bytes);
-      if (!type) throw Errors.notAnArchive(describeHead(bytes));
-      archive.contentType = type;
-      sniffed = true;
-      open(type);
-    };
-    for await (const piece of pieces) {
-      if (sniffed) {
-        yield accept(piece);
-        continue;
-      }
-      head = head ? Buffer.concat([head, piece]) : piece;
-      if (head.length < SNIFF_BYTES) continue;
-      sniff(head);
-      yield accept(head);
-      head = undefined;
-    }
-    if (!sniffed) {
-      if (!head?.length) throw Errors.emptyBody();
-      sniff(head);
-      yield accept(head);
-    }
+  /** Waits while the target is behind (nothing to wait for is the common case), or until the upload fails. */
+  private async behind(wait: Promise<void> | undefined): Promise<void> {
+    if (wait) await abortable(wait, this.abort.signal);
   }
+
+  /**
+   * Ends the upload and resets its call at once (waiting for the stages to
+   * unwind could take as long as a stalled target). The first reason wins;
+   * after the half-close it does nothing.
+   */
+  cancel(reason: BridgeError): BridgeError {
+    this.cause ??= reason;
+    this.abort.abort(this.cause);
+    this.call?.cancel();
+    return this.cause;
+  }
+
+  /** The stages, for one piece: undefined when it was handed on, a promise while the target is behind. */
+  private push(piece: Buffer): Promise<void> | undefined {
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.forward(this.sniff(this.limit(piece)));
+    } catch (err) {
+      throw this.cancel(toBridgeError(err));
+    }
+    if (!wait) return undefined;
+    const pending = wait.then(
+      () => { if (this.pending === pending) this.pending = undefined; },
+      (err: unknown) => {
+        if (this.pending === pending) this.pending = undefined;
+        throw this.cancel(toBridgeError(err));
+      },
+    );
+    pending.catch(() => {}); // the request that pushed may be gone; the cause is kept for finish()
+    this.pending = pending;
+    return pending;
+  }
+
+  /** Stage 1: counts the bytes against MAX_CONTEXT_BYTES. From here on they are the upload's. */
+  private limit(piece: Buffer): Buffer {
+    this.archive.bytes += piece.length;
+    if (this.archive.bytes > this.limits.maxContextBytes) throw Errors.tooLarge(this.limits.maxContextBytes);
+    return piece;
+  }
+
+  /** Stage 2: holds the first bytes until they show the archive type (or the body ended), then opens the call. */
+  private sniff(piece: Buffer, final = false): Buffer | undefined {
+    if (this.call) return piece;
+    const head = this.head ? Buffer.concat([this.head, piece]) : piece;
+    this.head = undefined;
+    if (head.length < SNIFF_BYTES && !final) {
+      this.head = head;
+      return undefined;
+    }
+    if (!head.length) throw Errors.emptyBody();
+    const type = detectArchiveType(head);
+    if (!type) throw Errors.notAnArchive(describeHead(head));
+    this.archive.contentType = type;
+    this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers);
+    // The target may end the call (UNAUTHENTICATED, …) while the body still streams.
+    this.call.response.catch((err: unknown) => this.cancel(toBridgeError(err)));
+    return head;
+  }
+
+  /** Stages 3–5, for the bytes the sniff let through: digests and taps, re-chunk, send. */
+  private forward(bytes: Buffer | undefined): Promise<void> | undefined {
+    if (!bytes) return undefined;
+    for (const hash of this.hashes.values()) hash.update(bytes);
+    for (const tap of this.job.taps ?? []) tap(bytes);
+    return this.chunks.push(bytes, this.send);
+  }
+
+  private readonly send = (chunk: Buffer): Promise<void> | undefined => {
+    this.archive.chunks++;
+    return this.call!.write(chunk);
+  };
 }
 
-/**
- * Reads the body without ever destroying it: destroying an IncomingMessage
- * destroys its socket, and the client must still get our error reply. The
- * idle timer runs only while the bridge is actually waiting for body bytes.
- */
-async function* readBody(
-  source: Readable,
-  idleTimeoutMs: number,
-  idleError: () => BridgeError,
-  sourceError: (err: unknown) => BridgeError,
-  fail: (err: BridgeError) => void,
-  signal: AbortSignal,
-): AsyncGenerator<Buffer> {
-  const iterator = source.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
-  let waiting = false;
-  const idle = setTimeout(() => {
-    if (waiting) fail(idleError());
-  }, idleTimeoutMs);
-  try {
-    for (;;) {
-      if (signal.aborted) throw signal.reason;
-      waiting = true;
-      idle.refresh();
-      let result: IteratorResult<Buffer>;
-      try {
-        result = await abortable(iterator.next(), signal);
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        throw sourceError(err);
-      } finally {
-        waiting = false;
-      }
-      if (result.done) return;
-      yield result.value;
-    }
-  } finally {
-    clearTimeout(idle);
-    // Not awaited: a next() still pending on an idle client would hold it until the socket closes.
-    void iterator.return?.();
-  }
-}
+const EMPTY = Buffer.alloc(0);

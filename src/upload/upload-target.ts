@@ -18,8 +18,12 @@ export interface UploadTarget {
 export interface OpenUpload {
   /** Settles when the target answers, even early (an error while the body still streams); never unhandled. */
   readonly response: Promise<UploadResponse>;
-  /** Sends one chunk; resolves when the target can take the next. The chunk belongs to the target from here on. */
-  write(chunk: Buffer): Promise<void>;
+  /**
+   * Sends one chunk, which belongs to the target from here on. Undefined:
+   * send the next one now; a promise: the target is behind, send nothing
+   * more until it settles.
+   */
+  write(chunk: Buffer): Promise<void> | undefined;
   /** Half-closes (the archive is complete and checked) and waits for the answer. */
   commit(): Promise<UploadResponse>;
   /** Before the half-close: make sure nothing is kept. After it, too late: does nothing. */

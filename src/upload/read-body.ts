@@ -1,0 +1,106 @@
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { toBridgeError, type BridgeError } from '../errors.js';
+
+
+export interface ReadBodyOptions {
+  idleTimeoutMs: number;
+  /** What `idleTimeoutMs` without a byte, while the bridge is reading, becomes. */
+  idleError: () => BridgeError;
+  /** Turns an error of the body stream (a reset, a premature close) into what the client is told. */
+  sourceError: (err: unknown) => BridgeError;
+  /** Aborting stops reading at once, with the signal's reason. */
+  signal: AbortSignal;
+}
+
+/**
+ * Hands every piece of the body to `onPiece` as it arrives: 'data' events,
+ * so a piece costs no promise and no timer. While the promise `onPiece`
+ * returned is pending (the upstream is behind) the body is paused, and the
+ * idle timer with it: a stalled upstream is not the client's idle timeout.
+ * Resolves at the end of the body. Never destroys the body: destroying an
+ * IncomingMessage destroys its socket, and the client must still get our
+ * error reply.
+ */
+export function readBody(source: Readable, options: ReadBodyOptions, onPiece: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
+  const { idleTimeoutMs, signal } = options;
+  if (signal.aborted) return Promise.reject(toBridgeError(signal.reason));
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    let ended = false;
+    /** Waiting on the upstream, not on the client. */
+    let blocked = false;
+    let lastByte = performance.now();
+
+    const finish = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      signal.removeEventListener('abort', onAbort);
+      source.removeListener('data', onData);
+      source.removeListener('end', onEnd);
+      source.removeListener('close', onClose);
+      source.removeListener('error', onError);
+      // An error the body emits later (the client leaving while we answer) must not go unhandled.
+      source.on('error', ignore);
+      if (err === undefined) {
+        resolve();
+      } else {
+        // Left unread, as a refusal needs it (closeAfterReply decides what happens to the rest).
+        source.pause();
+        reject(toBridgeError(err));
+      }
+    };
+    const broken = (err: unknown) => finish(signal.aborted ? signal.reason : options.sourceError(err));
+
+    const onData = (piece: Buffer) => {
+      lastByte = performance.now();
+
+      let wait: Promise<void> | undefined;
+      try {
+        wait = onPiece(piece);
+      } catch (err) {
+        finish(err);
+        return;
+      }
+      if (!wait) return;
+      blocked = true;
+      source.pause();
+      wait.then(() => {
+        blocked = false;
+        if (done) return;
+        lastByte = performance.now();
+        if (ended) finish();
+        else source.resume();
+      }, finish);
+    };
+    const onEnd = () => {
+      ended = true;
+      if (!blocked) finish();
+    };
+    const onClose = () => {
+      if (!ended) broken(Object.assign(new Error('the body closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    const onError = (err: unknown) => broken(err);
+    const onAbort = () => finish(signal.reason);
+
+    // One timer for the whole body, pushed back lazily: refreshing it for every piece costs more than the piece.
+    const check = () => {
+      if (done) return;
+      const quiet = performance.now() - lastByte;
+      if (!blocked && quiet >= idleTimeoutMs) finish(options.idleError());
+      else idle = setTimeout(check, blocked ? idleTimeoutMs : idleTimeoutMs - quiet);
+    };
+    let idle = setTimeout(check, idleTimeoutMs);
+
+    signal.addEventListener('abort', onAbort, { once: true });
+    source.on('end', onEnd);
+    source.on('close', onClose);
+    source.on('error', onError);
+    if (source.readableEnded) onEnd();
+    else if (source.destroyed) onClose();
+    else source.on('data', onData);
+  });
+}
+
+function ignore(): void {}
