@@ -19,6 +19,8 @@ import { uploadRoutes } from './routes/uploads.js';
 import { UploadGate } from './upload/upload-gate.js';
 import { LateAnswers } from './upload/late-answers.js';
 import { UploadStreamer } from './upload/stream-upload.js';
+import { ResumableUploads } from './resumable/resumable-uploads.js';
+import { resumableUploadRoutes } from './routes/resumable-uploads.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
 import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
@@ -44,6 +46,8 @@ declare module 'fastify' {
     uploadGate: UploadGate;
     /** Half-closed calls whose answer came after their 504, still awaited. */
     lateAnswers: LateAnswers;
+    /** The tus uploads this replica holds, when RESUMABLE_UPLOADS is on. */
+    resumableUploads: ResumableUploads | undefined;
   }
 }
 
@@ -130,6 +134,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const observer = new UploadObserver(metrics);
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
   await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
+  const resumable = config.resumableUploads
+    ? new ResumableUploads(streamer, { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, maxUploads: config.maxResumableUploads }, lateAnswers, () => metrics.resumableResumes.inc())
+    : undefined;
+  app.decorate('resumableUploads', resumable);
+  if (resumable) {
+    metrics.countResumableUploads(() => resumable.size);
+    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer });
+  }
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
 }

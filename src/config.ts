@@ -151,6 +151,12 @@ const settings = {
   importAllowPrivateAddresses: { env: 'IMPORT_ALLOW_PRIVATE_ADDRESSES', default: 'false', description: 'allow import URLs that resolve to loopback/private/link-local addresses (tests and closed networks only)', parse: onOff },
   importTimeoutMs: { env: 'IMPORT_TIMEOUT_MS', default: '600000', description: 'whole download limit for one import', parse: integer(1, 86_400_000) },
 
+  // Resumable uploads (tus 1.0):
+  resumableUploads: { env: 'RESUMABLE_UPLOADS', default: 'true', description: 'serve the tus 1.0 resumable upload routes under /v1/ignite/uploads', parse: onOff },
+  resumableExpiryMs: { env: 'RESUMABLE_EXPIRY_MS', default: '900000', description: 'a resumable upload with no progress this long expires (sliding); its call is cancelled', parse: integer(1000, 30 * 86_400_000) },
+  resumableMaxLifetimeMs: { env: 'RESUMABLE_MAX_LIFETIME_MS', default: '86400000', description: 'the longest a resumable upload may live, progressing or not', parse: integer(1000, 30 * 86_400_000) },
+  maxResumableUploads: { env: 'MAX_RESUMABLE_UPLOADS', default: '256', description: 'resumable uploads that may exist at once per replica (each holds an upstream stream); a per-credential cap is a quarter of it', parse: integer(1, 100_000) },
+
   // Many replicas:
   redisUrl: { env: 'REDIS_URL', default: '', description: 'redis:// or rediss:// URL of the Redis/Valkey the replicas share for Idempotency-Keys and async imports (unset: process memory, one replica)', parse: redisUrl },
 

@@ -245,6 +245,49 @@ export const Errors = {
       503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
 
   /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
+  // Resumable uploads (tus):
+  tusVersionUnsupported: (sent: string | undefined) =>
+    new BridgeError('TUS_VERSION_UNSUPPORTED', `${sent === undefined ? 'The Tus-Resumable header is missing' : `Tus-Resumable ${JSON.stringify(sent)} is not supported`}: this server speaks tus 1.0.0 (send \`Tus-Resumable: 1.0.0\`, as tus-js-client and Uppy do).`, 412, GrpcCode.FAILED_PRECONDITION, { 'tus-version': '1.0.0' }),
+
+  invalidTusHeader: (detail: string) =>
+    invalid('INVALID_TUS_HEADER', `${detail}; nothing was read or stored.`),
+
+  signedNotResumable: () =>
+    invalid('SIGNED_NOT_RESUMABLE', 'HMAC-signed uploads are single-request: send the signed body to POST /v1/ignite/contexts (or PUT /v1/ignite/contexts/<name>), or use `Authorization` for a resumable upload.'),
+
+  resumableCapacity: (max: number, scope: 'replica' | 'credential') =>
+    new BridgeError('RESUMABLE_UPLOADS_FULL', `${scope === 'replica' ? `This bridge already holds ${max} resumable uploads (MAX_RESUMABLE_UPLOADS)` : `This credential already holds ${max} resumable uploads (a quarter of MAX_RESUMABLE_UPLOADS)`}: finish or DELETE one, or retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  uploadNotFound: () =>
+    new BridgeError('UPLOAD_NOT_FOUND', 'No such resumable upload (or it belongs to another credential): create one with POST /v1/ignite/uploads.', 404, GrpcCode.NOT_FOUND),
+
+  uploadGone: (detail: string) =>
+    new BridgeError('UPLOAD_GONE', `${detail}. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
+
+  offsetMismatch: (current: number, sent: string | undefined) =>
+    new BridgeError('UPLOAD_OFFSET_MISMATCH', `${sent === undefined ? 'The PATCH has no Upload-Offset header' : `Upload-Offset is ${sent}`}, but the upload holds ${current} bytes: send HEAD to learn the offset and PATCH from there.`, 409, GrpcCode.FAILED_PRECONDITION, { 'upload-offset': String(current) }),
+
+  patchContentType: (sent: string | undefined) =>
+    invalid('PATCH_CONTENT_TYPE', `A PATCH must carry \`Content-Type: application/offset+octet-stream\`${sent ? `, not ${JSON.stringify(sent)}` : ''}; the upload is unchanged, send the bytes again with that type.`, 415),
+
+  pastUploadLength: (length: number) =>
+    invalid('PAST_UPLOAD_LENGTH', `The PATCH carries bytes past the declared Upload-Length of ${length}: the upload was ended and nothing was stored. Create a new upload with the right length.`, 413),
+
+  commitInProgress: () =>
+    new BridgeError('UPLOAD_COMMITTING', `Every byte of the upload arrived and the upstream is committing it: ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds for the contextId.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  deleteAfterHalfClose: () =>
+    new BridgeError('UPLOAD_ALREADY_SENT', 'Every byte of the upload was sent and the upstream has it (committed or committing): it can no longer be terminated. HEAD tells its outcome.', 409, GrpcCode.FAILED_PRECONDITION),
+
+  uploadExpired: (reason: string) =>
+    new BridgeError('UPLOAD_EXPIRED', `The resumable upload expired (${reason}); its upstream call was cancelled and nothing was stored`, 410, GrpcCode.NOT_FOUND),
+
+  patchIdle: (ms: number, offset: number) =>
+    new BridgeError('PATCH_IDLE_TIMEOUT', `No bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS), so this PATCH was ended; the upload is paused at offset ${offset}, nothing was lost. Resume with HEAD and a PATCH from that offset.`, 408, GrpcCode.DEADLINE_EXCEEDED),
+
+  patchSuperseded: () =>
+    new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),
+
   upstream: (grpcCode: number, details: string) => {
     const name = grpcCodeName[grpcCode] ?? `code ${grpcCode}`;
     const hint = grpcCode === GrpcCode.UNAVAILABLE

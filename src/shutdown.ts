@@ -28,9 +28,18 @@ const CANCEL_SETTLE_MS = 5000;
  */
 export async function shutDown({ app, gate, upstream, reference, graceMs, responseTimeoutMs }: ShutdownParts): Promise<void> {
   const graceEnds = Date.now() + graceMs;
+  const resumable = app.resumableUploads;
   gate.drain();
-  app.log.info({ uploadsInFlight: gate.inFlight, graceMs }, 'draining: new uploads are refused');
-  if (!(await idleWithin(gate, graceMs))) {
+  resumable?.drain();
+  app.log.info({ uploadsInFlight: gate.inFlight, resumableUploads: resumable?.size ?? 0, graceMs }, 'draining: new uploads are refused');
+  // Paused resumable uploads get the grace period to finish, too.
+  const finished = await idleWithin(gate, graceMs);
+  await resumable?.settledWithin(Math.max(0, graceEnds - Date.now()));
+  if (resumable?.size) {
+    app.log.warn({ resumableUploads: resumable.size }, 'grace period over: resetting the resumable uploads not yet complete');
+    resumable.endAll();
+  }
+  if (!finished) {
     app.log.warn({ uploadsInFlight: gate.inFlight }, 'grace period over: cancelling the uploads still receiving their body');
     gate.cancelInFlight();
     await idleWithin(gate, responseTimeoutMs + CANCEL_SETTLE_MS);

@@ -14,10 +14,22 @@ export const CORS_ALLOWED_HEADERS = [
   'X-Signature-256',
   'X-Signature-Timestamp',
   'traceparent',
+  // Resumable uploads (tus):
+  'Tus-Resumable',
+  'Upload-Length',
+  'Upload-Offset',
+  'Upload-Metadata',
+  'Upload-Defer-Length',
+  'Upload-Concat',
+  'X-HTTP-Method-Override',
 ];
 
 /** Response headers such a page may read (the others stay hidden from its script). */
-export const CORS_EXPOSED_HEADERS = ['Repr-Digest', 'X-Request-Id', 'Retry-After'];
+export const CORS_EXPOSED_HEADERS = [
+  'Repr-Digest', 'X-Request-Id', 'Retry-After',
+  'Location', 'Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Upload-Metadata', 'Upload-Defer-Length',
+  'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Ignite-Context-Id', 'Ignite-Size-Bytes',
+];
 
 /**
  * @fastify/cors options for CORS_ALLOWED_ORIGINS. A disallowed origin resolves
@@ -33,7 +45,7 @@ export function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptio
       if (origin === undefined) return callback(null, false);
       callback(null, any ? '*' : allowed.has(origin) ? origin : false);
     },
-    methods: ['GET', 'HEAD', 'POST', 'PUT'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: CORS_ALLOWED_HEADERS,
     exposedHeaders: CORS_EXPOSED_HEADERS,
     // A bearer token travels in a header, not in cookies: no credentialed requests.

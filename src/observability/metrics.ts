@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { resetFallbackCount } from '../grpc/reset-call.js';
 
-export type UploadMode = 'multipart' | 'raw' | 'put' | 'import';
+export type UploadMode = 'multipart' | 'raw' | 'put' | 'import' | 'resumable';
 /**
  * How an upload ended; `rejected` is a refusal by the bridge (bad request, too large, capacity, shutdown),
  * `ok_client_gone` a success whose client left after its last byte, `outcome_unknown` a half-closed call
@@ -83,6 +83,23 @@ export class BridgeMetrics {
   });
 
   /** The gauge of half-closed calls still awaiting a late answer (they hold upstream streams outside the upload gate). */
+  readonly resumableResumes = new Counter({
+    name: 'ignite_bridge_resumable_resumes_total',
+    help: 'PATCHes that resumed a paused resumable upload (an earlier PATCH of it ended before the upload was complete)',
+    registers: [this.registry],
+  });
+
+  countResumableUploads(size: () => number): void {
+    new Gauge({
+      name: 'ignite_bridge_resumable_uploads',
+      help: 'Resumable uploads this replica holds open (receiving or paused), each with its upstream call',
+      registers: [this.registry],
+      collect() {
+        this.set(size());
+      },
+    });
+  }
+
   countLateAnswers(size: () => number): void {
     new Gauge({
       name: 'ignite_bridge_late_answers_awaited',

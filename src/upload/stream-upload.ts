@@ -132,12 +132,16 @@ export class Upload {
   private readonly hashes: Map<DigestAlgorithm, Hash>;
   private readonly chunks: Rechunker;
   private readonly detach: () => void;
+  private maxBytes: number;
+  private overLimit: () => BridgeError;
 
   constructor(
     private readonly job: UploadJob,
     private readonly target: UploadTarget,
     private readonly limits: UploadLimits,
   ) {
+    this.maxBytes = limits.maxContextBytes;
+    this.overLimit = () => Errors.tooLarge(limits.maxContextBytes);
     this.hashes = new Map((job.digests ?? []).map((algorithm) => [algorithm, createHash(algorithm)]));
     this.chunks = new Rechunker(limits.chunkSizeBytes, target.allocChunk?.bind(target));
     const outer = job.signal;
@@ -174,6 +178,13 @@ export class Upload {
       signal,
     }, (piece) => this.push(piece));
     await this.settled();
+  }
+
+  /** A tighter bound than MAX_CONTEXT_BYTES (a resumable upload's Upload-Length), and what passing it is. */
+  limitTo(bytes: number, error: () => BridgeError): void {
+    if (bytes >= this.maxBytes) return;
+    this.maxBytes = bytes;
+    this.overLimit = error;
   }
 
   /** Every byte taken has been handed on (or the upload failed). */
@@ -252,10 +263,10 @@ export class Upload {
     return pending;
   }
 
-  /** Stage 1: counts the bytes against MAX_CONTEXT_BYTES. From here on they are the upload's. */
+  /** Stage 1: counts the bytes against the limit (MAX_CONTEXT_BYTES, or tighter). From here on they are the upload's. */
   private limit(piece: Buffer): Buffer {
     this.archive.bytes += piece.length;
-    if (this.archive.bytes > this.limits.maxContextBytes) throw Errors.tooLarge(this.limits.maxContextBytes);
+    if (this.archive.bytes > this.maxBytes) throw this.overLimit();
     return piece;
   }
 

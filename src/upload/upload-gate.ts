@@ -25,9 +25,13 @@ export class UploadGate {
     return !this.draining;
   }
 
-  /** Takes a slot or throws the 503 the client should get. */
-  enter(): UploadSlot {
-    if (this.draining) throw Errors.shuttingDown();
+  /**
+   * Takes a slot or throws the 503 the client should get. `duringDrain`: an
+   * upload that began before the drain (a paused resumable upload) may still
+   * take one to finish within the grace period.
+   */
+  enter({ duringDrain = false } = {}): UploadSlot {
+    if (this.draining && !duringDrain) throw Errors.shuttingDown();
     if (this.active >= this.maxConcurrent) throw Errors.overCapacity(this.maxConcurrent);
     this.active++;
     const controller = new AbortController();

@@ -1,0 +1,276 @@
+import type { Readable } from 'node:stream';
+import { Errors, OutcomeUnknownError, toBridgeError, type BridgeError } from '../errors.js';
+import type { LateAnswers } from '../upload/late-answers.js';
+import type { ReceivedArchive, Upload, UploadStreamer } from '../upload/stream-upload.js';
+import type { ForwardedHeaders } from '../upload/upload-target.js';
+
+export interface ResumableSpec {
+  id: string;
+  name: string;
+  /** Upload-Length; undefined while deferred (Upload-Defer-Length: 1). */
+  length: number | undefined;
+  /** The creation's Upload-Metadata, echoed by HEAD. */
+  metadata: string | undefined;
+  /** Who may touch the upload: the creating request's credential scope (anonymous: anyone holding the id). */
+  scope: string;
+  /** Counted against the per-credential cap (anonymous uploads: per client address). */
+  capKey: string;
+}
+
+export interface ResumableTimes {
+  expiryMs: number;
+  maxLifetimeMs: number;
+}
+
+export type Phase = 'receiving' | 'committing' | 'completed' | 'gone';
+
+export interface Answer {
+  contextId: string;
+  sizeBytes: string;
+}
+
+/** What one PATCH did: the upload is complete (its answer), or waits for more bytes. */
+export type PatchResult = { kind: 'completed'; answer: Answer } | { kind: 'progress' };
+
+export interface PatchRequest {
+  body: Readable;
+  /** Upload-Offset as sent. */
+  offset: number;
+  /** Content-Length, when the PATCH announced one. */
+  contentLength: number | undefined;
+  /** Headers for the call, when this PATCH opens it. */
+  headers: ForwardedHeaders;
+  /** The metrics' and log line's view of the upload, when this PATCH opens it. */
+  watch: (name: string, archive: Readonly<ReceivedArchive>) => void;
+  idleTimeoutMs: number;
+}
+
+/**
+ * One resumable upload on the replica that owns its call. Its state is the
+ * open Upload (one gRPC call fed bytes 0…length in order, exactly once);
+ * PATCHes are request scopes that feed it. A PATCH that idles, breaks or is
+ * superseded pauses the upload; only termination, expiry, a failed check,
+ * the upstream or shutdown ends it.
+ */
+export class ResumableUpload {
+  readonly createdAt = Date.now();
+  phase: Phase = 'receiving';
+  /** Set once completed. */
+  answer: Answer | undefined;
+  /** What requests for the upload are told once it is gone (410). */
+  error: BridgeError | undefined;
+  /** Why it ended, as the request that was running then is told. */
+  private cause: BridgeError | undefined;
+  /** An earlier PATCH ended before the upload was complete. */
+  paused = false;
+  private lastProgress = this.createdAt;
+  private upload: Upload | undefined;
+  private current: { stop: AbortController; done: Promise<void> } | undefined;
+  private timer: NodeJS.Timeout;
+  private readonly ended: Promise<void>;
+  private markEnded!: () => void;
+  private readonly result: Promise<Answer>;
+  private settleResult!: { resolve: (answer: Answer) => void; reject: (err: BridgeError) => void };
+
+  constructor(
+    readonly spec: ResumableSpec,
+    private readonly streamer: UploadStreamer,
+    private readonly times: ResumableTimes,
+    private readonly lateAnswers: LateAnswers,
+    private readonly onResume: () => void,
+  ) {
+    this.ended = new Promise((resolve) => { this.markEnded = resolve; });
+    this.result = new Promise((resolve, reject) => { this.settleResult = { resolve, reject }; });
+    this.result.catch(() => {});
+    this.timer = setTimeout(() => this.checkExpiry(), times.expiryMs).unref();
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get length(): number | undefined {
+    return this.spec.length;
+  }
+
+  /** Bytes the upload holds: forwarded into its call, or in its partial chunk. */
+  get offset(): number {
+    return this.upload?.offset ?? 0;
+  }
+
+  /** When it expires unless it progresses (sliding), never later than its lifetime allows. */
+  get expiresAt(): number {
+    return Math.min(this.lastProgress + this.times.expiryMs, this.createdAt + this.times.maxLifetimeMs);
+  }
+
+  /** Settles once the upload completed or is gone (for the registry and the upload's log line). */
+  whenEnded(): Promise<void> {
+    return this.ended;
+  }
+
+  /** The upload's final answer, or why it is gone (for the metrics and the upload's log line). */
+  outcome(): Promise<Answer> {
+    return this.result;
+  }
+
+  /** Upload-Defer-Length: the length arrives with a later PATCH, once. */
+  declareLength(length: number): void {
+    if (this.spec.length !== undefined) {
+      if (this.spec.length !== length) throw Errors.invalidTusHeader(`Upload-Length ${length} differs from the upload's length ${this.spec.length}`);
+      return;
+    }
+    if (length < this.offset) throw Errors.invalidTusHeader(`Upload-Length ${length} is below the ${this.offset} bytes already received`);
+    this.spec.length = length;
+    this.upload?.limitTo(length, () => Errors.pastUploadLength(length));
+  }
+
+  /**
+   * A newer request wins: ends the PATCH still open for this upload (its
+   * client's connection may have died silently), keeping every byte it
+   * delivered, and waits until those bytes are taken.
+   */
+  async takeOver(): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    current.stop.abort(Errors.patchSuperseded());
+    await current.done.catch(() => {});
+  }
+
+  /** Throws what a request for an upload that cannot take bytes now is told. */
+  assertReceiving(): void {
+    if (this.phase === 'committing') throw Errors.commitInProgress();
+    if (this.phase === 'gone') throw this.error!;
+  }
+
+  async patch(request: PatchRequest): Promise<PatchResult> {
+    await this.takeOver();
+    if (this.phase === 'completed' && request.offset === this.offset) return { kind: 'completed', answer: this.answer! };
+    this.assertReceiving();
+    if (this.phase !== 'receiving') throw Errors.offsetMismatch(this.offset, String(request.offset));
+    if (request.offset !== this.offset) throw Errors.offsetMismatch(this.offset, String(request.offset));
+    const { length } = this.spec;
+    if (length !== undefined && request.contentLength !== undefined && request.offset + request.contentLength > length) {
+      throw this.end(Errors.pastUploadLength(length));
+    }
+    const upload = this.open(request);
+    if (this.paused) this.onResume();
+    this.paused = false;
+    const stop = new AbortController();
+    const done = upload.receive(request.body, {
+      signal: stop.signal,
+      idleError: () => Errors.patchIdle(request.idleTimeoutMs, upload.offset),
+    });
+    this.current = { stop, done };
+    this.progress();
+    try {
+      await done;
+    } catch (err) {
+      // The upload itself failed (a check, the upstream, expiry, termination): it is over.
+      if (upload.signal.aborted) throw this.end(toBridgeError(upload.signal.reason));
+      // Only this request ended (idle, gone, superseded): the upload is paused, its bytes kept.
+      this.paused = true;
+      throw err;
+    } finally {
+      if (this.current?.stop === stop) this.current = undefined;
+      this.progress();
+    }
+    if (this.spec.length === undefined || this.offset < this.spec.length) return { kind: 'progress' };
+    return { kind: 'completed', answer: await this.commit(upload) };
+  }
+
+  /** DELETE: resets the call (nothing is stored); after the half-close it is too late. */
+  async terminate(): Promise<void> {
+    await this.takeOver();
+    if (this.phase === 'committing' || this.phase === 'completed') throw Errors.deleteAfterHalfClose();
+    this.end(Errors.uploadGone('The upload was terminated (DELETE)'));
+  }
+
+  /**
+   * Ends the upload unless its commit already began: the call is reset (the
+   * upstream keeps nothing) and later requests get a 410 that says why.
+   * Answers the first reason, for the request that was running.
+   */
+  end(reason: BridgeError): BridgeError {
+    if (this.phase !== 'receiving') return this.cause ?? reason;
+    this.phase = 'gone';
+    this.cause = reason;
+    this.error = reason.httpStatus === 410 ? reason : Errors.uploadGone(`The upload ended: ${reason.message}`);
+    this.upload?.cancel(reason);
+    this.current?.stop.abort(reason);
+    this.settle();
+    return reason;
+  }
+
+  private open(request: PatchRequest): Upload {
+    if (this.upload) return this.upload;
+    const { name, length } = this.spec;
+    const upload = this.streamer.start({ name, expectedSizeBytes: length ?? 0, headers: request.headers, watch: request.watch });
+    if (length !== undefined) upload.limitTo(length, () => Errors.pastUploadLength(length));
+    // The upstream may end the call while the upload is paused (e.g. an idle stream): it is gone then.
+    upload.signal.addEventListener('abort', () => this.end(toBridgeError(upload.signal.reason)), { once: true });
+    this.upload = upload;
+    return upload;
+  }
+
+  private async commit(upload: Upload): Promise<Answer> {
+    this.phase = 'committing';
+    try {
+      const outcome = await upload.finish();
+      this.complete({ contextId: outcome.contextId, sizeBytes: outcome.sizeBytes });
+      return this.answer!;
+    } catch (err) {
+      const error = toBridgeError(err);
+      this.phase = 'gone';
+      this.cause = error;
+      if (error instanceof OutcomeUnknownError) {
+        this.error = Errors.uploadGone('Every byte was sent, but the upstream has not answered: whether the context was stored is not known yet');
+        this.lateAnswers.follow(error, (late) => {
+          if (late.kind === 'answered') this.complete(late.response);
+          else this.error = Errors.uploadGone(late.kind === 'failed' ? `The upstream refused the upload: ${late.error.message}` : 'Every byte was sent, but the upstream never answered: whether the context was stored is unknown');
+          this.settle();
+        });
+        throw error;
+      }
+      this.error = error.code === 'UPSTREAM_OUTCOME_LOST'
+        ? Errors.uploadGone(`The connection to the upstream broke after every byte was sent: whether the context was stored is unknown (${error.message})`)
+        : Errors.uploadGone(`The upload failed: ${error.message}`);
+      this.settle();
+      throw error;
+    }
+  }
+
+  private complete(answer: Answer): void {
+    this.phase = 'completed';
+    this.answer = answer;
+    this.error = undefined;
+    this.settle();
+  }
+
+  private settle(): void {
+    clearTimeout(this.timer);
+    if (this.answer) this.settleResult.resolve(this.answer);
+    else this.settleResult.reject(this.cause ?? this.error!);
+    this.markEnded();
+  }
+
+  private progress(): void {
+    this.lastProgress = Date.now();
+  }
+
+  private checkExpiry(): void {
+    if (this.phase !== 'receiving') return;
+    const now = Date.now();
+    const lifetimeEnds = this.createdAt + this.times.maxLifetimeMs;
+    if (now >= lifetimeEnds) {
+      this.end(Errors.uploadExpired(`it reached RESUMABLE_MAX_LIFETIME_MS, ${this.times.maxLifetimeMs} ms`));
+      return;
+    }
+    // A PATCH receiving bytes is progress (its own idle timeout covers a stall).
+    if (this.current) this.progress();
+    if (now >= this.expiresAt) {
+      this.end(Errors.uploadExpired(`no bytes arrived for RESUMABLE_EXPIRY_MS, ${this.times.expiryMs} ms`));
+      return;
+    }
+    this.timer = setTimeout(() => this.checkExpiry(), this.expiresAt - now + 1).unref();
+  }
+}

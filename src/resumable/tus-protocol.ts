@@ -1,0 +1,41 @@
+import { Errors } from '../errors.js';
+
+/** The tus 1.0 protocol's constants and header grammar, as this bridge speaks it. */
+export const TUS_VERSION = '1.0.0';
+export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,termination,expiration';
+export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
+
+type Header = string | string[] | undefined;
+
+/** A non-negative integer header (Upload-Length, Upload-Offset); undefined when absent. */
+export function byteCount(name: string, value: Header): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? undefined : value.trim();
+  const n = text !== undefined && /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw Errors.invalidTusHeader(`${name} is ${JSON.stringify(value)}, not a byte count`);
+  return n;
+}
+
+/**
+ * Upload-Metadata: comma-separated `key base64value` pairs (the value may be
+ * absent). Answers the decoded values; the raw header is kept to echo in HEAD.
+ */
+export function parseMetadata(value: Header): Map<string, string> {
+  const pairs = new Map<string, string>();
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) return pairs;
+  if (Array.isArray(value)) throw Errors.invalidTusHeader('Upload-Metadata is given more than once');
+  for (const pair of value.split(',')) {
+    const [key, encoded = '', ...rest] = pair.trim().split(' ');
+    if (!key || !/^[\x21-\x7e]+$/.test(key) || rest.length > 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 === 1) {
+      throw Errors.invalidTusHeader(`Upload-Metadata has a malformed pair ${JSON.stringify(pair.trim())} (expected "key base64value", comma-separated)`);
+    }
+    if (pairs.has(key)) throw Errors.invalidTusHeader(`Upload-Metadata gives "${key}" twice`);
+    pairs.set(key, Buffer.from(encoded, 'base64').toString('utf8'));
+  }
+  return pairs;
+}
+
+/** Upload-Expires is an RFC 9110 HTTP-date. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}

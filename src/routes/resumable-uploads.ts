@@ -1,0 +1,178 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { Errors, toBridgeError } from '../errors.js';
+import { identifyCaller } from '../admission/authenticate.js';
+import { forwardedHeaders } from '../http/forwarded-headers.js';
+import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
+import type { ResumableUpload } from '../resumable/resumable-upload.js';
+import type { ResumableUploads } from '../resumable/resumable-uploads.js';
+import { byteCount, httpDate, parseMetadata, PATCH_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION } from '../resumable/tus-protocol.js';
+import { validateName } from '../upload/names.js';
+import type { UploadGate } from '../upload/upload-gate.js';
+
+export interface ResumableRoutesOptions {
+  config: Config;
+  uploads: ResumableUploads;
+  gate: UploadGate;
+  observer: UploadObserver;
+}
+
+const BASE = '/v1/ignite/uploads';
+
+/**
+ * tus 1.0 (core, creation, creation-with-upload, creation-defer-length,
+ * termination, expiration) on Fastify routes: each upload's state is its
+ * open gRPC call (ResumableUpload), nothing is staged on disk.
+ */
+export async function resumableUploadRoutes(app: FastifyInstance, { config, uploads, gate, observer }: ResumableRoutesOptions): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'OPTIONS') return;
+    const version = request.headers['tus-resumable'];
+    if (version !== TUS_VERSION) throw Errors.tusVersionUnsupported(typeof version === 'string' ? version : undefined);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (request.method !== 'OPTIONS') reply.header('tus-resumable', TUS_VERSION);
+  });
+
+  const options = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(204).headers({
+    'tus-version': TUS_VERSION,
+    'tus-extension': TUS_EXTENSIONS,
+    'tus-max-size': String(config.maxContextBytes),
+  }).send();
+  app.options(BASE, options);
+  app.options(`${BASE}/:id`, options);
+
+  app.post(BASE, async (request, reply) => {
+    const h = request.headers;
+    const caller = identifyCaller(h, config);
+    if (caller.signature) throw Errors.signedNotResumable();
+    if (h['upload-concat'] !== undefined) throw Errors.invalidTusHeader('Upload-Concat (the concatenation extension) is not supported');
+    const length = byteCount('Upload-Length', h['upload-length']);
+    if (length === undefined && h['upload-defer-length'] !== '1') {
+      throw Errors.invalidTusHeader('The creation request needs Upload-Length (the archive\'s size in bytes) or Upload-Defer-Length: 1');
+    }
+    if (length !== undefined && h['upload-defer-length'] !== undefined) throw Errors.invalidTusHeader('Send Upload-Length or Upload-Defer-Length, not both');
+    if (length === 0) throw Errors.invalidTusHeader('Upload-Length is 0: an empty body is not an archive');
+    if (length !== undefined && length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+    const metadata = parseMetadata(h['upload-metadata']);
+    const rawName = metadata.get('filename') ?? metadata.get('name');
+    if (rawName === undefined) throw Errors.missingName('give it in Upload-Metadata as `filename` or `name` (tus-js-client: `metadata: { filename: "ctx.tar.gz" }`).');
+    const upload = uploads.create({
+      name: validateName(rawName),
+      length,
+      metadata: typeof h['upload-metadata'] === 'string' ? h['upload-metadata'] : undefined,
+      scope: caller.scope,
+      capKey: caller.scope === 'anonymous' ? `address:${request.ip}` : caller.scope,
+    });
+    reply.header('location', `${BASE}/${upload.id}`);
+    // creation-with-upload: the body, if any, is the first PATCH.
+    const bodyLength = byteCount('Content-Length', h['content-length']);
+    if ((bodyLength ?? 0) > 0 || h['transfer-encoding'] !== undefined) {
+      try {
+        const sent = await patch(request, reply, upload, 0);
+        if (sent !== undefined) return sent;
+      } catch (err) {
+        // Only this request ended: the upload exists, with what arrived.
+        if (upload.phase !== 'receiving') throw err;
+      }
+    }
+    return reply.code(201).headers(offsetHeaders(upload)).send();
+  });
+
+  const handlers = {
+    HEAD: async (request: FastifyRequest, reply: FastifyReply) => {
+      const upload = find(request);
+      await upload.takeOver();
+      reply.header('cache-control', 'no-store');
+      if (upload.phase !== 'completed') upload.assertReceiving();
+      return reply.code(200).headers({ ...offsetHeaders(upload), ...lengthHeaders(upload), ...answerHeaders(upload) }).send();
+    },
+    PATCH: async (request: FastifyRequest, reply: FastifyReply) => {
+      const upload = find(request);
+      const sent = await patch(request, reply, upload, byteCount('Upload-Offset', request.headers['upload-offset']));
+      return sent ?? reply.code(204).headers(offsetHeaders(upload)).send();
+    },
+    DELETE: async (request: FastifyRequest, reply: FastifyReply) => {
+      await uploads.terminate(find(request));
+      return reply.code(204).send();
+    },
+  };
+  app.head(`${BASE}/:id`, handlers.HEAD);
+  app.patch(`${BASE}/:id`, handlers.PATCH);
+  app.delete(`${BASE}/:id`, handlers.DELETE);
+  // X-HTTP-Method-Override (tus-js-client's overridePatchMethod), for proxies that pass only GET and POST.
+  app.post(`${BASE}/:id`, async (request, reply) => {
+    const method = String(request.headers['x-http-method-override'] ?? '').toUpperCase();
+    if (!Object.hasOwn(handlers, method)) throw Errors.notFound('POST', request.url.split('?')[0]!);
+    return handlers[method as keyof typeof handlers](request, reply);
+  });
+
+  function find(request: FastifyRequest): ResumableUpload {
+    const caller = identifyCaller(request.headers, config);
+    return uploads.get((request.params as { id: string }).id, caller.scope);
+  }
+
+  /**
+   * Feeds the request body into the upload from `offset`. Answers the reply
+   * when the upload completed (200 with the answer), undefined when it waits
+   * for more bytes; throws what the client is told otherwise, with the offset.
+   */
+  async function patch(request: FastifyRequest, reply: FastifyReply, upload: ResumableUpload, offset: number | undefined): Promise<FastifyReply | undefined> {
+    const type = request.headers['content-type'];
+    if (type?.split(';')[0]!.trim().toLowerCase() !== PATCH_CONTENT_TYPE) throw Errors.patchContentType(type);
+    if (offset === undefined) throw Errors.offsetMismatch(upload.offset, undefined);
+    const length = byteCount('Upload-Length', request.headers['upload-length']);
+    if (length !== undefined) {
+      if (length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
+      upload.declareLength(length);
+    }
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
+    // A PATCH receiving bytes takes an upload slot; a paused upload may still finish during a drain.
+    const slot = gate.enter({ duringDrain: true });
+    const onShutdown = () => upload.end(toBridgeError(slot.signal.reason));
+    slot.signal.addEventListener('abort', onShutdown, { once: true });
+    const authorization = request.headers.authorization;
+    let watch: UploadWatch = () => {};
+    if (offset === 0 && upload.offset === 0) {
+      // One log line and one count per upload, however many PATCHes it takes.
+      void observer.observe(request, (w) => {
+        watch = w;
+        return upload.outcome();
+      }, 'resumable').catch(() => {});
+    }
+    try {
+      if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+      const result = await upload.patch({
+        body: request.raw,
+        offset,
+        contentLength: request.headers['transfer-encoding'] === undefined ? byteCount('Content-Length', request.headers['content-length']) : undefined,
+        headers: forwardedHeaders(request, typeof authorization === 'string' ? authorization : undefined),
+        watch,
+        idleTimeoutMs: config.uploadIdleTimeoutMs,
+      });
+      if (result.kind === 'progress') return undefined;
+      return await reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
+    } catch (err) {
+      if (upload.phase === 'receiving') reply.headers(offsetHeaders(upload));
+      throw err;
+    } finally {
+      slot.signal.removeEventListener('abort', onShutdown);
+      slot.release();
+    }
+  }
+}
+
+function offsetHeaders(upload: ResumableUpload): Record<string, string> {
+  return { 'upload-offset': String(upload.offset), 'upload-expires': httpDate(upload.expiresAt) };
+}
+
+function lengthHeaders(upload: ResumableUpload): Record<string, string> {
+  const headers: Record<string, string> = upload.length === undefined ? { 'upload-defer-length': '1' } : { 'upload-length': String(upload.length) };
+  if (upload.spec.metadata !== undefined) headers['upload-metadata'] = upload.spec.metadata;
+  return headers;
+}
+
+function answerHeaders(upload: ResumableUpload): Record<string, string> {
+  return upload.answer ? { 'ignite-context-id': upload.answer.contextId, 'ignite-size-bytes': upload.answer.sizeBytes } : {};
+}
