@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import * as tus from 'tus-js-client';
-import { gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { request } from 'undici';
+import { assertNothingStored, assertRefusal, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { spawnBridge } from './bridge-process.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const CHUNK = 524288;
@@ -44,5 +50,255 @@ describe('resumable uploads (tus 1.0) with tus-js-client', () => {
     assert.equal(call!.bytes, archive.length);
     assert.ok(proxy.sent < 1.5 * archive.length, `sent ${proxy.sent} bytes for ${archive.length}: it resumed`);
     assert.ok(proxy.connections >= 3);
+  });
+});
+
+const TUS = { 'tus-resumable': '1.0.0' };
+const OCTETS = { ...TUS, 'content-type': 'application/offset+octet-stream' };
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+interface TusReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+async function tusRequest(url: string, method: string, headers: Record<string, string>, body?: Buffer | string): Promise<TusReply> {
+  const res = await request(url, { method: method as 'PATCH', headers, body });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** Creates an upload; answers its URL. */
+async function create(stack: Stack | string, headers: Record<string, string>): Promise<string> {
+  const baseUrl = typeof stack === 'string' ? stack : stack.baseUrl;
+  const res = await tusRequest(`${baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-metadata': `filename ${b64('ctx.tar.gz')}`, ...headers });
+  assert.equal(res.status, 201, res.body);
+  assert.match(String(res.headers['location']), /^\/v1\/ignite\/uploads\/[A-Za-z0-9_-]{24}$/);
+  assert.ok(Date.parse(String(res.headers['upload-expires'])) > Date.now());
+  return `${baseUrl}${String(res.headers['location'])}`;
+}
+
+const patch = (url: string, offset: number, bytes: Buffer, headers: Record<string, string> = {}) =>
+  tusRequest(url, 'PATCH', { ...OCTETS, 'upload-offset': String(offset), ...headers }, bytes);
+
+describe('resumable uploads: the protocol', () => {
+  test('OPTIONS tells version, extensions and max size; other requests need Tus-Resumable 1.0.0 (412 otherwise)', async (t) => {
+    const stack = await startStack(t, { config: { maxContextBytes: 9_000_000 } });
+    const options = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'OPTIONS', {});
+    assert.equal(options.status, 204);
+    assert.equal(options.headers['tus-version'], '1.0.0');
+    assert.equal(options.headers['tus-extension'], 'creation,creation-with-upload,creation-defer-length,termination,expiration');
+    assert.equal(options.headers['tus-max-size'], '9000000');
+    for (const version of [undefined, '0.2.2']) {
+      const res = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { 'upload-length': '10', ...(version ? { 'tus-resumable': version } : {}) });
+      assertRefusal({ status: res.status, body: res.body }, 412, 9, /tus 1\.0\.0/);
+      assert.equal(res.headers['tus-version'], '1.0.0');
+      assert.equal(res.headers['tus-resumable'], '1.0.0');
+    }
+  });
+
+  test('PATCH by PATCH: offsets, a wrong offset (409) and content type (415) change nothing, the last PATCH answers 200 with the id', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(3 * CHUNK + 777);
+    const url = await create(stack, { 'upload-length': String(archive.length) });
+    const first = await patch(url, 0, archive.subarray(0, 1000));
+    assert.equal(first.status, 204, first.body);
+    assert.equal(first.headers['upload-offset'], '1000');
+    assert.equal(first.headers['tus-resumable'], '1.0.0');
+    const wrongOffset = await patch(url, 999, archive.subarray(999, 2000));
+    assertRefusal({ status: wrongOffset.status, body: wrongOffset.body }, 409, 9, /holds 1000 bytes/);
+    assert.equal(wrongOffset.headers['upload-offset'], '1000');
+    const wrongType = await tusRequest(url, 'PATCH', { ...TUS, 'content-type': 'application/octet-stream', 'upload-offset': '1000' }, archive.subarray(1000, 2000));
+    assertRefusal({ status: wrongType.status, body: wrongType.body }, 415, 3, /offset\+octet-stream/);
+    const head = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['upload-offset'], '1000');
+    assert.equal(head.headers['upload-length'], String(archive.length));
+    assert.equal(head.headers['upload-metadata'], `filename ${b64('ctx.tar.gz')}`);
+    assert.equal(head.headers['cache-control'], 'no-store');
+    const second = await patch(url, 1000, archive.subarray(1000, 2 * CHUNK + 5));
+    assert.equal(second.status, 204, second.body);
+    const last = await patch(url, 2 * CHUNK + 5, archive.subarray(2 * CHUNK + 5));
+    assert.equal(last.status, 200, last.body);
+    const answer = JSON.parse(last.body) as { contextId: string; sizeBytes: string };
+    assert.equal(answer.sizeBytes, String(archive.length));
+    assert.equal(last.headers['ignite-context-id'], answer.contextId);
+    assert.equal(last.headers['ignite-size-bytes'], answer.sizeBytes);
+    assert.equal(last.headers['upload-offset'], String(archive.length));
+    assert.equal(sha256(await storedBytes(stack, answer.contextId)), sha256(archive));
+    assert.equal(stack.opened.length, 1);
+    assert.deepEqual(stack.observed[0]!.sizesBeforeLast, [CHUNK]);
+    const after = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(after.status, 200);
+    assert.equal(after.headers['ignite-context-id'], answer.contextId);
+    assert.equal(after.headers['upload-offset'], String(archive.length));
+    const deleted = await tusRequest(url, 'DELETE', TUS);
+    assertRefusal({ status: deleted.status, body: deleted.body }, 409, 9, /can no longer be terminated/);
+  });
+
+  test('Upload-Defer-Length: the length arrives with a later PATCH', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(CHUNK + 99);
+    const url = await create(stack, { 'upload-defer-length': '1' });
+    assert.equal((await tusRequest(url, 'HEAD', TUS)).headers['upload-defer-length'], '1');
+    assert.equal((await patch(url, 0, archive.subarray(0, 5000))).status, 204);
+    const last = await patch(url, 5000, archive.subarray(5000), { 'upload-length': String(archive.length) });
+    assert.equal(last.status, 200, last.body);
+    assert.equal(sha256(await storedBytes(stack, last.headers['ignite-context-id'] as string)), sha256(archive));
+  });
+
+  test('creation-with-upload: the creating POST may carry the first bytes', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(70_000);
+    const res = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', {
+      ...OCTETS, 'upload-length': String(archive.length), 'upload-metadata': `name ${b64('with-upload.tar.gz')}`,
+    }, archive.subarray(0, 30_000));
+    assert.equal(res.status, 201, res.body);
+    assert.equal(res.headers['upload-offset'], '30000');
+    const last = await patch(`${stack.baseUrl}${String(res.headers['location'])}`, 30_000, archive.subarray(30_000));
+    assert.equal(last.status, 200, last.body);
+    assert.equal(stack.observed[0]!.metadata?.name, 'with-upload.tar.gz');
+  });
+
+  test('refused at creation: length 0 (400), over MAX_CONTEXT_BYTES (413), no name (400), signed (400); caps per replica and per credential (503)', async (t) => {
+    const stack = await startStack(t, { config: { maxContextBytes: 1_000_000, maxResumableUploads: 2 } });
+    const post = (headers: Record<string, string>) => tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-metadata': `filename ${b64('a.tar.gz')}`, ...headers });
+    const zero = await post({ 'upload-length': '0' });
+    assertRefusal({ status: zero.status, body: zero.body }, 400, 3, /Upload-Length is 0/);
+    const big = await post({ 'upload-length': '1000001' });
+    assertRefusal({ status: big.status, body: big.body }, 413, 3, /MAX_CONTEXT_BYTES/);
+    const unnamed = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-length': '10' });
+    assertRefusal({ status: unnamed.status, body: unnamed.body }, 400, 3, /filename/);
+    // Two credentials, one upload each (the per-credential cap is a quarter of 2, at least 1); then the replica is full.
+    assert.equal((await post({ 'upload-length': '10', authorization: 'Bearer a' })).status, 201);
+    const secondOfA = await post({ 'upload-length': '10', authorization: 'Bearer a' });
+    assertRefusal({ status: secondOfA.status, body: secondOfA.body }, 503, 14, /This credential already holds 1/);
+    assert.equal(secondOfA.headers['retry-after'], '5');
+    assert.equal((await post({ 'upload-length': '10', authorization: 'Bearer b' })).status, 201);
+    const third = await post({ 'upload-length': '10', authorization: 'Bearer c' });
+    assertRefusal({ status: third.status, body: third.body }, 503, 14, /MAX_RESUMABLE_UPLOADS/);
+    assert.equal(stack.opened.length, 0, 'creation opens no call');
+  });
+
+  test('another credential is told the upload does not exist (404)', async (t) => {
+    const stack = await startStack(t);
+    const url = await create(stack, { 'upload-length': '5000', authorization: 'Bearer owner' });
+    for (const headers of [{ authorization: 'Bearer someone-else' }, {}] as Array<Record<string, string>>) {
+      for (const method of ['HEAD', 'PATCH', 'DELETE']) {
+        const res = await tusRequest(url, method, { ...OCTETS, 'upload-offset': '0', ...headers }, method === 'PATCH' ? gzipLike(100) : undefined);
+        assert.equal(res.status, 404, `${method} ${JSON.stringify(headers)}`);
+        if (method !== 'HEAD') assertRefusal({ status: res.status, body: res.body }, 404, 5, /No such resumable upload/);
+      }
+    }
+    assert.equal((await tusRequest(url, 'HEAD', { ...TUS, authorization: 'Bearer owner' })).status, 200);
+  });
+
+  test('a first PATCH that is not an archive ends the upload (415, no call opened, then 410)', async (t) => {
+    const stack = await startStack(t);
+    const url = await create(stack, { 'upload-length': '5000' });
+    const res = await patch(url, 0, Buffer.from('hello, this is not an archive'));
+    assertRefusal({ status: res.status, body: res.body }, 415, 3, /not a gzip or zip/);
+    const head = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(head.status, 410);
+    assert.equal(stack.opened.length, 0);
+  });
+
+  test('bytes past Upload-Length end the upload (413) and the upstream sees a reset', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(2 * CHUNK);
+    for (const framing of ['content-length', 'chunked']) {
+      const url = await create(stack, { 'upload-length': '700000' });
+      assert.equal((await patch(url, 0, archive.subarray(0, 600_000))).status, 204);
+      const ended = stack.nextObservation();
+      const body = archive.subarray(600_000);
+      const res = framing === 'chunked'
+        ? await tusRequest(url, 'PATCH', { ...OCTETS, 'upload-offset': '600000' }, Readable.from([body]) as unknown as Buffer)
+        : await patch(url, 600_000, body);
+      assertRefusal({ status: res.status, body: res.body }, 413, 3, /past the declared Upload-Length/);
+      assert.equal((await ended).outcome, 'cancelled', framing);
+      assert.equal((await tusRequest(url, 'HEAD', TUS)).status, 410);
+    }
+    await assertNothingStored(stack);
+  });
+
+  test('DELETE mid-way resets the call (nothing stored); the upload is then unknown (404)', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(3 * CHUNK);
+    const url = await create(stack, { 'upload-length': String(archive.length) });
+    assert.equal((await patch(url, 0, archive.subarray(0, 2 * CHUNK))).status, 204);
+    const ended = stack.nextObservation();
+    assert.equal((await tusRequest(url, 'DELETE', TUS)).status, 204);
+    assert.equal((await ended).outcome, 'cancelled');
+    assert.equal((await tusRequest(url, 'HEAD', TUS)).status, 404);
+    await assertNothingStored(stack);
+  });
+
+  test('an upload without progress for RESUMABLE_EXPIRY_MS expires: its call is cancelled, then 410', async (t) => {
+    const stack = await startStack(t, { config: { resumableExpiryMs: 1000 } });
+    const url = await create(stack, { 'upload-length': String(2 * CHUNK) });
+    assert.equal((await patch(url, 0, gzipLike(CHUNK))).status, 204);
+    assert.equal((await stack.nextObservation()).outcome, 'cancelled');
+    const head = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(head.status, 410);
+    const res = await patch(url, CHUNK, gzipLike(100));
+    assertRefusal({ status: res.status, body: res.body }, 410, 5, /expired/);
+  });
+});
+
+describe('resumable uploads: broken connections', () => {
+  test('a final answer lost on the way: the resumed client reads the id from HEAD', async (t) => {
+    const stack = await startStack(t);
+    const proxy = await proxied(t, stack);
+    proxy.dropResponseWhen((data) => data.includes('ignite-context-id'));
+    const archive = gzipLike(2 * CHUNK + 1);
+    const { contextId } = await tusUpload(`${proxy.url}/v1/ignite/uploads`, archive);
+    assert.equal(contextId, stack.observed[0]!.contextId);
+    assert.equal(stack.opened.length, 1);
+  });
+
+  test('a connection that dies silently: the next request ends the stale PATCH, the upload completes', async (t) => {
+    // Only the newer request can end the stale PATCH: the idle timeout is far away.
+    const stack = await startStack(t, { config: { uploadIdleTimeoutMs: 120_000 } });
+    const proxy = await proxied(t, stack);
+    const archive = gzipLike(8 * 1024 * 1024);
+    proxy.blackholeWhenSent(Math.floor(archive.length * 0.4));
+    let upload!: tus.Upload;
+    const done = new Promise<string | null>((resolve, reject) => {
+      upload = new tus.Upload(archive, {
+        endpoint: `${proxy.url}/v1/ignite/uploads`,
+        metadata: { filename: 'ctx.tar.gz' },
+        retryDelays: [0, 100, 300],
+        onSuccess: ({ lastResponse }) => resolve(lastResponse.getHeader('Ignite-Context-Id') ?? null),
+        onError: reject,
+      });
+    });
+    upload.start();
+    await proxy.broke;
+    // What the page does when the browser comes back online: abort the stalled request and start again.
+    await upload.abort();
+    upload.start();
+    const contextId = await done;
+    assert.equal(sha256(await storedBytes(stack, contextId!)), sha256(archive));
+    assert.equal(stack.opened.length, 1);
+  });
+});
+
+describe('resumable uploads: a restarted bridge', () => {
+  test('the client is told the upload is gone, a fresh upload succeeds, nothing partial is stored', async (t) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-resumable-restart-'));
+    const first = await spawnBridge(t, { IGNITE_DATA_DIR: dataDir });
+    const archive = gzipLike(3 * CHUNK + 3);
+    const url = await create(first.url, { 'upload-length': String(archive.length) });
+    assert.equal((await patch(url, 0, archive.subarray(0, 2 * CHUNK))).status, 204);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await spawnBridge(t, { IGNITE_DATA_DIR: dataDir });
+    const moved = url.replace(first.url, second.url);
+    const head = await tusRequest(moved, 'HEAD', TUS);
+    assert.equal(head.status, 404, 'the new process never continues the old call');
+    const { contextId } = await tusUpload(`${second.url}/v1/ignite/uploads`, archive, { uploadUrl: moved });
+    assert.ok(contextId);
+    const stored = (await readdir(join(dataDir, 'contexts'))).filter((f) => !f.startsWith('.')).sort();
+    assert.deepEqual(stored, [contextId, `${contextId}.json`]);
   });
 });

@@ -12,9 +12,15 @@ export class TcpProxy {
   connections = 0;
   private readonly cutAt: number[] = [];
   private blackholeAt: number | undefined;
+  private dropResponse: ((data: Buffer) => boolean) | undefined;
+  /** Resolves when a connection was blackholed or a response dropped. */
+  broke: Promise<void>;
+  private markBroke!: () => void;
   private readonly open = new Set<{ client: Socket; server: Socket }>();
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(private readonly server: Server, readonly port: number) {
+    this.broke = new Promise((resolve) => { this.markBroke = resolve; });
+  }
 
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy!: TcpProxy;
@@ -37,6 +43,11 @@ export class TcpProxy {
   /** From this total on, bytes are swallowed and connections stay open. */
   blackholeWhenSent(total: number): void {
     this.blackholeAt = total;
+  }
+
+  /** The first response for which `match` holds is not delivered: its connection is reset instead. */
+  dropResponseWhen(match: (data: Buffer) => boolean): void {
+    this.dropResponse = match;
   }
 
   async close(): Promise<void> {
@@ -65,6 +76,7 @@ export class TcpProxy {
       if (this.blackholeAt !== undefined && this.sent + data.length >= this.blackholeAt) {
         blackholed = true;
         this.blackholeAt = undefined;
+        this.markBroke();
         return;
       }
       const cut = this.cutAt[0];
@@ -88,6 +100,13 @@ export class TcpProxy {
     });
     server.on('data', (data: Buffer) => {
       if (blackholed) return;
+      if (this.dropResponse?.(data)) {
+        this.dropResponse = undefined;
+        client.resetAndDestroy();
+        server.destroy();
+        this.markBroke();
+        return;
+      }
       if (!client.write(data)) {
         server.pause();
         client.once('drain', () => server.resume());
