@@ -63,6 +63,8 @@ export class ResumableUpload {
   private cause: BridgeError | undefined;
   /** An earlier PATCH ended before the upload was complete. */
   paused = false;
+  /** The metrics and the upload's log line follow it (from its first PATCH on). */
+  observed = false;
   private lastProgress = this.createdAt;
   private upload: Upload | undefined;
   private current: { stop: AbortController; done: Promise<void> } | undefined;

@@ -134,8 +134,9 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     slot.signal.addEventListener('abort', onShutdown, { once: true });
     const authorization = request.headers.authorization;
     let watch: UploadWatch = () => {};
-    if (offset === 0 && upload.offset === 0) {
+    if (!upload.observed) {
       // One log line and one count per upload, however many PATCHes it takes.
+      upload.observed = true;
       void observer.observe(request, (w) => {
         watch = w;
         return upload.outcome();
