@@ -50,6 +50,10 @@ describe('resumable uploads (tus 1.0) with tus-js-client', () => {
     assert.equal(call!.bytes, archive.length);
     assert.ok(proxy.sent < 1.5 * archive.length, `sent ${proxy.sent} bytes for ${archive.length}: it resumed`);
     assert.ok(proxy.connections >= 3);
+    const metrics = await (await request(`${stack.baseUrl}/metrics`)).body.text();
+    assert.match(metrics, /^ignite_bridge_uploads_total\{route="\/v1\/ignite\/uploads(\/:id)?",mode="resumable",outcome="ok"\} 1$/m);
+    assert.match(metrics, /^ignite_bridge_resumable_resumes_total 2$/m);
+    assert.match(metrics, /^ignite_bridge_resumable_uploads 0$/m);
   });
 });
 
