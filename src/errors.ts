@@ -262,7 +262,7 @@ export const Errors = {
     new BridgeError('UPLOAD_NOT_FOUND', 'No such resumable upload (or it belongs to another credential): create one with POST /v1/ignite/uploads.', 404, GrpcCode.NOT_FOUND),
 
   uploadGone: (detail: string) =>
-    new BridgeError('UPLOAD_GONE', `${detail}. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
+    new BridgeError('UPLOAD_GONE', `${detail.replace(/\.$/, '')}. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
 
   offsetMismatch: (current: number, sent: string | undefined) =>
     new BridgeError('UPLOAD_OFFSET_MISMATCH', `${sent === undefined ? 'The PATCH has no Upload-Offset header' : `Upload-Offset is ${sent}`}, but the upload holds ${current} bytes: send HEAD to learn the offset and PATCH from there.`, 409, GrpcCode.FAILED_PRECONDITION, { 'upload-offset': String(current) }),

@@ -153,7 +153,9 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
         idleTimeoutMs: config.uploadIdleTimeoutMs,
       });
       if (result.kind === 'progress') return undefined;
-      return await reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
+      // Not awaited: a Reply is thenable, and awaiting it answers undefined.
+      reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
+      return reply;
     } catch (err) {
       if (upload.phase === 'receiving') reply.headers(offsetHeaders(upload));
       throw err;
