@@ -66,10 +66,19 @@ function conforms(method: string, path: string | undefined, res: Response): void
     const schema = spec['schema'] as Json | undefined;
     if (value !== undefined && typeof schema?.['pattern'] === 'string') assert.match(String(value), new RegExp(schema['pattern']), `header ${name}`);
   }
-  const content = response.node['content'] as Json;
+  const content = response.node['content'] as Json | undefined;
+  if (!content) {
+    // Documented without content (tus's 201 and 204, HEAD's 200): the real response has no body either.
+    assert.equal(res.text, '', `${method.toUpperCase()} ${path} ${res.status}: documented without a body, but one came`);
+    assert.equal(res.headers['content-type'], undefined, `${method.toUpperCase()} ${path} ${res.status}: documented without a body, but has a Content-Type`);
+    return;
+  }
   const mediaType = String(res.headers['content-type']).split(';')[0]!.trim();
   assert.ok(content[mediaType], `${method.toUpperCase()} ${path} ${res.status}: ${mediaType} is not documented`);
-  if (mediaType === 'application/json') {
+  if (method === 'head') {
+    // HEAD: the headers of the documented response, never a body.
+    assert.equal(res.text, '', `HEAD ${path} ${res.status}: a body came`);
+  } else if (mediaType === 'application/json') {
     check(`${response.pointer}/content/${escapePointer(mediaType)}/schema`, JSON.parse(res.text), `${method.toUpperCase()} ${path} ${res.status}`);
   }
 }
@@ -94,10 +103,13 @@ describe('openapi.yaml', () => {
       ['/v1/ignite/contexts', 'post'], ['/v1/ignite/contexts/{name}', 'put'], ['/v1/ignite/contexts:import', 'post'],
       ['/v1/ignite/imports/{importId}', 'get'], ['/healthz', 'get'], ['/readyz', 'get'], ['/metrics', 'get'],
       ['/openapi.yaml', 'get'], ['/', 'get'],
+      ['/v1/ignite/uploads', 'options'], ['/v1/ignite/uploads', 'post'], ['/v1/ignite/uploads/{id}', 'head'],
+      ['/v1/ignite/uploads/{id}', 'patch'], ['/v1/ignite/uploads/{id}', 'delete'], ['/v1/ignite/uploads/{id}', 'post'],
     ];
     for (const [path, method] of expected) assert.ok(paths[path]?.[method], `${method} ${path}`);
     const parameters = Object.values((document['components'] as Json)['parameters'] as Record<string, Json>).map((p) => String(p['name']).toLowerCase());
-    for (const header of ['content-digest', 'repr-digest', 'want-repr-digest', 'want-content-digest', 'expect', 'idempotency-key', 'x-signature-256', 'x-signature-timestamp', 'x-request-id', 'traceparent']) {
+    for (const header of ['content-digest', 'repr-digest', 'want-repr-digest', 'want-content-digest', 'expect', 'idempotency-key', 'x-signature-256', 'x-signature-timestamp', 'x-request-id', 'traceparent',
+      'tus-resumable', 'upload-length', 'upload-defer-length', 'upload-metadata', 'upload-offset', 'x-http-method-override']) {
       assert.ok(parameters.includes(header), `request header ${header}`);
     }
     const post = paths['/v1/ignite/contexts']!['post'] as Json;
@@ -235,5 +247,126 @@ describe('the real server answers as openapi.yaml says', () => {
     }
     const served = await call(stack, 'get', '/openapi.yaml');
     assert.equal(served.text, await readFile(OPENAPI_PATH, 'utf8'));
+  });
+});
+
+describe('the resumable upload routes (tus) answer as openapi.yaml says', () => {
+  const TUS = { 'tus-resumable': '1.0.0' };
+  const OCTETS = { ...TUS, 'content-type': 'application/offset+octet-stream' };
+  const NAMED = { ...TUS, 'upload-metadata': `filename ${Buffer.from('ctx.tar.gz').toString('base64')}` };
+  const UPLOAD = '/v1/ignite/uploads/{id}';
+
+  /** Creates an upload of `length` bytes; answers its path. */
+  async function create(stack: Stack, length: number, headers: Record<string, string> = {}): Promise<string> {
+    const created = await call(stack, 'post', '/v1/ignite/uploads', { headers: { ...NAMED, 'upload-length': String(length), ...headers } });
+    assert.equal(created.status, 201, created.text);
+    conforms('post', '/v1/ignite/uploads', created);
+    return String(created.headers['location']);
+  }
+
+  test('OPTIONS, creation, PATCH, HEAD, the final 200, DELETE; 400, 404, 409, 410, 412, 413, 415', async (t) => {
+    const stack = await startStack(t, { config: { maxContextBytes: 1_000_000 } });
+    for (const path of ['/v1/ignite/uploads', '/v1/ignite/uploads/any']) {
+      const options = await call(stack, 'options', path);
+      assert.equal(options.status, 204);
+      assert.equal(options.headers['tus-resumable'], undefined);
+      conforms('options', path === '/v1/ignite/uploads' ? path : UPLOAD, options);
+    }
+    const noVersion = await call(stack, 'post', '/v1/ignite/uploads', { headers: { 'upload-length': '10' } });
+    assert.equal(noVersion.status, 412);
+    conforms('post', '/v1/ignite/uploads', noVersion);
+    const zero = await call(stack, 'post', '/v1/ignite/uploads', { headers: { ...NAMED, 'upload-length': '0' } });
+    assert.equal(zero.status, 400);
+    conforms('post', '/v1/ignite/uploads', zero);
+    const tooLarge = await call(stack, 'post', '/v1/ignite/uploads', { headers: { ...NAMED, 'upload-length': '1000001' } });
+    assert.equal(tooLarge.status, 413);
+    conforms('post', '/v1/ignite/uploads', tooLarge);
+
+    // PATCH by PATCH, with the refusals that change nothing on the way.
+    const archive = gzipLike(200_000);
+    const path = await create(stack, archive.length);
+    const first = await call(stack, 'patch', path, { body: archive.subarray(0, 50_000), headers: { ...OCTETS, 'upload-offset': '0' } });
+    assert.equal(first.status, 204, first.text);
+    conforms('patch', UPLOAD, first);
+    const wrongOffset = await call(stack, 'patch', path, { body: archive.subarray(0, 10), headers: { ...OCTETS, 'upload-offset': '7' } });
+    assert.equal(wrongOffset.status, 409);
+    assert.equal(wrongOffset.headers['upload-offset'], '50000');
+    conforms('patch', UPLOAD, wrongOffset);
+    const wrongType = await call(stack, 'patch', path, { body: archive.subarray(50_000, 50_010), headers: { ...TUS, 'content-type': 'application/octet-stream', 'upload-offset': '50000' } });
+    assert.equal(wrongType.status, 415);
+    conforms('patch', UPLOAD, wrongType);
+    const oldVersion = await call(stack, 'patch', path, { body: archive.subarray(50_000, 50_010), headers: { ...OCTETS, 'tus-resumable': '0.2.2', 'upload-offset': '50000' } });
+    assert.equal(oldVersion.status, 412);
+    conforms('patch', UPLOAD, oldVersion);
+    const head = await call(stack, 'head', path, { headers: TUS });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['upload-offset'], '50000');
+    conforms('head', UPLOAD, head);
+    const overridden = await call(stack, 'post', path, { body: archive.subarray(50_000, 100_000), headers: { ...OCTETS, 'upload-offset': '50000', 'x-http-method-override': 'PATCH' } });
+    assert.equal(overridden.status, 204, overridden.text);
+    conforms('post', UPLOAD, overridden);
+    const last = await call(stack, 'patch', path, { body: archive.subarray(100_000), headers: { ...OCTETS, 'upload-offset': '100000' } });
+    assert.equal(last.status, 200, last.text);
+    conforms('patch', UPLOAD, last);
+    const done = await call(stack, 'head', path, { headers: TUS });
+    assert.equal(done.headers['ignite-context-id'], (JSON.parse(last.text) as { contextId: string }).contextId);
+    conforms('head', UPLOAD, done);
+    const tooLate = await call(stack, 'delete', path, { headers: TUS });
+    assert.equal(tooLate.status, 409);
+    conforms('delete', UPLOAD, tooLate);
+
+    // Unknown, gone, terminated.
+    for (const method of ['head', 'patch', 'delete']) {
+      const unknown = await call(stack, method, '/v1/ignite/uploads/AAAAAAAAAAAAAAAAAAAAAAAA', { headers: { ...OCTETS, 'upload-offset': '0' } });
+      assert.equal(unknown.status, 404, method);
+      conforms(method, UPLOAD, unknown);
+    }
+    const badOverride = await call(stack, 'post', path, { headers: { ...TUS, 'x-http-method-override': 'GET' } });
+    assert.equal(badOverride.status, 404);
+    conforms('post', UPLOAD, badOverride);
+    const notArchive = await create(stack, 5000);
+    const refused = await call(stack, 'patch', notArchive, { body: Buffer.from('hello, not an archive'), headers: { ...OCTETS, 'upload-offset': '0' } });
+    assert.equal(refused.status, 415);
+    conforms('patch', UPLOAD, refused);
+    for (const method of ['head', 'patch']) {
+      const gone = await call(stack, method, notArchive, { body: method === 'patch' ? gzipLike(10) : undefined, headers: { ...OCTETS, 'upload-offset': '0' } });
+      assert.equal(gone.status, 410, method);
+      conforms(method, UPLOAD, gone);
+    }
+    const terminated = await create(stack, 5000);
+    const deleted = await call(stack, 'delete', terminated, { headers: TUS });
+    assert.equal(deleted.status, 204);
+    conforms('delete', UPLOAD, deleted);
+
+    // creation-with-upload that carries the whole archive: 200 with the JSON and Location.
+    const whole = gzipLike(30_000);
+    const createdWhole = await call(stack, 'post', '/v1/ignite/uploads', { body: whole, headers: { ...NAMED, ...OCTETS, 'upload-length': String(whole.length) } });
+    assert.equal(createdWhole.status, 200, createdWhole.text);
+    assert.ok(createdWhole.headers['location']);
+    conforms('post', '/v1/ignite/uploads', createdWhole);
+  });
+
+  test('423 while the upstream commits, 503 at MAX_RESUMABLE_UPLOADS', async (t) => {
+    const stack = await startStack(t, { config: { maxResumableUploads: 1 }, reference: { faults: { answerDelayMs: 1500 } } });
+    const archive = gzipLike(70_000);
+    const path = await create(stack, archive.length);
+    const final = call(stack, 'patch', path, { body: archive, headers: { ...OCTETS, 'upload-offset': '0' } });
+    let committing: Response | undefined;
+    for (let i = 0; i < 100 && !committing; i++) {
+      const head = await call(stack, 'head', path, { headers: TUS });
+      if (head.status === 423) committing = head;
+      else await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(committing, 'HEAD answered 423 during the commit');
+    assert.equal(committing.headers['retry-after'], '5');
+    conforms('head', UPLOAD, committing);
+    const answered = await final;
+    assert.equal(answered.status, 200, answered.text);
+
+    await create(stack, 100);
+    const full = await call(stack, 'post', '/v1/ignite/uploads', { headers: { ...NAMED, 'upload-length': '100', authorization: 'Bearer other' } });
+    assert.equal(full.status, 503);
+    assert.equal(full.headers['retry-after'], '5');
+    conforms('post', '/v1/ignite/uploads', full);
   });
 });
