@@ -304,5 +304,6 @@ describe('resumable uploads: a restarted bridge', () => {
     assert.ok(contextId);
     const stored = (await readdir(join(dataDir, 'contexts'))).filter((f) => !f.startsWith('.')).sort();
     assert.deepEqual(stored, [contextId, `${contextId}.json`]);
+    assert.deepEqual(second.warnings(), [], 'one reply per request, nothing to warn about');
   });
 });
