@@ -29,9 +29,10 @@ export interface HttpResult {
 /**
  * Uploads `size` archive bytes (or the `small` buffer) the way curl would:
  * raw PUT with Content-Length, PUT with Transfer-Encoding: chunked, or a
- * multipart POST with Content-Length.
+ * multipart POST with Content-Length. Over a kept-alive connection of the
+ * pool, or with `newConnection` over one opened for this request and closed.
  */
-export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, small?: Buffer): Promise<HttpResult> {
+export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, small?: Buffer, newConnection = false): Promise<HttpResult> {
   const headers: Record<string, string> = {};
   let length = small ? small.length : size;
   let url = `${baseUrl}/v1/ignite/contexts/bench.tar.gz`;
@@ -53,6 +54,8 @@ export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, 
       // undici streams an async iterable body (writeIterable) though request()'s types omit it.
       body: small && mode !== 'multipart' ? small : (body(size, mode, small) as unknown as Readable),
       dispatcher: agent,
+      // A connection used for this request only (connect, upload, close), as a curl per request.
+      reset: newConnection,
     });
     const text = await response.body.text();
     const expected = String(small ? small.length : size);

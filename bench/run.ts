@@ -8,7 +8,7 @@
  * machine may be shared; CPU seconds per GiB is the steadier figure.
  *
  * Options: --runs=N (1 GiB runs per contender, default 3), --size-mib=N
- * (default 1024), --only=throughput,memory,concurrency,latency,serializer,
+ * (default 1024), --only=throughput,memory,concurrency,concurrency256,latency,serializer,
  * --profile (bridge under --cpu-prof, profiles in bench-results/profiles),
  * --upstream-window=BYTES (the reference upstream's HTTP/2 receive window,
  * default 4 MiB; 0 keeps grpc-js's 64 KiB), --out=FILE (default
@@ -29,7 +29,7 @@ const args = new Map(process.argv.slice(2).map((arg) => {
 }));
 const RUNS = Number(args.get('runs') ?? 3);
 const BIG = Number(args.get('size-mib') ?? 1024) * MIB;
-const SECTIONS = new Set((args.get('only') ?? 'throughput,memory,concurrency,latency,serializer,window').split(','));
+const SECTIONS = new Set((args.get('only') ?? 'throughput,memory,concurrency,concurrency256,latency,serializer,window').split(','));
 /**
  * A grpc-js server keeps Node's 64 KiB HTTP/2 windows, so every sender gets
  * 64 KiB per round trip; grpc-go grows its window (BDP) up to 16 MiB. The
@@ -43,6 +43,9 @@ const OUT = args.get('out') ?? 'bench-results/latest.json';
 const CONCURRENT = 64;
 const CONCURRENT_SIZE = 8 * MIB;
 const CONCURRENT_ROUNDS = 2;
+/** The many-clients round: its own bridge with MAX_CONCURRENT_UPLOADS raised to match. */
+const MANY = 256;
+const MANY_ROUNDS = 2;
 const SMALL = smallArchive(KIB);
 const SEQUENTIAL_UPLOADS = 200;
 const PARALLEL = 32;
@@ -213,6 +216,52 @@ async function concurrency(stack: Stack) {
   };
 }
 
+/**
+ * MANY concurrent 8 MiB uploads into a fresh bridge started with
+ * MAX_CONCURRENT_UPLOADS=MANY: every upload must succeed (no 503, no reset),
+ * and the bridge's peak RSS stays bounded by a few chunks per upload.
+ */
+async function concurrencyMany(stack: Stack) {
+  const { child, url } = await startBridge(stack.target, [], { MAX_CONCURRENT_UPLOADS: String(MANY) });
+  const many: Stack = { ...stack, bridge: child, url };
+  try {
+    const warm = await httpUpload(url, 'raw', KIB, SMALL);
+    if (!warm.ok) throw new Error(`warm-up failed: ${warm.error}`);
+    const idle = rss(child.pid);
+    const rounds: Array<{ errors: number; mbPerSecond: number; bridgeCpuSecondsPerGib: number; firstError?: string }> = [];
+    for (let r = 0; r < MANY_ROUNDS; r++) {
+      let errors = 0;
+      let firstError: string | undefined;
+      const m = await measure(many, async () => {
+        await Promise.all(Array.from({ length: MANY }, async () => {
+          const result = await httpUpload(url, 'raw', CONCURRENT_SIZE);
+          if (!result.ok) {
+            errors++;
+            firstError ??= `${result.status} ${result.error}`;
+          }
+        }));
+      });
+      const total = MANY * CONCURRENT_SIZE;
+      rounds.push({ errors, mbPerSecond: round(mb(total) / m.seconds, 1), bridgeCpuSecondsPerGib: perGib(m.bridgeCpu, total), ...(firstError ? { firstError } : {}) });
+      log(`  round ${r + 1}: ${errors} errors, ${round(mb(total) / m.seconds, 1)} MB/s`);
+    }
+    return {
+      uploads: MANY,
+      sizeMib: mib(CONCURRENT_SIZE),
+      maxConcurrentUploads: MANY,
+      rounds: rounds.length,
+      errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+      mbPerSecond: round(median(rounds.map((r) => r.mbPerSecond)), 1),
+      bridgeCpuSecondsPerGib: round(median(rounds.map((r) => r.bridgeCpuSecondsPerGib)), 3),
+      idleRssMib: mib(idle),
+      peakRssMib: mib(peakRss(child.pid)),
+      firstError: rounds.find((r) => r.firstError)?.firstError,
+    };
+  } finally {
+    await child.stop();
+  }
+}
+
 async function timed(work: () => Promise<unknown>): Promise<number> {
   const start = now();
   await work();
@@ -224,16 +273,25 @@ async function latency(stack: Stack) {
     const result = await httpUpload(stack.url, 'raw', KIB, SMALL);
     if (!result.ok) throw new Error(`1 KiB upload failed: ${result.status} ${result.error}`);
   };
+  const bridgeNewConnection = async () => {
+    const result = await httpUpload(stack.url, 'raw', KIB, SMALL, true);
+    if (!result.ok) throw new Error(`1 KiB upload failed: ${result.status} ${result.error}`);
+  };
   const directOnce = () => stack.direct.upload(KIB, 'hand-written', SMALL);
   for (let i = 0; i < 30; i++) {
     await bridgeOnce();
     await directOnce();
   }
-  const sequential = { bridge: [] as number[], direct: [] as number[] };
+  // One client, one request at a time: over a kept-alive connection, and over a new connection per request.
+  const keptAlive = { bridge: [] as number[], direct: [] as number[] };
+  const newConnection = { bridge: [] as number[], direct: [] as number[] };
   for (let i = 0; i < SEQUENTIAL_UPLOADS; i++) {
-    // Alternate, so both see the same background load.
-    sequential.bridge.push(await timed(bridgeOnce));
-    sequential.direct.push(await timed(directOnce));
+    // Alternate, so all see the same background load.
+    keptAlive.bridge.push(await timed(bridgeOnce));
+    newConnection.bridge.push(await timed(bridgeNewConnection));
+    const direct = await timed(directOnce);
+    keptAlive.direct.push(direct);
+    newConnection.direct.push(direct);
   }
   const parallel = { bridge: [] as number[], direct: [] as number[] };
   const block = async (once: () => Promise<void>, into: number[], count: number) => {
@@ -248,7 +306,8 @@ async function latency(stack: Stack) {
   }
   const summary = (ms: number[]) => ({ uploads: ms.length, p50Ms: round(percentile(ms, 50), 2), p99Ms: round(percentile(ms, 99), 2) });
   return {
-    sequential: { bridge: summary(sequential.bridge), direct: summary(sequential.direct) },
+    keptAlive: { bridge: summary(keptAlive.bridge), direct: summary(keptAlive.direct) },
+    newConnection: { bridge: summary(newConnection.bridge), direct: summary(newConnection.direct) },
     [`concurrent${PARALLEL}`]: { bridge: summary(parallel.bridge), direct: summary(parallel.direct) },
   };
 }
@@ -337,6 +396,10 @@ async function main() {
       log(`${CONCURRENT} concurrent uploads of ${mib(CONCURRENT_SIZE)} MiB:`);
       results['concurrency'] = await concurrency(stack);
     }
+    if (SECTIONS.has('concurrency256')) {
+      log(`${MANY} concurrent uploads of ${mib(CONCURRENT_SIZE)} MiB, MAX_CONCURRENT_UPLOADS=${MANY}:`);
+      results['concurrency256'] = await concurrencyMany(stack);
+    }
     if (SECTIONS.has('latency')) {
       log('latency of 1 KiB uploads:');
       results['latency'] = await latency(stack);
@@ -388,9 +451,13 @@ function report(results: Record<string, unknown>): string {
   if (c) {
     out.push('', `${c['uploads']} concurrent raw uploads of ${c['sizeMib']} MiB, ${c['rounds']} rounds: errors ${c['errors']}, ${c['mbPerSecond']} MB/s aggregate (median), bridge peak RSS ${c['peakRssMib']} MiB, bridge CPU ${c['bridgeCpuSecondsPerGib']} s/GiB${c['firstError'] ? `, first error: ${c['firstError']}` : ''}`);
   }
+  const many = results['concurrency256'] as Row | undefined;
+  if (many) {
+    out.push('', `${many['uploads']} concurrent raw uploads of ${many['sizeMib']} MiB into a bridge with MAX_CONCURRENT_UPLOADS=${many['maxConcurrentUploads']}, ${many['rounds']} rounds: errors ${many['errors']}, ${many['mbPerSecond']} MB/s aggregate (median), bridge idle ${many['idleRssMib']} MiB, peak RSS ${many['peakRssMib']} MiB, CPU ${many['bridgeCpuSecondsPerGib']} s/GiB${many['firstError'] ? `, first error: ${many['firstError']}` : ''}`);
+  }
   const lat = results['latency'] as Record<string, { bridge: Row; direct: Row }> | undefined;
   if (lat) {
-    out.push('', 'Latency of a 1 KiB upload (ms):');
+    out.push('', 'Latency of a 1 KiB upload (ms; one client, one request at a time except the concurrent row; direct gRPC always reuses its channel):');
     out.push(table(['mode', 'bridge p50', 'direct p50', 'bridge p99', 'direct p99'],
       Object.entries(lat).map(([mode, r]) => [`${mode} (${r.bridge['uploads']} each)`, r.bridge['p50Ms'] as number, r.direct['p50Ms'] as number, r.bridge['p99Ms'] as number, r.direct['p99Ms'] as number])));
   }

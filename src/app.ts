@@ -68,6 +68,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     },
     // A healthy multi-GB upload must never hit a server-wide request timeout; idle timeouts are ours.
     requestTimeout: 0,
+    // No route declares a JSON schema, so Fastify's default compilers (Ajv, fast-json-stringify: a
+    // few MiB of every process's memory) are never loaded; a schema added later fails loudly at start-up.
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     http: deps.http ?? null,
     clientErrorHandler: clientErrorHandler((error, err) => {
       metrics.malformedRequests.inc({ status: error.httpStatus });
@@ -115,7 +118,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     throw Errors.notFound(request.method, request.url.split('?')[0]!);
   });
 
-  const shared = openSharedState(config, app.log);
+  const shared = await openSharedState(config, app.log);
   app.addHook('onClose', () => shared.close());
 
   countResponses(app, metrics);
@@ -144,4 +147,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   }
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;
+}
+
+function noSchemas(): never {
+  throw new Error('this app compiles no JSON schemas: routes validate their input themselves');
 }

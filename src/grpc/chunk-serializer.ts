@@ -7,15 +7,17 @@
  */
 
 const CHUNK_TAG = 0x12; // field 2, wire type 2 (length-delimited)
-/** Tag byte plus the longest varint a chunk length needs (< 2^28 bytes). */
-export const CHUNK_HEADROOM = 5;
+/** The gRPC frame header: a compressed flag and the message length (see frame-in-place.ts). */
+export const FRAME_HEADER = 5;
+/** Room for the frame header, then the tag byte plus the longest varint a chunk length needs (< 2^28 bytes). */
+export const CHUNK_HEADROOM = FRAME_HEADER + 5;
 
 const withHeadroom = new WeakSet<ArrayBufferLike>();
 
 /**
- * Chunk buffers grpc-js has finished with (it copies every message into its
- * own framed buffer before the write callback). Reusing them spares a fresh
- * 512 KiB allocation per chunk: page faults, and GC driven by external memory.
+ * Chunk buffers whose bytes have left (UploadCall recycles a chunk once its
+ * write completed on a live stream). Reusing them spares a fresh 512 KiB
+ * allocation per chunk: page faults, and GC driven by external memory.
  */
 const spare: Buffer[] = [];
 const MAX_SPARE = 8;
@@ -56,7 +58,7 @@ function writeHeader(target: Buffer, offset: number, length: number): void {
 export function serializeChunk(chunk: Buffer): Buffer {
   const headerLength = 1 + varintLength(chunk.length);
   const start = chunk.byteOffset - headerLength;
-  if (withHeadroom.has(chunk.buffer) && start >= 0 && chunk.byteOffset <= CHUNK_HEADROOM) {
+  if (withHeadroom.has(chunk.buffer) && start >= FRAME_HEADER && chunk.byteOffset <= CHUNK_HEADROOM) {
     const message = Buffer.from(chunk.buffer, start, headerLength + chunk.length);
     writeHeader(message, 0, chunk.length);
     return message;
@@ -65,4 +67,17 @@ export function serializeChunk(chunk: Buffer): Buffer {
   writeHeader(message, 0, chunk.length);
   chunk.copy(message, headerLength);
   return message;
+}
+
+/**
+ * The framed gRPC message (uncompressed) for a message `serializeChunk` wrote
+ * into a chunk's headroom, its frame header written into the room left in
+ * front of it: no copy. Undefined for any other message.
+ */
+export function frameInPlace(message: Buffer): Buffer | undefined {
+  if (!withHeadroom.has(message.buffer) || message.byteOffset < FRAME_HEADER || message.byteOffset > CHUNK_HEADROOM) return undefined;
+  const framed = Buffer.from(message.buffer, message.byteOffset - FRAME_HEADER, FRAME_HEADER + message.length);
+  framed[0] = 0; // not compressed
+  framed.writeUInt32BE(message.length, 1);
+  return framed;
 }

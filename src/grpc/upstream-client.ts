@@ -2,8 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
 import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
+import { installChunkFraming } from './frame-in-place.js';
 import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
-import { resetCall } from './reset-call.js';
+import { findHttp2Stream, resetCall } from './reset-call.js';
 
 /**
  * grpc-js reports backpressure only after 16 queued messages (8 MiB of
@@ -38,6 +39,7 @@ export class UpstreamClient implements UploadTarget {
   private readonly responseTimeoutMs: number;
 
   constructor(options: UpstreamClientOptions) {
+    installChunkFraming();
     this.target = options.target;
     this.responseTimeoutMs = options.responseTimeoutMs;
     this.client = new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
@@ -145,7 +147,10 @@ export class UploadCall implements OpenUpload {
     this.sentBytes += chunk.length;
     this.unacked++;
     this.call.write({ chunk }, () => {
-      recycleChunk(chunk);
+      // HTTP/2 sends straight from the chunk (frame-in-place.ts). A write completed by its stream going away
+      // (a reset, the upstream ending the call) may still have a slice of it queued on the connection:
+      // such a chunk is left to the GC rather than refilled.
+      if (!this.failure && findHttp2Stream(this.call)?.destroyed === false) recycleChunk(chunk);
       this.unacked--;
       this.wake?.();
     });

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
-import { openDownload } from '../imports/download.js';
 import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
@@ -142,6 +141,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
     try {
+      // undici is loaded with the first import: a bridge that only takes uploads never needs it.
+      const { openDownload } = await import('../imports/download.js');
       const download = await openDownload(first, spec.headers, policy, signal);
       // Without a length, a connection that closes early looks exactly like the end of the body.
       const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));

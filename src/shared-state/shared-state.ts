@@ -3,9 +3,7 @@ import type { Config } from '../config.js';
 import { ImportJobs, type ImportJobStore } from '../imports/import-jobs.js';
 import { claimLeaseMs } from '../admission/claim-lease.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from '../admission/idempotency-store.js';
-import { RedisConnection } from './redis-connection.js';
-import { RedisIdempotencyStore } from './redis-idempotency-store.js';
-import { RedisImportJobs } from './redis-import-jobs.js';
+import type { RedisConnection } from './redis-connection.js';
 
 /** What replicas must share: in Redis with REDIS_URL, else in this process's memory (one replica). */
 export interface SharedState {
@@ -16,7 +14,7 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
-export function openSharedState(config: Config, log: FastifyBaseLogger): SharedState {
+export async function openSharedState(config: Config, log: FastifyBaseLogger): Promise<SharedState> {
   if (!config.redisUrl) {
     return {
       idempotency: new MemoryIdempotencyStore(config.idempotencyTtlMs, config.idempotencyMaxKeys),
@@ -24,6 +22,10 @@ export function openSharedState(config: Config, log: FastifyBaseLogger): SharedS
       close: async () => {},
     };
   }
+  // Loaded only with REDIS_URL: ioredis is a few MiB of every process's memory.
+  const [{ RedisConnection }, { RedisIdempotencyStore }, { RedisImportJobs }] = await Promise.all([
+    import('./redis-connection.js'), import('./redis-idempotency-store.js'), import('./redis-import-jobs.js'),
+  ]);
   const redis = new RedisConnection(config.redisUrl, log);
   // An import's heartbeat lease is a claim's: the same silence after which a live upload is given up.
   const imports = new RedisImportJobs(redis, claimLeaseMs(config), log);

@@ -1,0 +1,59 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { UpstreamClient } from './grpc/upstream-client.js';
+import { upstreamChannelOptions, upstreamCredentials } from './grpc/upstream-channel.js';
+import type { ReferenceUpstream } from './reference-upstream/server.js';
+import { startedUp } from './gc-tuning.js';
+import { helpText } from './help.js';
+import { checkStartup } from './startup-checks.js';
+import { stopOnSignals } from './shutdown.js';
+
+/** Starts the bridge (see main.ts, the entry point). */
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(helpText());
+    return;
+  }
+  let config: Config;
+  let credentials: ReturnType<typeof upstreamCredentials>;
+  try {
+    config = loadConfig();
+    checkStartup(config);
+    credentials = upstreamCredentials(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ignite-upload-bridge: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let reference: ReferenceUpstream | undefined;
+  if (!config.grpcTarget) {
+    // Loaded only when used: a gRPC server with health and reflection is memory a bridge with a real upstream never needs.
+    const { startReferenceUpstream } = await import('./reference-upstream/server.js');
+    reference = await startReferenceUpstream({ host: '127.0.0.1', port: 0, dataDir: config.dataDir, token: config.referenceToken });
+  }
+  const upstream = new UpstreamClient({
+    target: config.grpcTarget ?? reference!.target,
+    credentials,
+    channelOptions: upstreamChannelOptions(config),
+    responseTimeoutMs: config.upstreamResponseTimeoutMs,
+  });
+  const app = await buildApp(config, { upstream });
+  await app.listen({ host: config.host, port: config.port });
+  startedUp();
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  app.log.info({
+    url: base,
+    upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
+  }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
+
+  stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs, responseTimeoutMs: config.upstreamResponseTimeoutMs });
+}
+
+await main();
