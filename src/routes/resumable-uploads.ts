@@ -4,7 +4,7 @@ import { Errors, toBridgeError } from '../errors.js';
 import { identifyCaller } from '../admission/authenticate.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
-import type { ResumableUpload } from '../resumable/resumable-upload.js';
+import type { PatchResult, ResumableUpload } from '../resumable/resumable-upload.js';
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
 import { byteCount, httpDate, parseMetadata, PATCH_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION } from '../resumable/tus-protocol.js';
 import { validateName } from '../upload/names.js';
@@ -142,9 +142,10 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
         return upload.outcome();
       }, 'resumable').catch(() => {});
     }
+    let result: PatchResult;
     try {
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const result = await upload.patch({
+      result = await upload.patch({
         body: request.raw,
         offset,
         contentLength: request.headers['transfer-encoding'] === undefined ? byteCount('Content-Length', request.headers['content-length']) : undefined,
@@ -152,10 +153,6 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
         watch,
         idleTimeoutMs: config.uploadIdleTimeoutMs,
       });
-      if (result.kind === 'progress') return undefined;
-      // Not awaited: a Reply is thenable, and awaiting it answers undefined.
-      reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
-      return reply;
     } catch (err) {
       if (upload.phase === 'receiving') reply.headers(offsetHeaders(upload));
       throw err;
@@ -163,6 +160,10 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       slot.signal.removeEventListener('abort', onShutdown);
       slot.release();
     }
+    if (result.kind === 'progress') return undefined;
+    // Not awaited: a Reply is thenable, and awaiting it answers undefined.
+    reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
+    return reply;
   }
 }
 

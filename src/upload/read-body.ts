@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { toBridgeError, type BridgeError } from '../errors.js';
-
+import { bodyBytesAllocated } from '../gc-tuning.js';
 
 export interface ReadBodyOptions {
   idleTimeoutMs: number;
@@ -55,6 +55,7 @@ export function readBody(source: Readable, options: ReadBodyOptions, onPiece: (p
 
     const onData = (piece: Buffer) => {
       lastByte = performance.now();
+      bodyBytesAllocated(piece.length);
 
       let wait: Promise<void> | undefined;
       try {
