@@ -67,15 +67,14 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     reply.header('location', `${BASE}/${upload.id}`);
     // creation-with-upload: the body, if any, is the first PATCH.
     const bodyLength = byteCount('Content-Length', h['content-length']);
-    if ((bodyLength ?? 0) > 0 || h['transfer-encoding'] !== undefined) {
-      try {
-        const sent = await patch(request, reply, upload, 0);
-        if (sent !== undefined) return sent;
-      } catch (err) {
+    const completed = (bodyLength ?? 0) > 0 || h['transfer-encoding'] !== undefined
+      ? await patch(request, reply, upload, 0).catch((err: unknown) => {
         // Only this request ended: the upload exists, with what arrived.
         if (upload.phase !== 'receiving') throw err;
-      }
-    }
+        return false;
+      })
+      : false;
+    if (completed) return reply;
     return reply.code(201).headers(offsetHeaders(upload)).send();
   });
 
@@ -89,8 +88,8 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     },
     PATCH: async (request: FastifyRequest, reply: FastifyReply) => {
       const upload = find(request);
-      const sent = await patch(request, reply, upload, byteCount('Upload-Offset', request.headers['upload-offset']));
-      return sent ?? reply.code(204).headers(offsetHeaders(upload)).send();
+      if (await patch(request, reply, upload, byteCount('Upload-Offset', request.headers['upload-offset']))) return reply;
+      return reply.code(204).headers(offsetHeaders(upload)).send();
     },
     DELETE: async (request: FastifyRequest, reply: FastifyReply) => {
       await uploads.terminate(find(request));
@@ -113,11 +112,12 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
   }
 
   /**
-   * Feeds the request body into the upload from `offset`. Answers the reply
-   * when the upload completed (200 with the answer), undefined when it waits
-   * for more bytes; throws what the client is told otherwise, with the offset.
+   * Feeds the request body into the upload from `offset`. True when the
+   * upload completed and its 200 was sent (not the Reply itself: it is
+   * thenable, so an async function returning it would send nothing), false
+   * when it waits for more bytes; throws what the client is told otherwise.
    */
-  async function patch(request: FastifyRequest, reply: FastifyReply, upload: ResumableUpload, offset: number | undefined): Promise<FastifyReply | undefined> {
+  async function patch(request: FastifyRequest, reply: FastifyReply, upload: ResumableUpload, offset: number | undefined): Promise<boolean> {
     const type = request.headers['content-type'];
     if (type?.split(';')[0]!.trim().toLowerCase() !== PATCH_CONTENT_TYPE) throw Errors.patchContentType(type);
     if (offset === undefined) throw Errors.offsetMismatch(upload.offset, undefined);
@@ -160,10 +160,9 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       slot.signal.removeEventListener('abort', onShutdown);
       slot.release();
     }
-    if (result.kind === 'progress') return undefined;
-    // Not awaited: a Reply is thenable, and awaiting it answers undefined.
+    if (result.kind === 'progress') return false;
     reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
-    return reply;
+    return true;
   }
 }
 
