@@ -21,11 +21,18 @@ import { LateAnswers } from './upload/late-answers.js';
 import { UploadStreamer } from './upload/stream-upload.js';
 import { ResumableUploads } from './resumable/resumable-uploads.js';
 import { resumableUploadRoutes } from './routes/resumable-uploads.js';
+import { OwnerForwarding } from './resumable/owner-forwarding.js';
+import { replicaAddress } from './resumable/replica-address.js';
+import { SharedResumableUploads } from './resumable/shared-uploads.js';
+import { identifyCaller } from './admission/authenticate.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
 import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
 import type { IdempotencyStore } from './admission/idempotency-store.js';
 import { UploadAdmissions } from './admission/upload-admission.js';
+
+/** Connecting to the replica that holds a resumable upload: past this, it is taken as gone (410). */
+const OWNER_CONNECT_TIMEOUT_MS = 5000;
 
 export interface AppDependencies {
   upstream: UpstreamClient;
@@ -140,7 +147,28 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.decorate('resumableUploads', resumable);
   if (resumable) {
     metrics.countResumableUploads(() => resumable.size);
-    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer });
+    let sharedUploads: SharedResumableUploads | undefined;
+    if (shared.resumableRecords) {
+      const forwarding = new OwnerForwarding({
+        connectMs: OWNER_CONNECT_TIMEOUT_MS,
+        // The owner answers a final PATCH once the upstream did; a PATCH it reads waits for its client at most the idle timeout.
+        answerMs: config.upstreamResponseTimeoutMs + config.uploadIdleTimeoutMs + OWNER_CONNECT_TIMEOUT_MS,
+      });
+      app.addHook('onClose', () => forwarding.close());
+      // Random per process: a replica restarted at the same address is another owner.
+      const instance = randomUUID();
+      sharedUploads = new SharedResumableUploads({
+        uploads: resumable,
+        records: shared.resumableRecords,
+        forwarding,
+        gate,
+        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs },
+        self: () => ({ address: replicaAddress(config.podIp, config.host, app.server.address()), instance }),
+        scopeOf: (request) => identifyCaller(request.headers, config).scope,
+        log: app.log,
+      });
+    }
+    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer, shared: sharedUploads });
   }
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;

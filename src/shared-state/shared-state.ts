@@ -6,11 +6,15 @@ import { MemoryIdempotencyStore, type IdempotencyStore } from '../admission/idem
 import { RedisConnection } from './redis-connection.js';
 import { RedisIdempotencyStore } from './redis-idempotency-store.js';
 import { RedisImportJobs } from './redis-import-jobs.js';
+import { RedisResumableRecords } from './redis-resumable-records.js';
+import type { ResumableRecordStore } from '../resumable/resumable-records.js';
 
 /** What replicas must share: in Redis with REDIS_URL, else in this process's memory (one replica). */
 export interface SharedState {
   idempotency: IdempotencyStore;
   imports: ImportJobStore;
+  /** Resumable uploads' records and owners; absent in memory (one replica holds every upload it creates). */
+  resumableRecords?: ResumableRecordStore;
   /** The Redis behind them, whose state /readyz reports; absent in memory. */
   redis?: RedisConnection;
   close(): Promise<void>;
@@ -30,6 +34,7 @@ export function openSharedState(config: Config, log: FastifyBaseLogger): SharedS
   return {
     idempotency: new RedisIdempotencyStore(redis, config.idempotencyTtlMs),
     imports,
+    resumableRecords: new RedisResumableRecords(redis),
     redis,
     close: async () => {
       imports.close();
