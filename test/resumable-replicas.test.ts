@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { replicaAddress } from '../src/resumable/replica-address.js';
 import { startReferenceUpstream, type ReferenceUpstream, type UploadObservation } from '../src/reference-upstream/server.js';
+import { RedisConnection } from '../src/shared-state/redis-connection.js';
+import { RedisResumableRecords } from '../src/shared-state/redis-resumable-records.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
 import { gzipLike, sha256, unusedPort } from './helpers.js';
 import { eventually } from './raw-http.js';
@@ -44,6 +47,37 @@ async function patch(base: string, path: string, offset: number, bytes: Buffer, 
 }
 
 const code = (reply: Reply): unknown => (JSON.parse(reply.body) as { code: unknown }).code;
+
+test('the address other replicas forward to: POD_IP, else a specific HOST, else an interface address; with the listening port', () => {
+  const listening = { address: '0.0.0.0', family: 'IPv4', port: 8080 };
+  assert.equal(replicaAddress('10.1.2.3', '0.0.0.0', listening), 'http://10.1.2.3:8080');
+  assert.equal(replicaAddress('fd00::7', '0.0.0.0', listening), 'http://[fd00::7]:8080');
+  assert.equal(replicaAddress(undefined, '192.168.4.2', listening), 'http://192.168.4.2:8080');
+  const derived = new URL(replicaAddress(undefined, '0.0.0.0', listening));
+  assert.notEqual(derived.hostname, '0.0.0.0');
+  assert.equal(derived.port, '8080');
+});
+
+test('two replicas claiming one upload at once: exactly one becomes its owner', { skip: redisSkip }, async (t) => {
+  const redis = await RedisServer.start(t);
+  const connection = new RedisConnection(redis.url, { info: () => {}, warn: () => {} });
+  t.after(() => connection.close());
+  const records = new RedisResumableRecords(connection);
+  const now = Date.now();
+  const spec = { id: 'race', name: 'ctx.tar.gz', length: 10, metadata: undefined, scope: 'anonymous', capKey: 'address:x', createdAt: now };
+  await eventually(() => connection.state === 'ready', 'connected');
+  await records.create({ spec, expiresAt: now + 60_000 }, 120_000);
+  const owners = Array.from({ length: 8 }, (_, i) => ({ address: `http://10.0.0.${i}:8080`, instance: `i${i}` }));
+  const results = await Promise.all(owners.map((owner) => records.claim('race', owner, now, 120_000)));
+  const winner = results[0]!.owner!;
+  assert.ok(results.every((r) => r?.owner?.instance === winner.instance), 'every claimant reads the same owner');
+  assert.equal((await records.read('race'))?.owner?.instance, winner.instance);
+  assert.equal(await records.finish('race', owners.find((o) => o.instance !== winner.instance)!, { gone: { code: 'X', message: 'x' } }, 1000), false, 'only the owner ends it');
+  assert.equal(await records.finish('race', winner, { gone: { code: 'X', message: 'x' } }, 1000), true);
+  const expired = { ...spec, id: 'expired' };
+  await records.create({ spec: expired, expiresAt: now - 1 }, 60_000);
+  assert.equal((await records.claim('expired', owners[0]!, now, 60_000))?.owner, undefined, 'an expired record is not claimed');
+});
 
 describe('resumable uploads across replicas sharing one Redis', { skip: redisSkip }, () => {
   const cleanups: Array<() => unknown> = [];
