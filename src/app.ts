@@ -153,17 +153,25 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
         connectMs: OWNER_CONNECT_TIMEOUT_MS,
         // The owner answers a final PATCH once the upstream did; a PATCH it reads waits for its client at most the idle timeout.
         answerMs: config.upstreamResponseTimeoutMs + config.uploadIdleTimeoutMs + OWNER_CONNECT_TIMEOUT_MS,
+        // HEAD and DELETE wait only for the owner to end a PATCH still open.
+        quickAnswerMs: 2 * OWNER_CONNECT_TIMEOUT_MS,
       });
       app.addHook('onClose', () => forwarding.close());
       // Random per process: a replica restarted at the same address is another owner.
       const instance = randomUUID();
+      let address: string | undefined;
+      const self = () => {
+        // Known once the server listens (PORT=0 picks the port then).
+        if (address === undefined && app.server.listening) address = replicaAddress(config.podIp, config.host, app.server.address());
+        return { address: address ?? replicaAddress(config.podIp, config.host, app.server.address()), instance };
+      };
       sharedUploads = new SharedResumableUploads({
         uploads: resumable,
         records: shared.resumableRecords,
         forwarding,
         gate,
         times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs },
-        self: () => ({ address: replicaAddress(config.podIp, config.host, app.server.address()), instance }),
+        self,
         scopeOf: (request) => identifyCaller(request.headers, config).scope,
         log: app.log,
       });

@@ -10,7 +10,8 @@ import { RedisConnection } from '../src/shared-state/redis-connection.js';
 import { RedisResumableRecords } from '../src/shared-state/redis-resumable-records.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
 import { gzipLike, sha256, unusedPort } from './helpers.js';
-import { eventually } from './raw-http.js';
+import { eventually, head, RawClient } from './raw-http.js';
+import { sleep } from './webhook-helpers.js';
 import { RedisServer, redisSkip } from './redis-server.js';
 
 const CHUNK = 524288;
@@ -88,13 +89,18 @@ describe('resumable uploads across replicas sharing one Redis', { skip: redisSki
   let a: BridgeProcess;
   let b: BridgeProcess;
   const observed: UploadObservation[] = [];
+  /** Every call as it runs (its byte count grows), in order. */
+  const calls: UploadObservation[] = [];
   let opened = 0;
 
   before(async () => {
     redis = await RedisServer.start();
     const dataDir = await mkdtemp(join(tmpdir(), 'bridge-tus-replicas-'));
     reference = await startReferenceUpstream({ dataDir });
-    reference.events.on('call', () => opened++);
+    reference.events.on('call', (o: UploadObservation) => {
+      opened++;
+      calls.push(o);
+    });
     reference.events.on('upload', (o: UploadObservation) => observed.push(o));
     cleanups.push(() => redis.stop(), () => reference.close(), () => rm(dataDir, { recursive: true, force: true }));
     env = { REDIS_URL: redis.url, IGNITE_GRPC_TARGET: reference.target, UPLOAD_IDLE_TIMEOUT_MS: '5000' };
@@ -154,6 +160,30 @@ describe('resumable uploads across replicas sharing one Redis', { skip: redisSki
     const again = await patch(a.url, path, archive.length, Buffer.alloc(0), alice);
     assert.equal(again.status, 200, again.body);
     assert.equal(again.headers['ignite-context-id'], answer.contextId);
+  });
+
+  test('a forwarded PATCH whose client disconnects pauses the upload on its owner, bytes kept; it resumes through either replica', async () => {
+    const archive = gzipLike(2 * CHUNK + 999);
+    const path = await create(a.url, archive.length);
+    const openedBefore = opened + 1;
+    assert.equal((await patch(a.url, path, 0, archive.subarray(0, 300_000))).status, 204, 'A holds the call');
+    await eventually(() => opened === openedBefore, 'the upstream saw the call');
+    const call = calls.at(-1)!;
+    const cut = await RawClient.connect(b.url);
+    await cut.write(head('PATCH', path, { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': 300_000, 'content-length': archive.length - 300_000 }));
+    await cut.write(archive.subarray(300_000, 900_000));
+    // (A HEAD now would end this PATCH: a newer request wins.) The first chunk reaching the upstream shows the bytes flow through B to A.
+    await eventually(() => call.bytes >= CHUNK, 'the owner forwards the bytes upstream');
+    await sleep(300);
+    cut.destroy();
+    let offset = '';
+    await eventually(async () => (offset = String((await tus(`${b.url}${path}`, 'HEAD')).headers['upload-offset'])) === '900000', `paused at 900000 (HEAD says ${offset})`);
+    const done = await patch(b.url, path, 900_000, archive.subarray(900_000));
+    assert.equal(done.status, 200, done.body);
+    const { contextId } = JSON.parse(done.body) as { contextId: string };
+    assert.equal(opened, openedBefore, 'still the one call');
+    await eventually(() => observed.some((o) => o.contextId === contextId), 'stored');
+    assert.equal(sha256(await readFile(reference.store.path(contextId))), sha256(archive));
   });
 
   test('termination through the replica that does not hold the call resets it; an unclaimed upload is terminated from its record', async () => {

@@ -22,8 +22,10 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHO
 export interface ForwardingTimes {
   /** Connecting to the owner: past this, the owner is taken as gone. */
   connectMs: number;
-  /** The owner's silence (no answer, no body progress) before the request is given up with a retryable 503. */
+  /** The owner's silence during a PATCH (no answer, no body progress) before it is given up with a retryable 503. */
   answerMs: number;
+  /** The same for HEAD and DELETE, which the owner answers at once. */
+  quickAnswerMs: number;
 }
 
 /**
@@ -34,12 +36,8 @@ export interface ForwardingTimes {
 export class OwnerForwarding {
   private readonly agent: Agent;
 
-  constructor(times: ForwardingTimes) {
-    this.agent = new Agent({
-      connect: { timeout: times.connectMs },
-      headersTimeout: times.answerMs,
-      bodyTimeout: times.answerMs,
-    });
+  constructor(private readonly times: ForwardingTimes) {
+    this.agent = new Agent({ connect: { timeout: times.connectMs } });
   }
 
   /**
@@ -55,6 +53,7 @@ export class OwnerForwarding {
     headers['x-request-id'] = String(request.id);
     headers[OWNER_HOP_HEADER] = owner.instance;
     const withBody = hasBody(request.method, request.headers);
+    const silenceMs = withBody ? this.times.answerMs : this.times.quickAnswerMs;
     if (withBody && request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
     let answer: Awaited<ReturnType<typeof send>>;
     try {
@@ -63,6 +62,8 @@ export class OwnerForwarding {
         headers,
         body: withBody ? bodyOf(request.raw) : undefined,
         dispatcher: this.agent,
+        headersTimeout: silenceMs,
+        bodyTimeout: silenceMs,
         signal,
       });
     } catch (err) {

@@ -72,13 +72,14 @@ export class SharedResumableUploads {
     const id = (request.params as { id?: string }).id;
     const method = request.method === 'POST' ? String(request.headers['x-http-method-override'] ?? '').toUpperCase() : request.method;
     if (id === undefined || !METHODS.has(method)) return undefined;
+    // A request another replica forwarded here may arrive before this replica's own winning claim is held.
+    await this.claiming.get(id);
     const hop = request.headers[OWNER_HOP_HEADER];
     if (hop !== undefined) {
       // Forwarded here by another replica: served from this process's memory, or refused, never forwarded on.
       if (hop === this.o.self().instance && this.o.uploads.has(id)) return undefined;
       throw Errors.uploadOwnerGone(hop === this.o.self().instance ? 'no longer has it' : 'restarted');
     }
-    await this.claiming.get(id);
     if (this.o.uploads.has(id)) return undefined;
     return this.dispatch(request, reply, method, id, await this.o.records.read(id));
   }
@@ -88,7 +89,12 @@ export class SharedResumableUploads {
     if (record.end) return answerEnded(request, reply, method, record.end, record.spec);
     if (record.owner) {
       const self = this.o.self();
-      if (record.owner.instance === self.instance) throw Errors.uploadOwnerGone('(this one) no longer has it');
+      if (record.owner.instance === self.instance) {
+        // Claimed here by a request that ran alongside this one.
+        await this.claiming.get(id);
+        if (this.o.uploads.has(id)) return undefined;
+        throw Errors.uploadOwnerGone('(this one) no longer has it');
+      }
       if (record.owner.address === self.address) throw Errors.uploadOwnerGone(`(${self.address}) restarted`);
       return this.forward(request, reply, method, record.owner);
     }
