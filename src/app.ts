@@ -21,11 +21,17 @@ import { LateAnswers } from './upload/late-answers.js';
 import { UploadStreamer } from './upload/stream-upload.js';
 import { ResumableUploads } from './resumable/resumable-uploads.js';
 import { resumableUploadRoutes } from './routes/resumable-uploads.js';
+import { replicaAddress } from './resumable/replica-address.js';
+import type { SharedResumableUploads } from './resumable/shared-uploads.js';
+import { identifyCaller } from './admission/authenticate.js';
 import { importRoutes, type ImportOptions } from './routes/imports.js';
 import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
 import type { IdempotencyStore } from './admission/idempotency-store.js';
 import { UploadAdmissions } from './admission/upload-admission.js';
+
+/** Connecting to the replica that holds a resumable upload: past this, it is taken as gone (410). */
+const OWNER_CONNECT_TIMEOUT_MS = 5000;
 
 export interface AppDependencies {
   upstream: UpstreamClient;
@@ -143,7 +149,40 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.decorate('resumableUploads', resumable);
   if (resumable) {
     metrics.countResumableUploads(() => resumable.size);
-    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer });
+    let sharedUploads: SharedResumableUploads | undefined;
+    if (shared.resumableRecords) {
+      // Loaded only with REDIS_URL: forwarding to another replica needs undici, a few MiB of every process's memory.
+      const [{ OwnerForwarding }, { SharedResumableUploads }] = await Promise.all([
+        import('./resumable/owner-forwarding.js'), import('./resumable/shared-uploads.js'),
+      ]);
+      const forwarding = new OwnerForwarding({
+        connectMs: OWNER_CONNECT_TIMEOUT_MS,
+        // The owner answers a final PATCH once the upstream did; a PATCH it reads waits for its client at most the idle timeout.
+        answerMs: config.upstreamResponseTimeoutMs + config.uploadIdleTimeoutMs + OWNER_CONNECT_TIMEOUT_MS,
+        // HEAD and DELETE wait only for the owner to end a PATCH still open.
+        quickAnswerMs: 2 * OWNER_CONNECT_TIMEOUT_MS,
+      });
+      app.addHook('onClose', () => forwarding.close());
+      // Random per process: a replica restarted at the same address is another owner.
+      const instance = randomUUID();
+      let address: string | undefined;
+      const self = () => {
+        // Known once the server listens (PORT=0 picks the port then).
+        if (address === undefined && app.server.listening) address = replicaAddress(config.podIp, config.host, app.server.address());
+        return { address: address ?? replicaAddress(config.podIp, config.host, app.server.address()), instance };
+      };
+      sharedUploads = new SharedResumableUploads({
+        uploads: resumable,
+        records: shared.resumableRecords,
+        forwarding,
+        gate,
+        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs },
+        self,
+        scopeOf: (request) => identifyCaller(request.headers, config).scope,
+        log: app.log,
+      });
+    }
+    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer, shared: sharedUploads });
   }
   if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
   return app;

@@ -4,6 +4,8 @@
  * down. A bad value stops start-up with one line naming the variable.
  */
 
+import { isIP } from 'node:net';
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -65,6 +67,14 @@ const redisUrl: Parser<string | undefined> = (raw, env) => {
     // The value may carry a password: the line names the variable, never the value.
     throw new ConfigError(`${env} is not a Redis URL: write redis://[user:password@]host[:port][/db], or rediss://… for TLS`);
   }
+  return value;
+};
+
+/** An IPv4 or IPv6 address (no port, no brackets), or unset. */
+const ipAddress: Parser<string | undefined> = (raw, env) => {
+  const value = raw.trim();
+  if (!value) return undefined;
+  if (isIP(value) === 0) throw new ConfigError(`${env}=${JSON.stringify(raw)} is not an IP address`);
   return value;
 };
 
@@ -162,7 +172,15 @@ const settings = {
 
 } satisfies Record<string, Setting<unknown>>;
 
-type Settings = typeof settings;
+/**
+ * Facts the platform supplies about this replica, not choices an operator
+ * makes: no default, and listed apart from the settings.
+ */
+const platformFacts = {
+  podIp: { env: 'POD_IP', default: '', description: 'this replica\'s own IP address, to which other replicas forward requests for the resumable uploads it holds (Kubernetes: the downward API\'s status.podIP); unset: HOST when it names one address, else the first non-loopback interface address', parse: ipAddress },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings & typeof platformFacts;
 export type Config = { -readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
 
 /** Every setting with its default and meaning, for --help and the README. */
@@ -170,9 +188,14 @@ export function describeSettings(): Array<{ env: string; default: string; descri
   return Object.values(settings).map(({ env, default: d, description }) => ({ env, default: d, description }));
 }
 
+/** The facts read from the platform (POD_IP), for --help, the README and the manifests' checks. */
+export function describePlatformFacts(): Array<{ env: string; description: string }> {
+  return Object.values(platformFacts).map(({ env, description }) => ({ env, description }));
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Record<string, unknown> = {};
-  for (const [key, setting] of Object.entries(settings) as Array<[string, Setting<unknown>]>) {
+  for (const [key, setting] of Object.entries({ ...settings, ...platformFacts }) as Array<[string, Setting<unknown>]>) {
     const raw = env[setting.env];
     config[key] = setting.parse(raw === undefined ? setting.default : raw, setting.env);
   }

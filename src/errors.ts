@@ -241,7 +241,7 @@ export const Errors = {
 
   // Many replicas:
   sharedStateUnavailable: (cause?: unknown) =>
-    new BridgeError('SHARED_STATE_UNAVAILABLE', `The shared store (Redis, REDIS_URL) that bridge replicas use for Idempotency-Keys and import status is unreachable, so this request was refused before anything was uploaded. Retry in ${RETRY_AFTER_SECONDS} seconds; uploads without an Idempotency-Key still work meanwhile.`,
+    new BridgeError('SHARED_STATE_UNAVAILABLE', `The shared store (Redis, REDIS_URL) that bridge replicas use for Idempotency-Keys, import status and resumable uploads is unreachable, so this request was refused before anything was uploaded. Retry in ${RETRY_AFTER_SECONDS} seconds; uploads without an Idempotency-Key still work meanwhile.`,
       503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
 
   /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
@@ -284,6 +284,13 @@ export const Errors = {
 
   patchIdle: (ms: number, offset: number) =>
     new BridgeError('PATCH_IDLE_TIMEOUT', `No bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS), so this PATCH was ended; the upload is paused at offset ${offset}, nothing was lost. Resume with HEAD and a PATCH from that offset.`, 408, GrpcCode.DEADLINE_EXCEEDED),
+
+  uploadOwnerGone: (detail: string) =>
+    new BridgeError('UPLOAD_GONE', `The bridge replica that held this resumable upload's upstream call ${detail}, so the call is gone and nothing of it was stored. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
+
+  uploadOwnerUnreachable: (cause?: unknown) =>
+    new BridgeError('UPLOAD_OWNER_UNREACHABLE', `The bridge replica holding this resumable upload did not answer this request completely; the upload may still be there: retry in ${RETRY_AFTER_SECONDS} seconds (HEAD tells the offset to go on from).`,
+      503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
 
   patchSuperseded: () =>
     new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),

@@ -1,4 +1,4 @@
-import { describeSettings } from './config.js';
+import { describePlatformFacts, describeSettings } from './config.js';
 
 /** `--help`: every setting with its default and meaning. */
 export function helpText(): string {
@@ -12,6 +12,9 @@ export function helpText(): string {
     '',
     'Settings (environment variables, read once at start-up):',
     ...lines,
+    '',
+    'Set by the platform (Kubernetes\' downward API), not chosen:',
+    ...describePlatformFacts().map((f) => `  ${f.env.padEnd(width)}  ${f.description}`),
     '',
   ].join('\n');
 }

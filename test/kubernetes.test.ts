@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { describeSettings } from '../src/config.js';
+import { describePlatformFacts, describeSettings } from '../src/config.js';
 
 const DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
@@ -51,8 +51,10 @@ describe('deploy/kubernetes', () => {
     assert.ok(container['resources'].limits.memory, 'a memory limit');
 
     const env = Object.fromEntries((container['env'] as Manifest[]).map((e) => [e['name'], e['value'] ?? e['valueFrom']]));
-    const known = new Set(describeSettings().map((s) => s.env));
+    const known = new Set([...describeSettings(), ...describePlatformFacts()].map((s) => s.env));
     for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is not a setting`);
+    // Other replicas forward a resumable upload's requests to the pod holding its call.
+    assert.equal(env['POD_IP']?.fieldRef?.fieldPath, 'status.podIP', 'POD_IP from the downward API');
     assert.ok(env['IGNITE_GRPC_TARGET'], 'a real upstream, never the embedded reference upstream on 0.0.0.0');
     const setting = (name: string) => Number(env[name] ?? describeSettings().find((s) => s.env === name)!.default);
     const preStop = container['lifecycle'].preStop;

@@ -52,6 +52,7 @@ describe('start-up', () => {
     [{ IGNITE_GRPC_KEEPALIVE_TIME_MS: '5' }, 'IGNITE_GRPC_KEEPALIVE_TIME_MS'],
     [{ IGNITE_GRPC_TARGET: 'upstream:443', IGNITE_GRPC_TLS: 'true', IGNITE_GRPC_CA_FILE: '/nonexistent/ca.pem' }, 'IGNITE_GRPC_CA_FILE'],
     [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ POD_IP: 'pod-1' }, 'POD_IP'],
   ];
   for (const [env, name] of badSettings) {
     test(`a bad ${name} stops start-up with one line naming it`, async () => {

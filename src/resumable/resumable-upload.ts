@@ -15,6 +15,8 @@ export interface ResumableSpec {
   scope: string;
   /** Counted against the per-credential cap (anonymous uploads: per client address). */
   capKey: string;
+  /** When it was created, if not now (another replica created it; this one claimed its first PATCH). */
+  createdAt?: number;
 }
 
 export interface ResumableTimes {
@@ -53,7 +55,7 @@ export interface PatchRequest {
  * the upstream or shutdown ends it.
  */
 export class ResumableUpload {
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   phase: Phase = 'receiving';
   /** Set once completed. */
   answer: Answer | undefined;
@@ -65,7 +67,7 @@ export class ResumableUpload {
   paused = false;
   /** The metrics and the upload's log line follow it (from its first PATCH on). */
   observed = false;
-  private lastProgress = this.createdAt;
+  private lastProgress: number;
   private upload: Upload | undefined;
   private current: { stop: AbortController; done: Promise<void> } | undefined;
   private timer: NodeJS.Timeout;
@@ -73,6 +75,7 @@ export class ResumableUpload {
   private markEnded!: () => void;
   private readonly result: Promise<Answer>;
   private settleResult!: { resolve: (answer: Answer) => void; reject: (err: BridgeError) => void };
+  private readonly endListeners: Array<() => void> = [];
 
   constructor(
     readonly spec: ResumableSpec,
@@ -81,6 +84,8 @@ export class ResumableUpload {
     private readonly lateAnswers: LateAnswers,
     private readonly onResume: () => void,
   ) {
+    this.createdAt = spec.createdAt ?? Date.now();
+    this.lastProgress = this.createdAt;
     this.ended = new Promise((resolve) => { this.markEnded = resolve; });
     this.result = new Promise((resolve, reject) => { this.settleResult = { resolve, reject }; });
     this.result.catch(() => {});
@@ -113,6 +118,14 @@ export class ResumableUpload {
   /** The upload's final answer, or why it is gone (for the metrics and the upload's log line). */
   outcome(): Promise<Answer> {
     return this.result;
+  }
+
+  /**
+   * Calls `listener` whenever the upload's end is settled: completed or gone,
+   * and again if a late answer settles an outcome that was unknown.
+   */
+  onEnded(listener: () => void): void {
+    this.endListeners.push(listener);
   }
 
   /** Upload-Defer-Length: the length arrives with a later PATCH, once. */
@@ -253,6 +266,7 @@ export class ResumableUpload {
     if (this.answer) this.settleResult.resolve(this.answer);
     else this.settleResult.reject(this.cause ?? this.error!);
     this.markEnded();
+    for (const listener of this.endListeners) listener();
   }
 
   private progress(): void {

@@ -4,6 +4,11 @@ import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadStreamer } from '../upload/stream-upload.js';
 import { ResumableUpload, type ResumableSpec, type ResumableTimes } from './resumable-upload.js';
 
+/** 144 random bits: the id is the upload's capability. */
+export function newUploadId(): string {
+  return randomBytes(18).toString('base64url');
+}
+
 export interface ResumableLimits extends ResumableTimes {
   /** MAX_RESUMABLE_UPLOADS: uploads this replica holds open at once (each holds an upstream stream). */
   maxUploads: number;
@@ -38,16 +43,30 @@ export class ResumableUploads {
   }
 
   create(spec: Omit<ResumableSpec, 'id'>): ResumableUpload {
+    this.assertRoom(spec.capKey);
+    return this.adopt({ ...spec, id: newUploadId() });
+  }
+
+  /** Throws the 503 a new upload for `capKey` gets here: draining, or at the replica's or the credential's cap. */
+  assertRoom(capKey: string): void {
     if (this.draining) throw Errors.shuttingDown();
     if (this.open.size >= this.limits.maxUploads) throw Errors.resumableCapacity(this.limits.maxUploads, 'replica');
-    const held = this.perCredential.get(spec.capKey) ?? 0;
-    if (held >= this.perCredentialMax) throw Errors.resumableCapacity(this.perCredentialMax, 'credential');
-    // 144 random bits: the id is the upload's capability.
-    const upload = new ResumableUpload({ ...spec, id: randomBytes(18).toString('base64url') }, this.streamer, this.limits, this.lateAnswers, this.onResume);
+    if ((this.perCredential.get(capKey) ?? 0) >= this.perCredentialMax) throw Errors.resumableCapacity(this.perCredentialMax, 'credential');
+  }
+
+  /** Holds an upload whose id was already given (by this replica, or in the shared store): its call will be opened here. */
+  adopt(spec: ResumableSpec): ResumableUpload {
+    const upload = new ResumableUpload(spec, this.streamer, this.limits, this.lateAnswers, this.onResume);
     this.open.set(upload.id, upload);
-    this.perCredential.set(spec.capKey, held + 1);
+    this.perCredential.set(spec.capKey, (this.perCredential.get(spec.capKey) ?? 0) + 1);
     void upload.whenEnded().then(() => this.retire(upload));
     return upload;
+  }
+
+  /** Whether this replica holds (or still remembers) the upload, whoever may see it. */
+  has(id: string): boolean {
+    this.forgetExpired();
+    return this.open.has(id) || this.ended.has(id);
   }
 
   /** The upload with this id, if `scope` may see it; else the 404 of an unknown upload. */

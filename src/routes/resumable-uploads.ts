@@ -4,8 +4,9 @@ import { Errors, toBridgeError } from '../errors.js';
 import { identifyCaller } from '../admission/authenticate.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
-import type { PatchResult, ResumableUpload } from '../resumable/resumable-upload.js';
+import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload.js';
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
+import type { SharedResumableUploads } from '../resumable/shared-uploads.js';
 import { byteCount, httpDate, parseMetadata, PATCH_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION } from '../resumable/tus-protocol.js';
 import { validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
@@ -15,6 +16,8 @@ export interface ResumableRoutesOptions {
   uploads: ResumableUploads;
   gate: UploadGate;
   observer: UploadObserver;
+  /** With REDIS_URL: records in the shared store, requests for uploads held elsewhere forwarded to their owner. */
+  shared?: SharedResumableUploads | undefined;
 }
 
 const BASE = '/v1/ignite/uploads';
@@ -24,7 +27,7 @@ const BASE = '/v1/ignite/uploads';
  * termination, expiration) on Fastify routes: each upload's state is its
  * open gRPC call (ResumableUpload), nothing is staged on disk.
  */
-export async function resumableUploadRoutes(app: FastifyInstance, { config, uploads, gate, observer }: ResumableRoutesOptions): Promise<void> {
+export async function resumableUploadRoutes(app: FastifyInstance, { config, uploads, gate, observer, shared }: ResumableRoutesOptions): Promise<void> {
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS') return;
     const version = request.headers['tus-resumable'];
@@ -33,6 +36,8 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
   app.addHook('onSend', async (request, reply) => {
     if (request.method !== 'OPTIONS') reply.header('tus-resumable', TUS_VERSION);
   });
+  // Many replicas: an upload held by another replica is answered from its record or forwarded there.
+  if (shared) app.addHook('preHandler', (request, reply) => shared.route(request, reply));
 
   const options = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(204).headers({
     'tus-version': TUS_VERSION,
@@ -57,17 +62,18 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const metadata = parseMetadata(h['upload-metadata']);
     const rawName = metadata.get('filename') ?? metadata.get('name');
     if (rawName === undefined) throw Errors.missingName('give it in Upload-Metadata as `filename` or `name` (tus-js-client: `metadata: { filename: "ctx.tar.gz" }`).');
-    const upload = uploads.create({
+    // creation-with-upload: the body, if any, is the first PATCH.
+    const withBody = (byteCount('Content-Length', h['content-length']) ?? 0) > 0 || h['transfer-encoding'] !== undefined;
+    const spec = {
       name: validateName(rawName),
       length,
       metadata: typeof h['upload-metadata'] === 'string' ? h['upload-metadata'] : undefined,
       scope: caller.scope,
       capKey: caller.scope === 'anonymous' ? `address:${request.ip}` : caller.scope,
-    });
+    };
+    const upload = shared ? await shared.create(spec, withBody) : uploads.create(spec);
     reply.header('location', `${BASE}/${upload.id}`);
-    // creation-with-upload: the body, if any, is the first PATCH.
-    const bodyLength = byteCount('Content-Length', h['content-length']);
-    const completed = (bodyLength ?? 0) > 0 || h['transfer-encoding'] !== undefined
+    const completed = withBody && upload instanceof ResumableUpload
       ? await patch(request, reply, upload, 0).catch((err: unknown) => {
         // Only this request ended: the upload exists, with what arrived.
         if (upload.phase !== 'receiving') throw err;
@@ -166,7 +172,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
   }
 }
 
-function offsetHeaders(upload: ResumableUpload): Record<string, string> {
+function offsetHeaders(upload: Pick<ResumableUpload, 'offset' | 'expiresAt'>): Record<string, string> {
   return { 'upload-offset': String(upload.offset), 'upload-expires': httpDate(upload.expiresAt) };
 }
 

@@ -12,14 +12,17 @@
  * - `ignite:import:<importId>:alive`: the running replica's heartbeat; PX = the
  *   heartbeat lease, refreshed every third of it. Without it, a job still
  *   `running` reads `failed` (or `unknown` once `awaiting`).
- *
- * Reserved for resumable uploads (not built yet): `ignite:upload:<id>` (the
- * upload's record: length, metadata, credential scope, and its owner: the
- * address of the replica holding the gRPC call, with an owner token and a
- * lease like a claim's) and `ignite:upload:<id>:answer` (a completed upload's
- * `{contextId, sizeBytes}`, per credential, until it expires).
+ * - `ignite:upload:<id>`: a hash, a resumable upload's record: `spec` (name,
+ *   length, metadata, credential scope, creation time, as JSON), `expires`
+ *   (when it expires unless a first PATCH claims it), `owner` (once claimed:
+ *   the address and process instance of the replica holding its gRPC call),
+ *   `end` (its answer, readable by the same credential only, or why it is
+ *   gone); PX = until its expiry plus RESUMABLE_EXPIRY_MS while unclaimed,
+ *   RESUMABLE_MAX_LIFETIME_MS plus RESUMABLE_EXPIRY_MS once claimed,
+ *   RESUMABLE_EXPIRY_MS once ended.
  */
 export const KEY_PREFIX = 'ignite:';
 export const IDEMPOTENCY_PREFIX = `${KEY_PREFIX}idem:`;
 export const importKey = (importId: string): string => `${KEY_PREFIX}import:${importId}`;
 export const importAliveKey = (importId: string): string => `${KEY_PREFIX}import:${importId}:alive`;
+export const uploadKey = (uploadId: string): string => `${KEY_PREFIX}upload:${uploadId}`;
