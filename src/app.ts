@@ -145,7 +145,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     metrics.countResumableUploads(() => resumable.size);
     await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer });
   }
-  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl });
+  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl, resumable: config.resumableUploads });
   return app;
 }
 
