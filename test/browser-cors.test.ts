@@ -121,6 +121,25 @@ describe('uploads from a page on another origin (CORS) in headless Chromium', ()
     assert.deepEqual(problems, []);
   });
 
+  test('the README\'s tus-js-client function works from an allowed origin', TIMEOUT, async (t) => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const snippet = /```js\nimport \* as tus from 'tus-js-client';\n\n(function uploadBuildContext[\s\S]*?\n)```/.exec(readme)?.[1];
+    assert.ok(snippet, 'the README has the tus-js-client function');
+    const origin = await customerSite(t);
+    const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [origin] } });
+    const archive = gzipLike(MiB + 7);
+    const { page, problems } = await openPage(t, browser);
+    await page.goto(`${origin}/`);
+    const contextId = await page.evaluate(`(async () => {
+      ${snippet.replace('https://uploads.example.com', stack.baseUrl)}
+      const bytes = Uint8Array.from(atob(${JSON.stringify(archive.toString('base64'))}), (c) => c.charCodeAt(0));
+      return uploadBuildContext(new File([bytes], 'readme.tar.gz'), { token: 'site-token' });
+    })()`);
+    assert.equal(sha256(await storedBytes(stack, contextId as string)), sha256(archive));
+    assert.equal(stack.opened[0]!.metadata?.name, 'readme.tar.gz');
+    assert.deepEqual(problems, []);
+  });
+
   test('tus-js-client from a disallowed origin is blocked before any upload is created', TIMEOUT, async (t) => {
     const origin = await customerSite(t);
     const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: ['https://app.example.com'] } });
