@@ -129,6 +129,29 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('when the final answer is lost, the page reads the contextId from HEAD', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { path, bytes } = await archiveFile(t, 2 * MiB + 99);
+    const { page } = await openPage(t, browser);
+    const requests = recordRequests(page);
+    let answered: { status: number; contextId: string | undefined } | undefined;
+    // The PATCH reaches the bridge, which completes the upload; its answer never reaches the page.
+    await page.route('**/v1/ignite/uploads/*', async (route) => {
+      if (route.request().method() !== 'PATCH' || answered) return route.continue();
+      const response = await route.fetch();
+      answered = { status: response.status(), contextId: response.headers()['ignite-context-id'] };
+      await route.abort('connectionreset');
+    });
+    await page.goto(`${stack.baseUrl}/`);
+    await page.getByLabel('Archive').setInputFiles(path);
+    await page.getByRole('button', { name: 'Upload' }).click();
+
+    const contextId = await expectStored(page, stack, bytes);
+    assert.deepEqual(answered, { status: 200, contextId });
+    assert.deepEqual(requests, ['POST /v1/ignite/uploads', 'PATCH /v1/ignite/uploads/:id', 'HEAD /v1/ignite/uploads/:id']);
+    assert.match((await page.locator('#size').textContent())!, new RegExp(`\\(${bytes.length} bytes\\)`));
+  });
+
   test('a connection that died silently is restarted by the `online` event', TIMEOUT, async (t) => {
     const stack = await startStack(t);
     const proxy = await proxied(t, stack);
