@@ -61,6 +61,10 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     const { path, bytes } = await archiveFile(t, 24 * MiB + 4321);
     const { page, problems } = await openPage(t, browser);
     const requests = recordRequests(page);
+    const offsets: number[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH') offsets.push(Number(r.headers()['upload-offset']));
+    });
     await page.goto(`${proxy.url}/`);
     proxy.cutWhenSent(proxy.sent + Math.floor(bytes.length / 2));
     await page.getByLabel('Archive').setInputFiles(path);
@@ -69,7 +73,9 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     await expectStored(page, stack, bytes);
     assert.equal(stack.observed[0]!.bytes, bytes.length);
     assert.ok(proxy.connections >= 2, 'the cut connection was replaced');
-    assert.ok(proxy.sent < 1.3 * bytes.length, `sent ${proxy.sent} bytes for ${bytes.length}: it resumed, not restarted`);
+    assert.equal(offsets.length, 2, `PATCHes at ${offsets.join()}`);
+    assert.equal(offsets[0], 0);
+    assert.ok(offsets[1]! > bytes.length / 4 && offsets[1]! <= bytes.length / 2, `resumed at ${offsets[1]}, where the cut was`);
     assert.deepEqual(requests.slice(0, 2), ['POST /v1/ignite/uploads', 'PATCH /v1/ignite/uploads/:id']);
     assert.ok(requests.includes('HEAD /v1/ignite/uploads/:id'), requests.join());
     assert.equal(requests.filter((r) => r.startsWith('POST')).length, 1, 'one upload created');
