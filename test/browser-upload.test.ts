@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { launchChromium, openPage, startOtherOrigin, within } from './browser.js';
+import { launchChromium, openPage, recordRequests, within } from './browser.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -43,6 +43,7 @@ describe('the upload page in headless Chromium', () => {
     const api = await startBuildsApi(t);
     const stack = await startStack(t, { reference: { token: 'page-token' }, config: { apiUrl: api.url } });
     const { page, problems } = await openPage(t, browser);
+    const requests = recordRequests(page);
     await page.goto(`${stack.baseUrl}/`);
     const bytes = gzipLike(3 * MiB + 12345);
 
@@ -57,7 +58,9 @@ describe('the upload page in headless Chromium', () => {
     const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
     assert.equal(seen.outcome, 'stored');
     assert.equal(seen.contextId, contextId, 'the page shows the id the upstream stored');
-    // The name defaults to the file name; the size is sent as a field before the file.
+    // Resumable uploads are on (the default): tus-js-client creates the upload, then one PATCH sends it.
+    assert.deepEqual(requests, ['POST /v1/ignite/uploads', 'PATCH /v1/ignite/uploads/:id']);
+    // The name defaults to the file name; the size is the tus Upload-Length.
     assert.deepEqual(seen.metadata, { name: 'My App.tar.gz', contentType: 'application/gzip', expectedSizeBytes: String(bytes.length) });
     assert.equal(sha256(await storedBytes(stack, contextId)), sha256(bytes));
 
@@ -90,17 +93,27 @@ describe('the upload page in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'upload-page.png'), fullPage: true });
   });
 
-  test('cancelling halfway cancels the upstream call and stores nothing', TIMEOUT, async (t) => {
+  test('with RESUMABLE_UPLOADS=false the page sends one multipart POST, and Cancel aborts it', TIMEOUT, async (t) => {
     // 64 KiB per 40 ms upstream: about 1.6 MiB/s, so the page is mid-upload for many seconds.
-    const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 40 } }, config: { chunkSizeBytes: 64 * 1024 } });
+    const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 40 } }, config: { resumableUploads: false, chunkSizeBytes: 64 * 1024 } });
+    const { page, problems } = await openPage(t, browser);
+    const requests = recordRequests(page);
+    await page.goto(`${stack.baseUrl}/`);
+    assert.equal(await page.evaluate(() => typeof (window as { tus?: unknown }).tus), 'undefined', 'tus-js-client is not loaded');
+    assert.equal(await page.getByRole('button', { name: 'Pause' }).count(), 0);
+    const small = gzipLike(200_000);
+    await page.getByLabel('Archive').setInputFiles({ name: 'plain.tar.gz', mimeType: 'application/gzip', buffer: small });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(small));
+    assert.deepEqual(stack.observed[0]?.metadata, { name: 'plain.tar.gz', contentType: 'application/gzip', expectedSizeBytes: String(small.length) });
+
     const dir = await mkdtemp(join(tmpdir(), 'browser-cancel-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const big = join(dir, 'big.tar.gz');
     const bytes = gzipLike(48 * MiB);
     await writeFile(big, bytes);
-
-    const { page } = await openPage(t, browser);
-    await page.goto(`${stack.baseUrl}/`);
     await page.getByLabel('Archive').setInputFiles(big);
     await page.getByRole('textbox', { name: /^Name/ }).fill('cancel-me.tar.gz');
     const observed = stack.nextObservation();
@@ -114,12 +127,14 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(await page.getByRole('status').textContent(), 'Upload cancelled: nothing was stored.');
     assert.equal(await page.locator('#result').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
+    assert.deepEqual(requests, ['POST /v1/ignite/contexts', 'POST /v1/ignite/contexts']);
 
     const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
     assert.equal(seen.outcome, 'cancelled');
     assert.equal(seen.metadata?.name, 'cancel-me.tar.gz');
     assert.ok(seen.bytes < bytes.length, `the upstream saw ${seen.bytes} of ${bytes.length} bytes`);
-    assert.deepEqual(await dataDirEntries(stack), [], 'nothing stored, no temp file left');
+    assert.deepEqual(await dataDirEntries(stack), [contextId, `${contextId}.json`], 'nothing else stored, no temp file left');
+    assert.deepEqual(problems, []);
   });
 
   test('a file that is not an archive shows the 415 message', TIMEOUT, async (t) => {
@@ -193,74 +208,4 @@ describe('the upload page in headless Chromium', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'upload-page-phone.png'), fullPage: true });
   });
-});
-
-describe('uploads from a page on another origin (CORS) in headless Chromium', () => {
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
-
-  /** What a customer's site would run: FormData (name, then file) with a bearer token. */
-  async function uploadFrom(origin: string, t: Parameters<typeof openPage>[0], url: string, archive: Buffer) {
-    const { page, problems } = await openPage(t, browser);
-    await page.goto(`${origin}/`);
-    const result = await page.evaluate(async ({ url, base64 }) => {
-      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-      const form = new FormData();
-      form.append('name', 'from-another-site.tar.gz');
-      form.append('file', new Blob([bytes]), 'ctx.tar.gz');
-      try {
-        const response = await fetch(url, { method: 'POST', body: form, headers: { Authorization: 'Bearer site-token', 'Want-Repr-Digest': 'sha-256=1' } });
-        return {
-          status: response.status,
-          body: await response.json(),
-          reprDigest: response.headers.get('repr-digest'),
-          requestId: response.headers.get('x-request-id'),
-        };
-      } catch (err) {
-        return { rejected: `${(err as Error).name}: ${(err as Error).message}` };
-      }
-    }, { url, base64: archive.toString('base64') });
-    return { result, problems };
-  }
-
-  test('an allowed origin uploads with an Authorization header and reads the exposed headers', TIMEOUT, async (t) => {
-    const origin = await startOtherOrigin(t);
-    const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [origin] } });
-    const archive = gzipLike(700_000);
-    const { result } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, archive);
-    assert.ok('status' in result, JSON.stringify(result));
-    assert.equal(result.status, 200, JSON.stringify(result.body));
-    const { contextId } = result.body as { contextId: string };
-    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive));
-    assert.equal(stack.observed.at(-1)?.metadata?.name, 'from-another-site.tar.gz');
-    assert.equal(result.reprDigest, `sha-256=:${Buffer.from(sha256(archive), 'hex').toString('base64')}:`);
-    assert.match(result.requestId ?? '', /^[0-9a-f-]{36}$/);
-  });
-
-  test('an allowed origin can read the JSON error message', TIMEOUT, async (t) => {
-    const origin = await startOtherOrigin(t);
-    const stack = await startStack(t, { config: { corsAllowedOrigins: [origin] } });
-    const { result } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, Buffer.from('plain text, not an archive'));
-    assert.ok('status' in result, JSON.stringify(result));
-    assert.equal(result.status, 415);
-    assert.match((result.body as { message: string }).message, /not a gzip or zip archive/);
-  });
-
-  for (const [label, allowed] of [['CORS off (the default)', []], ['only another origin allowed', ['https://app.example.com']]] as const) {
-    test(`the browser blocks the upload when the origin is not allowed: ${label}`, TIMEOUT, async (t) => {
-      const origin = await startOtherOrigin(t);
-      const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [...allowed] } });
-      const { result, problems } = await uploadFrom(origin, t, `${stack.baseUrl}/v1/ignite/contexts`, gzipLike(100_000));
-      assert.deepEqual(result, { rejected: 'TypeError: Failed to fetch' });
-      assert.ok(problems.some((p) => p.includes('blocked by CORS policy')), problems.join('\n'));
-      // The preflight failed, so the POST was never sent.
-      assert.equal(stack.observed.length, 0, 'the upstream saw no upload');
-      assert.deepEqual(await dataDirEntries(stack), []);
-    });
-  }
 });

@@ -84,11 +84,20 @@ export async function openPage(t: TestContext, browser: Browser, options: Browse
   return { page, problems };
 }
 
-/** A plain page on a second local origin, standing in for a customer's site that embeds uploads. */
-export async function startOtherOrigin(t: TestContext): Promise<string> {
-  const server: Server = createServer((_request, response) => {
+/**
+ * A plain page on a second local origin, standing in for a customer's site that embeds uploads;
+ * `scripts` (path → source) are served from it and loaded by its page.
+ */
+export async function startOtherOrigin(t: TestContext, scripts: Record<string, string> = {}): Promise<string> {
+  const tags = Object.keys(scripts).map((path) => `<script src="${path}"></script>`).join('');
+  const server: Server = createServer((request, response) => {
+    const script = Object.hasOwn(scripts, request.url ?? '') ? scripts[request.url!] : undefined;
+    if (script !== undefined) {
+      response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
+      return;
+    }
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    response.end('<!doctype html><html><head><title>other site</title><link rel="icon" href="data:,"></head><body>another site</body></html>');
+    response.end(`<!doctype html><html><head><title>other site</title><link rel="icon" href="data:,">${tags}</head><body>another site</body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => {
@@ -96,6 +105,16 @@ export async function startOtherOrigin(t: TestContext): Promise<string> {
     server.close(() => resolve());
   }));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** The bridge requests the page makes, as "METHOD /path" (upload ids elided). */
+export function recordRequests(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('request', (r) => {
+    const { pathname } = new URL(r.url());
+    if (pathname.startsWith('/v1/')) seen.push(`${r.method()} ${pathname.replace(/\/uploads\/[\w-]+$/, '/uploads/:id')}`);
+  });
+  return seen;
 }
 
 /** Fails with `what` instead of hanging until the test's own timeout. */

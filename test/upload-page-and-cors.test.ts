@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../src/app.js';
 import { ConfigError, configWith, loadConfig, type Config } from '../src/config.js';
 import { UpstreamClient } from '../src/grpc/upstream-client.js';
+import { TUS_BROWSER_BUILD } from '../src/routes/upload-page.js';
 import { startStack } from './helpers.js';
 
 /** Routing checks only: the upload paths themselves are exercised over real sockets elsewhere. */
@@ -32,7 +34,7 @@ describe('the upload page', () => {
     const res = await instance.inject({ method: 'GET', url: '/' });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
-    assert.ok(res.body.includes('<body data-api-url="https://api.example.test/&quot;&gt;&lt;script&gt;">'), 'the URL is escaped into an attribute');
+    assert.ok(res.body.includes('<body data-api-url="https://api.example.test/&quot;&gt;&lt;script&gt;" data-upload-mode="resumable">'), 'the URL is escaped into an attribute');
     assert.match(String(res.headers['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     // Nothing from a CDN: every script and stylesheet is relative to the bridge.
@@ -55,10 +57,27 @@ describe('the upload page', () => {
     }
   });
 
+  test('with resumable uploads on, the page loads tus-js-client\'s browser build from the bridge; off, it does not', async (t) => {
+    const on = await app(t);
+    const page = await on.inject({ method: 'GET', url: '/' });
+    assert.ok(page.body.includes('data-upload-mode="resumable"'));
+    assert.ok(page.body.includes('<script src="ui/tus.min.js" defer></script>'));
+    const tus = await on.inject({ method: 'GET', url: '/ui/tus.min.js' });
+    assert.equal(tus.statusCode, 200);
+    assert.equal(tus.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(tus.body, readFileSync(TUS_BROWSER_BUILD, 'utf8'), 'served as the package ships it');
+
+    const off = await app(t, { resumableUploads: false });
+    const plain = await off.inject({ method: 'GET', url: '/' });
+    assert.ok(plain.body.includes('data-upload-mode="multipart"'));
+    assert.ok(!plain.body.includes('tus.min.js'));
+    assert.equal((await off.inject({ method: 'GET', url: '/ui/tus.min.js' })).statusCode, 404);
+  });
+
   test('UPLOAD_PAGE=false switches the page off', async (t) => {
     assert.equal(loadConfig({ UPLOAD_PAGE: 'false' }).uploadPage, false);
     const instance = await app(t, { uploadPage: false });
-    for (const url of ['/', '/ui/upload.js']) {
+    for (const url of ['/', '/ui/upload.js', '/ui/tus.min.js']) {
       const res = await instance.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 404, url);
       assert.equal(res.json().code, 5);

@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 
 /** Compiled code lives in dist/src/routes/, the page's files at the repository root. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
 
+/** tus-js-client's browser build (a UMD script that defines `window.tus`), served as it ships. */
+export const TUS_BROWSER_BUILD = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js');
+
 export interface UploadPageOptions {
   /** IGNITE_API_URL, shown in the CreateBuild command after an upload. */
   apiUrl: string;
+  /** RESUMABLE_UPLOADS: the page uploads with tus-js-client, else with one multipart POST. */
+  resumable: boolean;
 }
 
 // Everything the page needs comes from this origin; nothing inline, nothing from a CDN.
@@ -22,17 +28,24 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+const TUS_SCRIPT_TAG = '<script src="ui/tus.min.js" defer></script>';
+
 const escapeAttribute = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** GET / (the browser upload page) and its stylesheet and script, read once at start-up. */
-export async function uploadPageRoutes(app: FastifyInstance, { apiUrl }: UploadPageOptions): Promise<void> {
+/** GET / (the browser upload page) and its stylesheet and scripts, read once at start-up. */
+export async function uploadPageRoutes(app: FastifyInstance, { apiUrl, resumable }: UploadPageOptions): Promise<void> {
   const read = (file: string) => readFileSync(`${PUBLIC_DIR}${file}`, 'utf8');
-  const html = read('index.html').replace('%IGNITE_API_URL%', escapeAttribute(apiUrl));
+  // The mode travels in a data attribute: the CSP allows no inline script to carry it.
+  let html = read('index.html')
+    .replace('%IGNITE_API_URL%', escapeAttribute(apiUrl))
+    .replace('%UPLOAD_MODE%', resumable ? 'resumable' : 'multipart');
+  if (!resumable) html = html.replace(`  ${TUS_SCRIPT_TAG}\n`, '');
   const assets = new Map([
     ['upload.css', { type: 'text/css; charset=utf-8', body: read('upload.css') }],
     ['upload.js', { type: 'text/javascript; charset=utf-8', body: read('upload.js') }],
   ]);
+  if (resumable) assets.set('tus.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(TUS_BROWSER_BUILD, 'utf8') });
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
