@@ -73,9 +73,11 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     await expectStored(page, stack, bytes);
     assert.equal(stack.observed[0]!.bytes, bytes.length);
     assert.ok(proxy.connections >= 2, 'the cut connection was replaced');
-    assert.equal(offsets.length, 2, `PATCHes at ${offsets.join()}`);
+    // Chromium may resend the cut PATCH from 0 by itself (refused with 409) before tus-js-client resumes.
+    const resumedAt = offsets.at(-1)!;
     assert.equal(offsets[0], 0);
-    assert.ok(offsets[1]! > bytes.length / 4 && offsets[1]! <= bytes.length / 2, `resumed at ${offsets[1]}, where the cut was`);
+    assert.ok(resumedAt > bytes.length / 4 && resumedAt <= bytes.length / 2, `resumed at ${resumedAt}, where the cut was`);
+    assert.ok(offsets.every((o) => o === 0 || o === resumedAt), `PATCHes at ${offsets.join()}`);
     assert.deepEqual(requests.slice(0, 2), ['POST /v1/ignite/uploads', 'PATCH /v1/ignite/uploads/:id']);
     assert.ok(requests.includes('HEAD /v1/ignite/uploads/:id'), requests.join());
     assert.equal(requests.filter((r) => r.startsWith('POST')).length, 1, 'one upload created');
