@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { archivePieces } from './payload.js';
 
-export type HttpMode = 'raw' | 'chunked' | 'multipart';
+export type HttpMode = 'raw' | 'chunked' | 'multipart' | 'resumable';
 
 /** One keep-alive connection per concurrent upload, as many as asked for. */
 export const agent = new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -33,6 +33,7 @@ export interface HttpResult {
  * pool, or with `newConnection` over one opened for this request and closed.
  */
 export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, small?: Buffer, newConnection = false): Promise<HttpResult> {
+  if (mode === 'resumable') return resumableUpload(baseUrl, size, small, newConnection);
   const headers: Record<string, string> = {};
   let length = small ? small.length : size;
   let url = `${baseUrl}/v1/ignite/contexts/bench.tar.gz`;
@@ -57,13 +58,42 @@ export async function httpUpload(baseUrl: string, mode: HttpMode, size: number, 
       // A connection used for this request only (connect, upload, close), as a curl per request.
       reset: newConnection,
     });
-    const text = await response.body.text();
-    const expected = String(small ? small.length : size);
-    if (response.statusCode !== 200) return { ok: false, status: response.statusCode, error: text.slice(0, 200) };
-    const sizeBytes = (JSON.parse(text) as { sizeBytes?: string }).sizeBytes;
-    if (sizeBytes !== expected) return { ok: false, status: 200, error: `sizeBytes ${sizeBytes}, sent ${expected}` };
-    return { ok: true, status: 200 };
+    return await answered(response, small ? small.length : size);
   } catch (err) {
     return { ok: false, status: 0, error: String((err as Error).message ?? err) };
   }
+}
+
+/** tus as tus-js-client sends a file it holds: a creation, then one PATCH with the whole archive. */
+async function resumableUpload(baseUrl: string, size: number, small: Buffer | undefined, newConnection: boolean): Promise<HttpResult> {
+  const length = small ? small.length : size;
+  const tus = { 'tus-resumable': '1.0.0' };
+  try {
+    const created = await request(`${baseUrl}/v1/ignite/uploads`, {
+      method: 'POST',
+      headers: { ...tus, 'upload-length': String(length), 'upload-metadata': `filename ${Buffer.from('bench.tar.gz').toString('base64')}` },
+      dispatcher: agent,
+      reset: newConnection,
+    });
+    const text = await created.body.text();
+    if (created.statusCode !== 201) return { ok: false, status: created.statusCode, error: text.slice(0, 200) };
+    const response = await request(new URL(String(created.headers['location']), baseUrl), {
+      method: 'PATCH',
+      headers: { ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(length) },
+      body: small ?? (body(size, 'raw') as unknown as Readable),
+      dispatcher: agent,
+      reset: newConnection,
+    });
+    return await answered(response, length);
+  } catch (err) {
+    return { ok: false, status: 0, error: String((err as Error).message ?? err) };
+  }
+}
+
+async function answered(response: Dispatcher.ResponseData, expected: number): Promise<HttpResult> {
+  const text = await response.body.text();
+  if (response.statusCode !== 200) return { ok: false, status: response.statusCode, error: text.slice(0, 200) };
+  const sizeBytes = (JSON.parse(text) as { sizeBytes?: string }).sizeBytes;
+  if (sizeBytes !== String(expected)) return { ok: false, status: 200, error: `sizeBytes ${sizeBytes}, sent ${expected}` };
+  return { ok: true, status: 200 };
 }

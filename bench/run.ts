@@ -117,7 +117,7 @@ async function upload(stack: Stack, contender: Contender, size: number): Promise
 const perGib = (cpu: number, bytes: number) => round(cpu / (bytes / GIB), 3);
 
 async function throughput(stack: Stack) {
-  const contenders: Contender[] = ['direct', 'raw', 'chunked', 'multipart'];
+  const contenders: Contender[] = ['direct', 'raw', 'chunked', 'multipart', 'resumable'];
   const runs = new Map<Contender, Measured[]>(contenders.map((c) => [c, []]));
   for (let run = 0; run < RUNS; run++) {
     // Rotate the order so no contender always runs first (or right after the slowest one).
@@ -154,17 +154,18 @@ async function throughput(stack: Stack) {
  */
 async function memory(stack: Stack) {
   const sizes = [64 * MIB, BIG];
-  const fresh: Array<{ sizeMib: number; idleRssMib: number; peakRssMib: number }> = [];
-  for (const size of sizes) {
+  const fresh: Array<{ mode: HttpMode; sizeMib: number; idleRssMib: number; peakRssMib: number }> = [];
+  // The resumable upload last: its peak is read after the raw rows' (no warm row for it).
+  for (const [mode, size] of [...sizes.map((s) => ['raw', s] as const), ['resumable', BIG] as const]) {
     const { child, url } = await startBridge(stack.target);
     try {
       const warm = await httpUpload(url, 'raw', KIB, SMALL);
       if (!warm.ok) throw new Error(`warm-up failed: ${warm.error}`);
       const idle = peakRss(child.pid);
-      const result = await httpUpload(url, 'raw', size);
+      const result = await httpUpload(url, mode, size);
       if (!result.ok) throw new Error(`memory upload failed: ${result.error}`);
-      fresh.push({ sizeMib: mib(size), idleRssMib: mib(idle), peakRssMib: mib(peakRss(child.pid)) });
-      log(`  fresh bridge, ${mib(size)} MiB raw: peak RSS ${mib(peakRss(child.pid))} MiB (idle ${mib(idle)} MiB)`);
+      fresh.push({ mode, sizeMib: mib(size), idleRssMib: mib(idle), peakRssMib: mib(peakRss(child.pid)) });
+      log(`  fresh bridge, ${mib(size)} MiB ${mode}: peak RSS ${mib(peakRss(child.pid))} MiB (idle ${mib(idle)} MiB)`);
     } finally {
       await child.stop();
     }
@@ -443,9 +444,9 @@ function report(results: Record<string, unknown>): string {
   }
   const mem = results['memory'] as { fresh: Row[]; warm: Row[] } | undefined;
   if (mem) {
-    out.push('', 'Bridge peak RSS (VmHWM) of one raw upload: fresh process = start-up + 1 KiB warm-up + this upload; warm process = VmHWM reset via /proc/<pid>/clear_refs before the upload:');
+    out.push('', 'Bridge peak RSS (VmHWM) of one upload: fresh process = start-up + 1 KiB warm-up + this upload; warm process (raw only) = VmHWM reset via /proc/<pid>/clear_refs before the upload:');
     out.push(table(['archive', 'fresh: idle MiB', 'fresh: peak MiB', 'warm: peak MiB'],
-      mem.fresh.map((f, i) => [`${f['sizeMib']} MiB`, f['idleRssMib'] as number, f['peakRssMib'] as number, mem.warm[i]?.['peakRssMib'] as number])));
+      mem.fresh.map((f, i) => [`${f['sizeMib']} MiB ${f['mode']}`, f['idleRssMib'] as number, f['peakRssMib'] as number, mem.warm[i]?.['peakRssMib'] as number ?? '-'])));
   }
   const c = results['concurrency'] as Row | undefined;
   if (c) {
