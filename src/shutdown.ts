@@ -39,7 +39,8 @@ export async function shutDown({ app, gate, upstream, reference, graceMs, respon
     app.log.warn({ resumableUploads: resumable.size }, 'grace period over: resetting the resumable uploads not yet complete');
     resumable.endAll();
   }
-  if (!finished) {
+  // Also a resumable upload's PATCH that began while paused uploads were awaited.
+  if (!finished || gate.inFlight > 0) {
     app.log.warn({ uploadsInFlight: gate.inFlight }, 'grace period over: cancelling the uploads still receiving their body');
     gate.cancelInFlight();
     await idleWithin(gate, responseTimeoutMs + CANCEL_SETTLE_MS);

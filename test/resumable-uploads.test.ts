@@ -8,6 +8,7 @@ import * as tus from 'tus-js-client';
 import { request } from 'undici';
 import { assertNothingStored, assertRefusal, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { spawnBridge } from './bridge-process.js';
+import { eventually } from './raw-http.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const CHUNK = 524288;
@@ -305,5 +306,52 @@ describe('resumable uploads: a restarted bridge', () => {
     const stored = (await readdir(join(dataDir, 'contexts'))).filter((f) => !f.startsWith('.')).sort();
     assert.deepEqual(stored, [contextId, `${contextId}.json`]);
     assert.deepEqual(second.warnings(), [], 'one reply per request, nothing to warn about');
+  });
+});
+
+describe('resumable uploads: requests that overlap', () => {
+  test('a HEAD while the final PATCH waits on a slow upstream: the upload is still committed, HEAD says 423 until the id is known', async (t) => {
+    const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 1000 } } });
+    const archive = gzipLike(3 * CHUNK + 10);
+    const url = await create(stack, { 'upload-length': String(archive.length) });
+    assert.equal((await patch(url, 0, archive.subarray(0, CHUNK - 5))).status, 204);
+    const id = url.split('/').at(-1)!;
+    // Completes two chunks at once: the second waits until the slow upstream took the first.
+    const final = patch(url, CHUNK - 5, archive.subarray(CHUNK - 5));
+    // Every byte taken, the last chunks still waiting for the upstream to read.
+    await eventually(() => stack.app.resumableUploads!.get(id, 'anonymous').offset === archive.length, 'the final bytes were taken');
+    const head = await tusRequest(url, 'HEAD', TUS);
+    assert.ok(head.status === 423 || head.headers['ignite-context-id'] !== undefined, `HEAD ${head.status} offset ${String(head.headers['upload-offset'])} without an id`);
+    const answer = await final;
+    assert.ok([200, 409].includes(answer.status), `final PATCH ${answer.status} ${answer.body}`);
+    let done: TusReply | undefined;
+    await eventually(async () => {
+      done = await tusRequest(url, 'HEAD', TUS);
+      return done.status === 200;
+    }, 'the commit was answered', 20_000);
+    const contextId = String(done!.headers['ignite-context-id']);
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive));
+    assert.equal(stack.opened.length, 1);
+  });
+
+  test('three PATCHes at the same offset at once: one feeds the call at a time, never two', async (t) => {
+    const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 100 } } });
+    const archive = gzipLike(4 * CHUNK);
+    const url = await create(stack, { 'upload-length': String(archive.length) });
+    assert.equal((await patch(url, 0, archive.subarray(0, CHUNK))).status, 204);
+    const rest = archive.subarray(CHUNK);
+    const answers = await Promise.all([patch(url, CHUNK, rest), patch(url, CHUNK, rest), patch(url, CHUNK, rest)]);
+    // A newer one ends the older (409, its bytes kept); it then finds the offset moved on (409) or feeds the call.
+    for (const res of answers) assert.ok([200, 204, 409].includes(res.status), `${res.status} ${res.body}`);
+    let head = await tusRequest(url, 'HEAD', TUS);
+    if (head.headers['ignite-context-id'] === undefined) {
+      // The one that lost may have been ended after a part of its bytes: finish from the true offset.
+      const offset = Number(head.headers['upload-offset']);
+      if (offset < archive.length) assert.equal((await patch(url, offset, archive.subarray(offset))).status, 200);
+      head = await tusRequest(url, 'HEAD', TUS);
+    }
+    const contextId = String(head.headers['ignite-context-id']);
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive), 'the bytes of the two PATCHes never mixed');
+    assert.equal(stack.opened.length, 1);
   });
 });

@@ -40,10 +40,14 @@ export interface PatchRequest {
   offset: number;
   /** Content-Length, when the PATCH announced one. */
   contentLength: number | undefined;
+  /** Upload-Length, when this PATCH declares a deferred length. */
+  length: number | undefined;
   /** Headers for the call, when this PATCH opens it. */
   headers: ForwardedHeaders;
-  /** The metrics' and log line's view of the upload, when this PATCH opens it. */
-  watch: (name: string, archive: Readonly<ReceivedArchive>) => void;
+  /** Starts the metrics' and log line's view of the upload, when this PATCH opens its call. */
+  observe: () => (name: string, archive: Readonly<ReceivedArchive>) => void;
+  /** Called once the PATCH is accepted, right before its body is read (e.g. 100 Continue). */
+  beforeBody: () => void;
   idleTimeoutMs: number;
 }
 
@@ -65,10 +69,9 @@ export class ResumableUpload {
   private cause: BridgeError | undefined;
   /** An earlier PATCH ended before the upload was complete. */
   paused = false;
-  /** The metrics and the upload's log line follow it (from its first PATCH on). */
-  observed = false;
   private lastProgress: number;
   private upload: Upload | undefined;
+  private finalOffset = 0;
   private current: { stop: AbortController; done: Promise<void> } | undefined;
   private timer: NodeJS.Timeout;
   private readonly ended: Promise<void>;
@@ -102,7 +105,7 @@ export class ResumableUpload {
 
   /** Bytes the upload holds: forwarded into its call, or in its partial chunk. */
   get offset(): number {
-    return this.upload?.offset ?? 0;
+    return this.upload?.offset ?? this.finalOffset;
   }
 
   /** When it expires unless it progresses (sliding), never later than its lifetime allows. */
@@ -158,11 +161,13 @@ export class ResumableUpload {
   }
 
   async patch(request: PatchRequest): Promise<PatchResult> {
-    await this.takeOver();
+    // One PATCH at a time: from the last takeOver to claiming `current` below nothing awaits.
+    while (this.current) await this.takeOver();
     if (this.phase === 'completed' && request.offset === this.offset) return { kind: 'completed', answer: this.answer! };
     this.assertReceiving();
     if (this.phase !== 'receiving') throw Errors.offsetMismatch(this.offset, String(request.offset));
     if (request.offset !== this.offset) throw Errors.offsetMismatch(this.offset, String(request.offset));
+    if (request.length !== undefined) this.declareLength(request.length);
     const { length } = this.spec;
     if (length !== undefined && request.contentLength !== undefined && request.offset + request.contentLength > length) {
       throw this.end(Errors.pastUploadLength(length));
@@ -170,6 +175,7 @@ export class ResumableUpload {
     const upload = this.open(request);
     if (this.paused) this.onResume();
     this.paused = false;
+    request.beforeBody();
     const stop = new AbortController();
     const done = upload.receive(request.body, {
       signal: stop.signal,
@@ -177,6 +183,7 @@ export class ResumableUpload {
     });
     this.current = { stop, done };
     this.progress();
+    let interrupted: BridgeError | undefined;
     try {
       await done;
     } catch (err) {
@@ -184,13 +191,19 @@ export class ResumableUpload {
       if (upload.signal.aborted) throw this.end(toBridgeError(upload.signal.reason));
       // Only this request ended (idle, gone, superseded): the upload is paused, its bytes kept.
       this.paused = true;
-      throw err;
+      interrupted = toBridgeError(err);
     } finally {
       if (this.current?.stop === stop) this.current = undefined;
       this.progress();
     }
-    if (this.spec.length === undefined || this.offset < this.spec.length) return { kind: 'progress' };
-    return { kind: 'completed', answer: await this.commit(upload) };
+    // Every byte is in, even if this request ended meanwhile: commit (whoever asks next sees 423, then the answer).
+    if (this.spec.length !== undefined && this.offset === this.spec.length) {
+      const answer = this.commit(upload);
+      if (interrupted === undefined) return { kind: 'completed', answer: await answer };
+      answer.catch(() => {});
+    }
+    if (interrupted !== undefined) throw interrupted;
+    return { kind: 'progress' };
   }
 
   /** DELETE: resets the call (nothing is stored); after the half-close it is too late. */
@@ -219,7 +232,7 @@ export class ResumableUpload {
   private open(request: PatchRequest): Upload {
     if (this.upload) return this.upload;
     const { name, length } = this.spec;
-    const upload = this.streamer.start({ name, expectedSizeBytes: length ?? 0, headers: request.headers, watch: request.watch });
+    const upload = this.streamer.start({ name, expectedSizeBytes: length ?? 0, headers: request.headers, watch: request.observe() });
     if (length !== undefined) upload.limitTo(length, () => Errors.pastUploadLength(length));
     // The upstream may end the call while the upload is paused (e.g. an idle stream): it is gone then.
     upload.signal.addEventListener('abort', () => this.end(toBridgeError(upload.signal.reason)), { once: true });
@@ -263,6 +276,9 @@ export class ResumableUpload {
 
   private settle(): void {
     clearTimeout(this.timer);
+    // An ended upload is remembered for its answer: not its buffers or its call.
+    this.finalOffset = this.offset;
+    this.upload = undefined;
     if (this.answer) this.settleResult.resolve(this.answer);
     else this.settleResult.reject(this.cause ?? this.error!);
     this.markEnded();

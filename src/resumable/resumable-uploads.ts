@@ -112,8 +112,18 @@ export class ResumableUploads {
     if (held > 0) this.perCredential.set(upload.spec.capKey, held);
     else this.perCredential.delete(upload.spec.capKey);
     this.ended.set(upload.id, { upload, forgetAt: Date.now() + this.limits.expiryMs });
-    // Bounded: the oldest ended uploads are forgotten first.
-    while (this.ended.size > 4 * this.limits.maxUploads) this.ended.delete(this.ended.keys().next().value!);
+    // Bounded: the oldest failed uploads are forgotten first, so cheap failures cannot push out
+    // the answers of completed ones (a client whose final answer was lost reads it from HEAD).
+    while (this.ended.size > 4 * this.limits.maxUploads) {
+      let oldest: string | undefined;
+      for (const [id, entry] of this.ended) {
+        if (entry.upload.phase !== 'completed') {
+          oldest = id;
+          break;
+        }
+      }
+      this.ended.delete(oldest ?? this.ended.keys().next().value!);
+    }
   }
 
   private forgetExpired(): void {

@@ -128,10 +128,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     if (type?.split(';')[0]!.trim().toLowerCase() !== PATCH_CONTENT_TYPE) throw Errors.patchContentType(type);
     if (offset === undefined) throw Errors.offsetMismatch(upload.offset, undefined);
     const length = byteCount('Upload-Length', request.headers['upload-length']);
-    if (length !== undefined) {
-      if (length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
-      upload.declareLength(length);
-    }
+    if (length !== undefined && length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
     // A PATCH receiving bytes takes an upload slot; a paused upload may still finish during a drain.
@@ -139,24 +136,28 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const onShutdown = () => upload.end(toBridgeError(slot.signal.reason));
     slot.signal.addEventListener('abort', onShutdown, { once: true });
     const authorization = request.headers.authorization;
-    let watch: UploadWatch = () => {};
-    if (!upload.observed) {
-      // One log line and one count per upload, however many PATCHes it takes.
-      upload.observed = true;
+    // One log line and one count per upload, however many PATCHes it takes: from the PATCH that opens its call.
+    const observe = () => {
+      let watch: UploadWatch = () => {};
       void observer.observe(request, (w) => {
         watch = w;
         return upload.outcome();
       }, 'resumable').catch(() => {});
-    }
+      return watch;
+    };
     let result: PatchResult;
     try {
-      if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
       result = await upload.patch({
         body: request.raw,
         offset,
         contentLength: request.headers['transfer-encoding'] === undefined ? byteCount('Content-Length', request.headers['content-length']) : undefined,
+        length,
         headers: forwardedHeaders(request, typeof authorization === 'string' ? authorization : undefined),
-        watch,
+        observe,
+        // Only once the offset and the upload's state were checked may the client start sending.
+        beforeBody: () => {
+          if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+        },
         idleTimeoutMs: config.uploadIdleTimeoutMs,
       });
     } catch (err) {
