@@ -174,6 +174,8 @@ describe('resumable uploads: the protocol', () => {
     assertRefusal({ status: big.status, body: big.body }, 413, 3, /MAX_CONTEXT_BYTES/);
     const unnamed = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-length': '10' });
     assertRefusal({ status: unnamed.status, body: unnamed.body }, 400, 3, /filename/);
+    const bloated = await post({ 'upload-length': '10', 'upload-metadata': `filename ${b64('a.tar.gz')},note ${b64('x'.repeat(5000))}` });
+    assertRefusal({ status: bloated.status, body: bloated.body }, 400, 3, /Upload-Metadata is \d+ bytes, more than the 4096 kept/);
     // Two credentials, one upload each (the per-credential cap is a quarter of 2, at least 1); then the replica is full.
     assert.equal((await post({ 'upload-length': '10', authorization: 'Bearer a' })).status, 201);
     const secondOfA = await post({ 'upload-length': '10', authorization: 'Bearer a' });

@@ -4,6 +4,7 @@ import { Errors } from '../errors.js';
 export const TUS_VERSION = '1.0.0';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,termination,expiration';
 export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
+const MAX_METADATA_BYTES = 4096;
 
 type Header = string | string[] | undefined;
 
@@ -24,6 +25,8 @@ export function parseMetadata(value: Header): Map<string, string> {
   const pairs = new Map<string, string>();
   if (value === undefined || (typeof value === 'string' && value.trim() === '')) return pairs;
   if (Array.isArray(value)) throw Errors.invalidTusHeader('Upload-Metadata is given more than once');
+  // It is kept with the upload (in Redis too) and echoed by HEAD: a name and a few fields, not a payload.
+  if (value.length > MAX_METADATA_BYTES) throw Errors.invalidTusHeader(`Upload-Metadata is ${value.length} bytes, more than the ${MAX_METADATA_BYTES} kept`);
   for (const pair of value.split(',')) {
     const [key, encoded = '', ...rest] = pair.trim().split(' ');
     if (!key || !/^[\x21-\x7e]+$/.test(key) || rest.length > 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 === 1) {
