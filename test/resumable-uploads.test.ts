@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import * as tus from 'tus-js-client';
 import { request } from 'undici';
 import { assertNothingStored, assertRefusal, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { shutDown } from '../src/shutdown.js';
 import { spawnBridge } from './bridge-process.js';
 import { eventually } from './raw-http.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -355,5 +356,45 @@ describe('resumable uploads: requests that overlap', () => {
     const contextId = String(head.headers['ignite-context-id']);
     assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive), 'the bytes of the two PATCHes never mixed');
     assert.equal(stack.opened.length, 1);
+  });
+});
+
+describe('resumable uploads: their whole life and the drain', () => {
+  test('RESUMABLE_MAX_LIFETIME_MS ends an upload even while it progresses: its call is cancelled, then 410', async (t) => {
+    const stack = await startStack(t, { config: { resumableExpiryMs: 60_000, resumableMaxLifetimeMs: 1500 } });
+    const archive = gzipLike(4 * CHUNK);
+    const url = await create(stack, { 'upload-length': String(archive.length) });
+    const ended = stack.nextObservation();
+    let offset = 0;
+    let last: TusReply;
+    // A PATCH every 100 ms: the sliding expiry never runs out, only the lifetime can.
+    for (;;) {
+      last = await patch(url, offset, archive.subarray(offset, offset + 20_000));
+      if (last.status !== 204) break;
+      offset += 20_000;
+      assert.ok(offset < archive.length, 'the lifetime never ended the upload');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assertRefusal({ status: last.status, body: last.body }, 410, 5, /RESUMABLE_MAX_LIFETIME_MS/);
+    assert.equal((await ended).outcome, 'cancelled');
+  });
+
+  test('SIGTERM: a paused upload may finish within the grace period; one still unfinished after it is reset', async (t) => {
+    const stack = await startStack(t);
+    const archive = gzipLike(2 * CHUNK + 7);
+    const finishing = await create(stack, { 'upload-length': String(archive.length) });
+    const abandoned = await create(stack, { 'upload-length': String(archive.length) });
+    assert.equal((await patch(finishing, 0, archive.subarray(0, CHUNK))).status, 204);
+    assert.equal((await patch(abandoned, 0, archive.subarray(0, CHUNK))).status, 204);
+    const [first, second] = [stack.opened[0]!, stack.opened[1]!];
+    const stopped = shutDown({ app: stack.app, gate: stack.app.uploadGate, upstream: stack.upstream, graceMs: 1500, responseTimeoutMs: 5000 });
+    const created = await tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-length': '10', 'upload-metadata': `filename ${b64('late.tar.gz')}` });
+    assertRefusal({ status: created.status, body: created.body }, 503, 14, /shutting down/);
+    const done = await patch(finishing, CHUNK, archive.subarray(CHUNK));
+    assert.equal(done.status, 200, done.body);
+    await stopped;
+    await eventually(() => stack.observed.includes(first) && stack.observed.includes(second), 'both calls ended');
+    assert.equal(first.outcome, 'stored');
+    assert.equal(second.outcome, 'cancelled');
   });
 });

@@ -92,7 +92,8 @@ export class ResumableUpload {
     this.ended = new Promise((resolve) => { this.markEnded = resolve; });
     this.result = new Promise((resolve, reject) => { this.settleResult = { resolve, reject }; });
     this.result.catch(() => {});
-    this.timer = setTimeout(() => this.checkExpiry(), times.expiryMs).unref();
+    // The sooner of the sliding expiry and the lifetime (which may come first, or be shortened by an earlier creation).
+    this.timer = setTimeout(() => this.checkExpiry(), Math.max(0, this.expiresAt - Date.now()) + 1).unref();
   }
 
   get id(): string {
