@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { UpstreamClient } from './grpc/upstream-client.js';
+import { settledWithin } from './upload/abortable.js';
 import type { UploadGate } from './upload/upload-gate.js';
 
 export interface ShutdownParts {
@@ -59,14 +60,8 @@ export async function shutDown({ app, gate, upstream, reference, graceMs, respon
   app.log.info('shut down');
 }
 
-async function idleWithin(gate: UploadGate, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([gate.idle().then(() => true as const), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+function idleWithin(gate: UploadGate, ms: number): Promise<boolean> {
+  return settledWithin(gate.idle(), ms);
 }
 
 /**

@@ -82,7 +82,6 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
-  /** The gauge of half-closed calls still awaiting a late answer (they hold upstream streams outside the upload gate). */
   readonly resumableResumes = new Counter({
     name: 'ignite_bridge_resumable_resumes_total',
     help: 'PATCHes that resumed a paused resumable upload (an earlier PATCH of it ended before the upload was complete)',
@@ -90,20 +89,19 @@ export class BridgeMetrics {
   });
 
   countResumableUploads(size: () => number): void {
-    new Gauge({
-      name: 'ignite_bridge_resumable_uploads',
-      help: 'Resumable uploads this replica holds open (receiving or paused), each with its upstream call',
-      registers: [this.registry],
-      collect() {
-        this.set(size());
-      },
-    });
+    this.sizeGauge('ignite_bridge_resumable_uploads', 'Resumable uploads this replica holds open (receiving or paused), each with its upstream call', size);
   }
 
+  /** The gauge of half-closed calls still awaiting a late answer (they hold upstream streams outside the upload gate). */
   countLateAnswers(size: () => number): void {
+    this.sizeGauge('ignite_bridge_late_answers_awaited', 'Half-closed calls whose client got a 504 and whose answer is still awaited (UPSTREAM_OUTCOME_WAIT_MS)', size);
+  }
+
+  /** A gauge read from `size` whenever the metrics are scraped. */
+  private sizeGauge(name: string, help: string, size: () => number): void {
     new Gauge({
-      name: 'ignite_bridge_late_answers_awaited',
-      help: 'Half-closed calls whose client got a 504 and whose answer is still awaited (UPSTREAM_OUTCOME_WAIT_MS)',
+      name,
+      help,
       registers: [this.registry],
       collect() {
         this.set(size());

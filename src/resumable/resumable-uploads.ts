@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Errors } from '../errors.js';
+import { settledWithin } from '../upload/abortable.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadStreamer } from '../upload/stream-upload.js';
 import { ResumableUpload, type ResumableSpec, type ResumableTimes } from './resumable-upload.js';
@@ -90,13 +91,7 @@ export class ResumableUploads {
 
   /** Resolves once no upload is open, or after `ms`. */
   async settledWithin(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
-    try {
-      await Promise.race([Promise.all([...this.open.values()].map((u) => u.whenEnded())), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await settledWithin(Promise.all([...this.open.values()].map((u) => u.whenEnded())), ms);
   }
 
   /** The end of a drain's grace: every upload still taking bytes is reset; its client is told it is gone. */

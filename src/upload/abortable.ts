@@ -27,6 +27,17 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
+/** Whether `promise` settled within `ms` (it is not awaited past that). */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([promise.then(() => true as const, () => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Like `abortable`, and rejects with `onTimeout()` when nothing settled within `ms`. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, signal: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

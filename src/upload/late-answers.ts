@@ -1,5 +1,6 @@
 import { Errors, toBridgeError, type BridgeError, type OutcomeUnknownError } from '../errors.js';
 import type { UploadResponse } from '../grpc/proto.js';
+import { settledWithin } from './abortable.js';
 
 export type LateOutcome =
   | { kind: 'answered'; response: UploadResponse }
@@ -56,13 +57,7 @@ export class LateAnswers {
 
   /** Resolves once no late answer is awaited, or after `ms`, whichever comes first. */
   async settledWithin(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
-    try {
-      await Promise.race([Promise.all(this.pending.keys()), expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await settledWithin(Promise.all(this.pending.keys()), ms);
   }
 
   /** At shutdown: stop waiting (each call is reset, its outcome unknown), also for any followed later, and let the callers record that. */
