@@ -1,5 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startReferenceUpstream, type ReferenceUpstream } from '../src/reference-upstream/server.js';
+import { RedisServer } from './redis-server.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -51,4 +56,33 @@ export async function spawnBridge(t: { after(fn: () => unknown): void }, env: Re
     }
   });
   return { child, url, logs, exited, warnings };
+}
+
+/** Two bridge processes sharing one real Redis and one reference upstream: replicas behind a balancer. */
+export interface Replicas {
+  redis: RedisServer;
+  reference: ReferenceUpstream;
+  /** The replicas' environment (REDIS_URL, the upstream), for starting more. */
+  env: Record<string, string>;
+  a: BridgeProcess;
+  b: BridgeProcess;
+  /** Stops the bridges, the upstream and Redis, and removes the data dir. */
+  close(): Promise<void>;
+}
+
+export async function startReplicas(env: Record<string, string> = {}): Promise<Replicas> {
+  const cleanups: Array<() => unknown> = [];
+  const scope = { after: (fn: () => unknown) => { cleanups.push(fn); } };
+  const redis = await RedisServer.start();
+  const dataDir = await mkdtemp(join(tmpdir(), 'bridge-replicas-'));
+  const reference = await startReferenceUpstream({ dataDir });
+  cleanups.push(() => redis.stop(), () => reference.close(), () => rm(dataDir, { recursive: true, force: true }));
+  const shared = { REDIS_URL: redis.url, IGNITE_GRPC_TARGET: reference.target, ...env };
+  const [a, b] = await Promise.all([spawnBridge(scope, shared), spawnBridge(scope, shared)]);
+  return {
+    redis, reference, env: shared, a, b,
+    close: async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    },
+  };
 }

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { startReferenceUpstream, type ReferenceUpstream, type UploadObservation } from '../src/reference-upstream/server.js';
+import type { ReferenceUpstream, UploadObservation } from '../src/reference-upstream/server.js';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../src/shared-state/redis-connection.js';
-import { spawnBridge, type BridgeProcess } from './bridge-process.js';
+import { spawnBridge, startReplicas, type BridgeProcess, type Replicas } from './bridge-process.js';
 import { gzipLike, sha256 } from './helpers.js';
 import { eventually, head, RawClient } from './raw-http.js';
 import { RedisServer, redisSkip } from './redis-server.js';
@@ -57,8 +55,7 @@ async function claimingUpload(base: string, name: string, key: string, length: n
 }
 
 describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
-  const cleanups: Array<() => unknown> = [];
-  const scope = { after: (fn: () => unknown) => { cleanups.push(fn); } };
+  let replicas: Replicas;
   let redis: RedisServer;
   let reference: ReferenceUpstream;
   let env: Record<string, string>;
@@ -70,23 +67,11 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
   const nextObservation = () => new Promise<UploadObservation>((resolve) => reference.events.once('upload', resolve));
 
   before(async () => {
-    redis = await RedisServer.start();
-    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-replicas-'));
-    reference = await startReferenceUpstream({ dataDir });
+    replicas = await startReplicas({ UPLOAD_IDLE_TIMEOUT_MS: String(LEASE_MS), IMPORT_ALLOW_HTTP: 'true', IMPORT_ALLOW_PRIVATE_ADDRESSES: 'true' });
+    ({ redis, reference, env, a, b } = replicas);
     reference.events.on('upload', (o: UploadObservation) => observed.push(o));
-    cleanups.push(() => redis.stop(), () => reference.close(), () => rm(dataDir, { recursive: true, force: true }));
-    env = {
-      REDIS_URL: redis.url,
-      IGNITE_GRPC_TARGET: reference.target,
-      UPLOAD_IDLE_TIMEOUT_MS: String(LEASE_MS),
-      IMPORT_ALLOW_HTTP: 'true',
-      IMPORT_ALLOW_PRIVATE_ADDRESSES: 'true',
-    };
-    [a, b] = await Promise.all([spawnBridge(scope, env), spawnBridge(scope, env)]);
   });
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => replicas.close());
 
   test('a retry on the other replica replays the first contextId (one upstream call); a different body there is 422', async () => {
     const archive = gzipLike(700_000);

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { replicaAddress } from '../src/resumable/replica-address.js';
-import { startReferenceUpstream, type ReferenceUpstream, type UploadObservation } from '../src/reference-upstream/server.js';
+import type { ReferenceUpstream, UploadObservation } from '../src/reference-upstream/server.js';
 import { RedisConnection } from '../src/shared-state/redis-connection.js';
 import { RedisResumableRecords } from '../src/shared-state/redis-resumable-records.js';
-import { spawnBridge, type BridgeProcess } from './bridge-process.js';
+import { spawnBridge, startReplicas, type BridgeProcess, type Replicas } from './bridge-process.js';
 import { gzipLike, sha256, unusedPort } from './helpers.js';
 import { eventually, head, RawClient } from './raw-http.js';
 import { RedisServer, redisSkip } from './redis-server.js';
@@ -80,8 +78,7 @@ test('two replicas claiming one upload at once: exactly one becomes its owner', 
 });
 
 describe('resumable uploads across replicas sharing one Redis', { skip: redisSkip }, () => {
-  const cleanups: Array<() => unknown> = [];
-  const scope = { after: (fn: () => unknown) => { cleanups.push(fn); } };
+  let replicas: Replicas;
   let redis: RedisServer;
   let reference: ReferenceUpstream;
   let env: Record<string, string>;
@@ -93,21 +90,15 @@ describe('resumable uploads across replicas sharing one Redis', { skip: redisSki
   let opened = 0;
 
   before(async () => {
-    redis = await RedisServer.start();
-    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-tus-replicas-'));
-    reference = await startReferenceUpstream({ dataDir });
+    replicas = await startReplicas({ UPLOAD_IDLE_TIMEOUT_MS: '5000' });
+    ({ redis, reference, env, a, b } = replicas);
     reference.events.on('call', (o: UploadObservation) => {
       opened++;
       calls.push(o);
     });
     reference.events.on('upload', (o: UploadObservation) => observed.push(o));
-    cleanups.push(() => redis.stop(), () => reference.close(), () => rm(dataDir, { recursive: true, force: true }));
-    env = { REDIS_URL: redis.url, IGNITE_GRPC_TARGET: reference.target, UPLOAD_IDLE_TIMEOUT_MS: '5000' };
-    [a, b] = await Promise.all([spawnBridge(scope, env), spawnBridge(scope, env)]);
   });
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => replicas.close());
 
   test('created on A, PATCHes alternating between A and B: one upstream call, exact chunks, the same bytes; the answer is read on either replica, by its credential only', async () => {
     const archive = gzipLike(3 * CHUNK + 4321);
