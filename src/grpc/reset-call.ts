@@ -1,6 +1,9 @@
 import type { Http2Stream } from 'node:http2';
 import { addAbortSignal } from 'node:stream';
-import type { ClientWritableStream } from '@grpc/grpc-js';
+import { status, type Channel, type ClientWritableStream } from '@grpc/grpc-js';
+
+/** A call from a Client (tests) or straight from a channel (UploadCall). */
+type CancellableCall = Pick<ClientWritableStream<never>, 'cancel'> | ReturnType<Channel['createCall']>;
 
 /**
  * grpc-js cancels with Http2Stream.close(CANCEL), and Node ends the writable
@@ -9,7 +12,7 @@ import type { ClientWritableStream } from '@grpc/grpc-js';
  * HTTP/2 stream with an AbortError first sends RST_STREAM(CANCEL) without an
  * END_STREAM, so the upstream can only see a reset.
  */
-export function resetCall<T>(call: ClientWritableStream<T>, sentData: boolean): void {
+export function resetCall(call: CancellableCall, sentData: boolean): void {
   const stream = findHttp2Stream(call);
   if (stream && !stream.destroyed) {
     const controller = new AbortController();
@@ -23,7 +26,8 @@ export function resetCall<T>(call: ClientWritableStream<T>, sentData: boolean): 
       process.emitWarning('could not find the HTTP/2 stream of a gRPC call to reset it; cancelling through grpc-js, which may send END_STREAM first. Pin @grpc/grpc-js to the version the bridge was tested with.', { code: 'IGNITE_RESET_FALLBACK' });
     }
   }
-  call.cancel();
+  if ('cancelWithStatus' in call) call.cancelWithStatus(status.CANCELLED, 'Cancelled on client');
+  else call.cancel();
 }
 
 let resetFallbacks = 0;
@@ -41,9 +45,9 @@ interface CallLayer {
   underlyingCalls?: Array<{ call?: CallLayer }>;
 }
 
-/** Walks grpc-js's call layers (interceptors, resolving, retrying, load-balancing, subchannel) down to its HTTP/2 stream. */
+/** Walks grpc-js's call layers (client stream, interceptors, resolving, retrying, load-balancing, subchannel) down to its HTTP/2 stream. */
 export function findHttp2Stream(call: unknown): Http2Stream | undefined {
-  let layer = (call as CallLayer).call;
+  let layer = call as CallLayer | undefined;
   for (let depth = 0; layer && depth < 12; depth++) {
     if (layer.http2Stream) return layer.http2Stream;
     layer = layer.nextCall ?? layer.call ?? layer.child ?? layer.underlyingCalls?.at(-1)?.call;

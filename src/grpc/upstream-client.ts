@@ -3,7 +3,7 @@ import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
 import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { installChunkFraming } from './frame-in-place.js';
-import { uploadMethodDefinition, type UploadMetadata, type UploadRequest, type UploadResponse } from './proto.js';
+import { uploadMethodDefinition, type UploadMetadata, type UploadResponse } from './proto.js';
 import { findHttp2Stream, resetCall } from './reset-call.js';
 
 /**
@@ -34,7 +34,7 @@ export interface UpstreamClientOptions {
 /** The gRPC upstream as the upload pipeline's target: routes never touch grpc-js. */
 export class UpstreamClient implements UploadTarget {
   readonly target: string;
-  private readonly client: grpc.Client;
+  private readonly channel: grpc.Channel;
   private readonly method = uploadMethodDefinition();
   private readonly responseTimeoutMs: number;
 
@@ -42,7 +42,7 @@ export class UpstreamClient implements UploadTarget {
     installChunkFraming();
     this.target = options.target;
     this.responseTimeoutMs = options.responseTimeoutMs;
-    this.client = new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
+    this.channel = new grpc.Channel(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
       // Retries would keep chunks referenced in grpc-js's retry buffer; an upload is never replayed anyway.
       'grpc.enable_retries': 0,
       // Even so, grpc-js acknowledges a write that fits this buffer before sending it; with 0 the write
@@ -53,7 +53,7 @@ export class UpstreamClient implements UploadTarget {
   }
 
   open(metadata: UploadMetadata, headers: ForwardedHeaders): UploadCall {
-    return new UploadCall(this.client, this.method, metadata, headers, this.responseTimeoutMs);
+    return new UploadCall(this.channel, this.method, metadata, headers, this.responseTimeoutMs);
   }
 
   /** Chunks with headroom for the message header, so the serializer frames them in place. */
@@ -63,11 +63,11 @@ export class UpstreamClient implements UploadTarget {
 
   /** The channel's connectivity state, e.g. READY or TRANSIENT_FAILURE; `connect` starts connecting an IDLE channel. */
   channelState(connect = false): string {
-    return grpc.connectivityState[this.client.getChannel().getConnectivityState(connect)] ?? 'UNKNOWN';
+    return grpc.connectivityState[this.channel.getConnectivityState(connect)] ?? 'UNKNOWN';
   }
 
   close(): void {
-    this.client.close();
+    this.channel.close();
   }
 }
 
@@ -87,11 +87,17 @@ function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
   return metadata;
 }
 
+/** A call on the channel itself: no interceptors, no Writable, messages handed over already serialized. */
+type ChannelCall = ReturnType<grpc.Channel['createCall']>;
+
 export class UploadCall implements OpenUpload {
   /** Settles when the upstream answers: the response, or the mapped error. */
   readonly response: Promise<UploadResponse>;
-  private readonly call: grpc.ClientWritableStream<UploadRequest>;
+  private readonly call: ChannelCall;
   private unacked = 0;
+  /** Messages waiting for the one grpc-js is sending: a channel call takes one message at a time. */
+  private readonly outbox: Array<{ message: Buffer; sent: () => void }> = [];
+  private sending = false;
   private wake: (() => void) | undefined;
   private failure: BridgeError | undefined;
   private answered = false;
@@ -101,40 +107,58 @@ export class UploadCall implements OpenUpload {
   private sentBytes = 0;
 
   constructor(
-    client: grpc.Client,
+    channel: grpc.Channel,
     method: ReturnType<typeof uploadMethodDefinition>,
     metadata: UploadMetadata,
     headers: ForwardedHeaders,
     private readonly timeoutMs: number,
   ) {
     const callMetadata = toMetadata(headers);
-    const serialize = (request: UploadRequest) =>
-      request.chunk ? serializeChunk(request.chunk) : method.requestSerialize(request);
     let settle!: { resolve: (r: UploadResponse) => void; reject: (e: BridgeError) => void };
     this.response = new Promise<UploadResponse>((resolve, reject) => { settle = { resolve, reject }; });
-    this.call = client.makeClientStreamRequest<UploadRequest, UploadResponse>(
-      method.path, serialize, method.responseDeserialize, callMetadata, {},
-      (err, response) => {
-        this.answered = true;
-        if (err || !response) {
-          const code = err?.code ?? grpc.status.UNKNOWN;
-          // After END_STREAM, a broken connection or stream says nothing about whether the upstream committed.
-          this.failure ??= this.halfClosed && AMBIGUOUS_AFTER_HALF_CLOSE.has(code)
-            ? Errors.upstreamOutcomeLost(grpc.status[code] ?? String(code), err?.details ?? 'no response')
-            : Errors.upstream(code, err?.details ?? 'no response');
-          settle.reject(this.failure);
-        } else if (!this.halfClosed) {
-          // An answer before the archive was complete cannot describe it; grpc-js also stops acknowledging writes.
-          this.failure ??= Errors.upstreamAnsweredEarly();
-          settle.reject(this.failure);
-        } else {
-          settle.resolve(response);
-        }
-        this.wake?.();
-      },
-    );
     this.response.catch(() => {}); // observed by whoever awaits it; a cancel must not become unhandled
-    this.call.write({ metadata }, () => { this.sentData = true; });
+    const answer = (err: { code: number; details: string } | undefined, response?: UploadResponse) => {
+      if (this.answered) return;
+      this.answered = true;
+      if (err || !response) {
+        const code = err?.code ?? grpc.status.UNKNOWN;
+        // After END_STREAM, a broken connection or stream says nothing about whether the upstream committed.
+        this.failure ??= this.halfClosed && AMBIGUOUS_AFTER_HALF_CLOSE.has(code)
+          ? Errors.upstreamOutcomeLost(grpc.status[code] ?? String(code), err?.details || 'no response')
+          : Errors.upstream(code, err?.details || 'no response');
+        settle.reject(this.failure);
+      } else if (!this.halfClosed) {
+        // An answer before the archive was complete cannot describe it; grpc-js also stops acknowledging writes.
+        this.failure ??= Errors.upstreamAnsweredEarly();
+        settle.reject(this.failure);
+      } else {
+        settle.resolve(response);
+      }
+      this.wake?.();
+    };
+    let message: Buffer | undefined;
+    this.call = channel.createCall(method.path, Infinity, undefined, null, undefined);
+    this.call.start(callMetadata, {
+      onReceiveMetadata: () => {},
+      onReceiveMessage: (received: Buffer) => {
+        if (message) this.call.cancelWithStatus(grpc.status.UNIMPLEMENTED, 'Too many responses received');
+        message = received;
+        this.call.startRead();
+      },
+      onReceiveStatus: ({ code, details }) => {
+        if (code !== grpc.status.OK) return answer({ code, details });
+        if (!message) return answer({ code: grpc.status.UNIMPLEMENTED, details: 'No message received' });
+        let response: UploadResponse;
+        try {
+          response = method.responseDeserialize(message);
+        } catch (err) {
+          return answer({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` });
+        }
+        answer(undefined, response);
+      },
+    });
+    this.call.startRead();
+    this.send(method.requestSerialize({ metadata }), () => { this.sentData = true; });
   }
 
   /**
@@ -146,13 +170,12 @@ export class UploadCall implements OpenUpload {
     if (this.failure) throw this.failure;
     this.sentBytes += chunk.length;
     this.unacked++;
-    this.call.write({ chunk }, () => {
+    this.send(serializeChunk(chunk), () => {
       // HTTP/2 sends straight from the chunk (frame-in-place.ts). A write completed by its stream going away
       // (a reset, the upstream ending the call) may still have a slice of it queued on the connection:
       // such a chunk is left to the GC rather than refilled.
       if (!this.failure && findHttp2Stream(this.call)?.destroyed === false) recycleChunk(chunk);
       this.unacked--;
-      this.wake?.();
     });
     return this.unacked >= MAX_UNACKED_WRITES ? this.waitFor(() => this.unacked < MAX_UNACKED_WRITES) : undefined;
   }
@@ -165,9 +188,9 @@ export class UploadCall implements OpenUpload {
    */
   async commit(): Promise<UploadResponse> {
     // The last chunks may still wait on HTTP/2 flow control: until they are out, a stall is "stopped reading" and a reset is still safe.
-    await this.waitFor(() => this.unacked === 0);
+    await this.waitFor(() => this.unacked === 0 && !this.sending);
     this.halfClosed = true;
-    this.call.end();
+    this.call.halfClose();
     try {
       await this.waitFor(() => this.answered);
     } catch (err) {
@@ -184,6 +207,25 @@ export class UploadCall implements OpenUpload {
 
   private reset(): void {
     resetCall(this.call, this.sentData);
+  }
+
+  private send(message: Buffer, sent: () => void): void {
+    this.outbox.push({ message, sent });
+    this.sendNext();
+  }
+
+  private sendNext(): void {
+    const next = this.sending ? undefined : this.outbox.shift();
+    if (!next) return;
+    this.sending = true;
+    this.call.sendMessageWithContext({
+      callback: () => {
+        this.sending = false;
+        next.sent();
+        this.sendNext();
+        this.wake?.();
+      },
+    }, next.message);
   }
 
   private waitFor(done: () => boolean): Promise<void> {
