@@ -4,8 +4,6 @@
  * what the process allocates at start-up.
  */
 import { tuneGarbageCollection } from './gc-tuning.js';
-import { optimizeSooner } from './tier-up.js';
 
 tuneGarbageCollection();
-optimizeSooner();
 await import('./serve.js');
