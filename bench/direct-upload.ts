@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { serializeChunk } from '../src/grpc/chunk-serializer.js';
-import { uploadMethodDefinition, type UploadRequest, type UploadResponse } from '../src/grpc/proto.js';
+import { uploadMethodDefinition } from '../src/grpc/proto.js';
+import type { UploadRequest, UploadResponse } from '../src/grpc/upload-messages.js';
 import { archiveChunks } from './payload.js';
 
 export type Serializer = 'hand-written' | 'protobufjs';

@@ -4,7 +4,8 @@ import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { allocChunk, serializeChunk } from '../src/grpc/chunk-serializer.js';
 import { chunksFramedInPlace, installChunkFraming } from '../src/grpc/frame-in-place.js';
-import { uploadMethodDefinition, type UploadRequest, type UploadResponse } from '../src/grpc/proto.js';
+import { uploadMethodDefinition } from '../src/grpc/proto.js';
+import type { UploadRequest, UploadResponse } from '../src/grpc/upload-messages.js';
 import { gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 
 // Chunk buffers go back to a pool once a write's callback ran on a live stream. The chunks are framed

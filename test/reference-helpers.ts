@@ -8,7 +8,8 @@ import type { WriteStream } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { loadBuildProto, UPLOAD_METHOD_PATH, type UploadRequest, type UploadResponse } from '../src/grpc/proto.js';
+import { loadBuildProto } from '../src/grpc/proto.js';
+import { UPLOAD_METHOD_PATH, type UploadRequest, type UploadResponse } from '../src/grpc/upload-messages.js';
 import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
 
 const UPSTREAM_MAIN = fileURLToPath(new URL('../src/reference-upstream/main.js', import.meta.url));

@@ -1,4 +1,4 @@
-import type { UploadResponse } from '../grpc/proto.js';
+import type { UploadResponse } from '../grpc/upload-messages.js';
 import type { UploadTarget } from '../upload/upload-target.js';
 
 /**

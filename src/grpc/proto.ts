@@ -1,24 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 
+/* The proto file through proto-loader, for the reference upstream, the tests and the benchmark; the bridge encodes its messages by hand (upload-messages.ts). */
+
 /** Compiled code lives in dist/src/grpc/, the proto at the repository root. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
 export const BUILD_PROTO = 'dodil/ignite/v1/build.proto';
-export const UPLOAD_METHOD_PATH = '/dodil.ignite.v1.BuildService/UploadBuildContext';
-
-export interface UploadMetadata {
-  contentType: string;
-  name: string;
-  /** uint64 as a decimal string, as proto-loader hands 64-bit integers over with `longs: String`. */
-  expectedSizeBytes: string;
-}
-
-export type UploadRequest = { metadata: UploadMetadata; chunk?: undefined } | { chunk: Buffer; metadata?: undefined };
-
-export interface UploadResponse {
-  contextId: string;
-  sizeBytes: string;
-}
+import type { UploadRequest, UploadResponse } from './upload-messages.js';
 
 let cached: protoLoader.PackageDefinition | undefined;
 

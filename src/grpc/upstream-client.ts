@@ -3,7 +3,7 @@ import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
 import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { installChunkFraming } from './frame-in-place.js';
-import { uploadMethodDefinition, type UploadMetadata, type UploadResponse } from './proto.js';
+import { deserializeResponse, serializeMetadata, UPLOAD_METHOD_PATH, type UploadMetadata, type UploadResponse } from './upload-messages.js';
 import { findHttp2Stream, resetCall } from './reset-call.js';
 
 /**
@@ -36,7 +36,6 @@ export interface UpstreamClientOptions {
 export class UpstreamClient implements UploadTarget {
   readonly target: string;
   private readonly channel: grpc.Channel;
-  private readonly method = uploadMethodDefinition();
   private readonly responseTimeoutMs: number;
 
   constructor(options: UpstreamClientOptions) {
@@ -54,7 +53,7 @@ export class UpstreamClient implements UploadTarget {
   }
 
   open(metadata: UploadMetadata, headers: ForwardedHeaders): UploadCall {
-    return new UploadCall(this.channel, this.method, metadata, headers, this.responseTimeoutMs);
+    return new UploadCall(this.channel, metadata, headers, this.responseTimeoutMs);
   }
 
   /** Chunks with headroom for the message header, so the serializer frames them in place. */
@@ -109,7 +108,6 @@ export class UploadCall implements OpenUpload {
 
   constructor(
     channel: grpc.Channel,
-    method: ReturnType<typeof uploadMethodDefinition>,
     metadata: UploadMetadata,
     headers: ForwardedHeaders,
     private readonly timeoutMs: number,
@@ -138,7 +136,7 @@ export class UploadCall implements OpenUpload {
       this.wake?.();
     };
     let message: Buffer | undefined;
-    this.call = channel.createCall(method.path, Infinity, undefined, null, undefined);
+    this.call = channel.createCall(UPLOAD_METHOD_PATH, Infinity, undefined, null, undefined);
     this.call.start(callMetadata, {
       onReceiveMetadata: () => {},
       onReceiveMessage: (received: Buffer) => {
@@ -151,7 +149,7 @@ export class UploadCall implements OpenUpload {
         if (!message) return answer({ code: grpc.status.UNIMPLEMENTED, details: 'No message received' });
         let response: UploadResponse;
         try {
-          response = method.responseDeserialize(message);
+          response = deserializeResponse(message);
         } catch (err) {
           return answer({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` });
         }
@@ -159,7 +157,7 @@ export class UploadCall implements OpenUpload {
       },
     });
     this.call.startRead();
-    this.send(method.requestSerialize({ metadata }), () => { this.sentData = true; });
+    this.send(serializeMetadata(metadata), () => { this.sentData = true; });
   }
 
   /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ulid } from 'ulid';
-import type { UploadMetadata } from '../grpc/proto.js';
+import type { UploadMetadata } from '../grpc/upload-messages.js';
 import { findServerHttp2Stream, wasReset } from './call-stream.js';
 import { CommitCancelledError, type CommitOptions, type CommitStep, type ContextStore, type IncomingContext } from './context-store.js';
 

@@ -1,5 +1,5 @@
 import { Errors, toBridgeError, type BridgeError, type OutcomeUnknownError } from '../errors.js';
-import type { UploadResponse } from '../grpc/proto.js';
+import type { UploadResponse } from '../grpc/upload-messages.js';
 import { settledWithin } from './abortable.js';
 
 export type LateOutcome =

@@ -1,4 +1,4 @@
-import type { UploadMetadata, UploadResponse } from '../grpc/proto.js';
+import type { UploadMetadata, UploadResponse } from '../grpc/upload-messages.js';
 
 /** Request headers that travel with an upload to its target (gRPC metadata for the upstream). */
 export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;

@@ -1,0 +1,111 @@
+/**
+ * The upload method's small messages, encoded by hand like its chunks
+ * (chunk-serializer.ts): the bridge then never loads protobufjs and
+ * proto-loader, about 6 MiB of a process's idle RSS, and spends no
+ * reflection per call. The reference upstream and the tests still use
+ * proto-loader, and a test holds both encodings to each other.
+ *
+ *   UploadBuildContextRequest { oneof payload { UploadBuildContextMetadata metadata = 1; bytes chunk = 2; } }
+ *   UploadBuildContextMetadata { string content_type = 1; string name = 2; uint64 expected_size_bytes = 3; }
+ *   UploadBuildContextResponse { string context_id = 1; uint64 size_bytes = 2; }
+ */
+
+export const UPLOAD_METHOD_PATH = '/dodil.ignite.v1.BuildService/UploadBuildContext';
+
+export interface UploadMetadata {
+  contentType: string;
+  name: string;
+  /** uint64 as a decimal string, as proto-loader hands 64-bit integers over with `longs: String`. */
+  expectedSizeBytes: string;
+}
+
+export type UploadRequest = { metadata: UploadMetadata; chunk?: undefined } | { chunk: Buffer; metadata?: undefined };
+
+export interface UploadResponse {
+  contextId: string;
+  /** uint64 as a decimal string. */
+  sizeBytes: string;
+}
+
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const I32 = 5;
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+/** The request carrying the metadata; proto3 defaults (empty strings, size 0) are left out. */
+export function serializeMetadata(metadata: UploadMetadata): Buffer {
+  const fields: Buffer[] = [];
+  if (metadata.contentType) fields.push(lengthDelimited(1, Buffer.from(metadata.contentType)));
+  if (metadata.name) fields.push(lengthDelimited(2, Buffer.from(metadata.name)));
+  const size = BigInt(metadata.expectedSizeBytes || 0);
+  if (size < 0n || size > MAX_UINT64) throw new RangeError(`expected_size_bytes out of range: ${metadata.expectedSizeBytes}`);
+  if (size > 0n) fields.push(Buffer.concat([varint(BigInt((3 << 3) | VARINT)), varint(size)]));
+  return lengthDelimited(1, Buffer.concat(fields));
+}
+
+/** Reads a response as protobuf does: fields in any order, the last of a repeated one wins, unknown ones skipped. Throws on a malformed message. */
+export function deserializeResponse(message: Buffer): UploadResponse {
+  const response: UploadResponse = { contextId: '', sizeBytes: '0' };
+  const reader = { buffer: message, at: 0 };
+  while (reader.at < message.length) {
+    const key = readVarint(reader);
+    const field = Number(key >> 3n);
+    const wireType = Number(key & 7n);
+    if (field === 1 && wireType === LEN) response.contextId = readBytes(reader).toString('utf8');
+    else if (field === 2 && wireType === VARINT) response.sizeBytes = (readVarint(reader) & MAX_UINT64).toString();
+    else if (field === 1 || field === 2 || field === 0) throw new Error(`field ${field} has wire type ${wireType}`);
+    else skip(reader, wireType);
+  }
+  return response;
+}
+
+function lengthDelimited(field: number, bytes: Buffer): Buffer {
+  return Buffer.concat([varint(BigInt((field << 3) | LEN)), varint(BigInt(bytes.length)), bytes]);
+}
+
+function varint(value: bigint): Buffer {
+  const bytes: number[] = [];
+  while (value >= 0x80n) {
+    bytes.push(Number(value & 0x7fn) | 0x80);
+    value >>= 7n;
+  }
+  bytes.push(Number(value));
+  return Buffer.from(bytes);
+}
+
+interface Reader {
+  buffer: Buffer;
+  at: number;
+}
+
+function readVarint(reader: Reader): bigint {
+  let value = 0n;
+  for (let shift = 0n; shift < 70n; shift += 7n) {
+    if (reader.at >= reader.buffer.length) throw new Error('truncated varint');
+    const byte = reader.buffer[reader.at++]!;
+    value |= BigInt(byte & 0x7f) << shift;
+    if (byte < 0x80) return value;
+  }
+  throw new Error('varint longer than 10 bytes');
+}
+
+function readBytes(reader: Reader): Buffer {
+  const length = Number(readVarint(reader));
+  if (length > reader.buffer.length - reader.at) throw new Error('truncated field');
+  const bytes = reader.buffer.subarray(reader.at, reader.at + length);
+  reader.at += length;
+  return bytes;
+}
+
+function skip(reader: Reader, wireType: number): void {
+  if (wireType === VARINT) readVarint(reader);
+  else if (wireType === LEN) readBytes(reader);
+  else if (wireType === I64 || wireType === I32) {
+    const length = wireType === I64 ? 8 : 4;
+    if (length > reader.buffer.length - reader.at) throw new Error('truncated field');
+    reader.at += length;
+  } else {
+    throw new Error(`unsupported wire type ${wireType}`);
+  }
+}
