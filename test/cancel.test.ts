@@ -77,6 +77,31 @@ describe('an upstream that answers before the archive is complete', () => {
   });
 });
 
+describe('an upstream whose answer cannot be read', () => {
+  test('fails the upload at once and resets the call, so a naive upstream never sees the end of the archive', async (t) => {
+    // A message whose only field claims 80 bytes of context_id and brings 3; then the upstream keeps reading, no status.
+    const garbled = await startFakeUpstream(t, (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      const message = Buffer.from([0x0a, 80, 0x63, 0x74, 0x78]);
+      const frame = Buffer.alloc(5 + message.length);
+      frame.writeUInt32BE(message.length, 1);
+      message.copy(frame, 5);
+      stream.write(frame);
+    });
+    const stack = await startStack(t, { target: garbled.target, config: { upstreamResponseTimeoutMs: 30_000 } });
+    const { request } = await import('undici');
+    const outcome = garbled.nextOutcome();
+    const started = Date.now();
+    const res = await request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body: gzipLike(8 * 1024 * 1024) });
+    const json = (await res.body.json()) as { code: number; message: string };
+    assert.equal(res.statusCode, 500);
+    assert.equal(json.code, 13);
+    assert.match(json.message, /Response message parsing error: truncated/);
+    assert.ok(Date.now() - started < 20_000, 'answered without waiting for UPSTREAM_RESPONSE_TIMEOUT_MS');
+    assert.equal((await outcome).outcome, 'reset', 'the upstream must see RST_STREAM without END_STREAM');
+  });
+});
+
 describe('the reset itself', () => {
   test('finds the HTTP/2 stream of a call that has sent data (breaks if a grpc-js release renames the layers it walks)', async (t) => {
     const stack = await startStack(t);

@@ -123,8 +123,8 @@ export class UploadCall implements OpenUpload {
         const code = err?.code ?? grpc.status.UNKNOWN;
         // After END_STREAM, a broken connection or stream says nothing about whether the upstream committed.
         this.failure ??= this.halfClosed && AMBIGUOUS_AFTER_HALF_CLOSE.has(code)
-          ? Errors.upstreamOutcomeLost(grpc.status[code] ?? String(code), err?.details || 'no response')
-          : Errors.upstream(code, err?.details || 'no response');
+          ? Errors.upstreamOutcomeLost(grpc.status[code] ?? String(code), err?.details ?? 'no response')
+          : Errors.upstream(code, err?.details ?? 'no response');
         settle.reject(this.failure);
       } else if (!this.halfClosed) {
         // An answer before the archive was complete cannot describe it; grpc-js also stops acknowledging writes.
@@ -135,25 +135,29 @@ export class UploadCall implements OpenUpload {
       }
       this.wake?.();
     };
-    let message: Buffer | undefined;
+    let response: UploadResponse | undefined;
+    let unreadable: { code: number; details: string } | undefined;
     this.call = channel.createCall(UPLOAD_METHOD_PATH, Infinity, undefined, null, undefined);
     this.call.start(callMetadata, {
       onReceiveMetadata: () => {},
-      onReceiveMessage: (received: Buffer) => {
-        if (message) this.call.cancelWithStatus(grpc.status.UNIMPLEMENTED, 'Too many responses received');
-        message = received;
-        this.call.startRead();
-      },
-      onReceiveStatus: ({ code, details }) => {
-        if (code !== grpc.status.OK) return answer({ code, details });
-        if (!message) return answer({ code: grpc.status.UNIMPLEMENTED, details: 'No message received' });
-        let response: UploadResponse;
+      onReceiveMessage: (message: Buffer) => {
+        if (response || unreadable) return this.call.cancelWithStatus(grpc.status.UNIMPLEMENTED, 'Too many responses received');
         try {
           response = deserializeResponse(message);
         } catch (err) {
-          return answer({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${(err as Error).message}` });
+          // Read as it arrives, as grpc-js's client does: an answer that cannot be read ends the call at once.
+          unreadable = { code: grpc.status.INTERNAL, details: `Response message parsing error: ${err instanceof Error ? err.message : String(err)}` };
+          answer(unreadable);
+          if (this.halfClosed) this.call.cancelWithStatus(unreadable.code, unreadable.details);
+          else this.reset();
+          return;
         }
-        answer(undefined, response);
+        this.call.startRead();
+      },
+      onReceiveStatus: ({ code, details }) => {
+        if (unreadable) return answer(unreadable);
+        if (code !== grpc.status.OK) return answer({ code, details });
+        answer(response ? undefined : { code: grpc.status.UNIMPLEMENTED, details: 'No message received' }, response);
       },
     });
     this.call.startRead();
