@@ -17,14 +17,25 @@ const withHeadroom = new WeakSet<ArrayBufferLike>();
 /**
  * Chunk buffers whose bytes have left (UploadCall recycles a chunk once its
  * write completed on a live stream). Reusing them spares a fresh 512 KiB
- * allocation per chunk: page faults, and GC driven by external memory.
+ * allocation per chunk: page faults, and GC driven by external memory. The
+ * pool keeps every chunk handed back, so it never holds more than were in
+ * use at once, and the next burst of uploads reuses the last one's chunks:
+ * a pool of 8 dropped the rest of 32 concurrent uploads' chunks at the end
+ * of each burst, long-lived buffers that only a full GC frees, and those
+ * dead chunks were half the RSS peak of such bursts. What a whole
+ * SPARE_TRIM_MS did not draw on is dropped, down to MIN_SPARE.
  */
 const spare: Buffer[] = [];
-const MAX_SPARE = 8;
+const MIN_SPARE = 8;
+const SPARE_TRIM_MS = 30_000;
+/** The fewest spare chunks since the last trim: that many sat unused all along. */
+let fewestSpare = 0;
+let trimTimer: NodeJS.Timeout | undefined;
 
 /** A buffer for `size` payload bytes with room for the message header in front of it. */
 export function allocChunk(size: number): Buffer {
   const reused = spare.pop();
+  fewestSpare = Math.min(fewestSpare, spare.length);
   if (reused?.length === size) return reused;
   const backing = Buffer.allocUnsafeSlow(CHUNK_HEADROOM + size);
   withHeadroom.add(backing.buffer);
@@ -33,8 +44,25 @@ export function allocChunk(size: number): Buffer {
 
 /** Hands a chunk from `allocChunk` back once nothing refers to its bytes any more. */
 export function recycleChunk(chunk: Buffer): void {
-  if (!withHeadroom.has(chunk.buffer) || spare.length >= MAX_SPARE) return;
+  if (!withHeadroom.has(chunk.buffer)) return;
   spare.push(Buffer.from(chunk.buffer, CHUNK_HEADROOM, chunk.buffer.byteLength - CHUNK_HEADROOM));
+  if (spare.length > MIN_SPARE) trimSpareLater();
+}
+
+function trimSpareLater(): void {
+  if (trimTimer) return;
+  fewestSpare = spare.length;
+  trimTimer = setTimeout(trimSpareChunks, SPARE_TRIM_MS).unref();
+}
+
+/** Drops the spare chunks nothing drew on since the last trim, keeping MIN_SPARE. Exported for tests. */
+export function trimSpareChunks(): number {
+  clearTimeout(trimTimer);
+  trimTimer = undefined;
+  const unused = Math.min(fewestSpare, spare.length) - MIN_SPARE;
+  if (unused > 0) spare.splice(0, unused);
+  if (spare.length > MIN_SPARE) trimSpareLater();
+  return spare.length;
 }
 
 function varintLength(value: number): number {
