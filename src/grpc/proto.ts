@@ -1,12 +1,11 @@
+/** The proto file through proto-loader, for the reference upstream, the tests and the benchmark; the bridge encodes its messages by hand (upload-messages.ts). */
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
-
-/* The proto file through proto-loader, for the reference upstream, the tests and the benchmark; the bridge encodes its messages by hand (upload-messages.ts). */
+import type { UploadRequest, UploadResponse } from './upload-messages.js';
 
 /** Compiled code lives in dist/src/grpc/, the proto at the repository root. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
 export const BUILD_PROTO = 'dodil/ignite/v1/build.proto';
-import type { UploadRequest, UploadResponse } from './upload-messages.js';
 
 let cached: protoLoader.PackageDefinition | undefined;
 
