@@ -20,3 +20,12 @@ test("a burst of uploads reuses every chunk of the last burst; a trim drops only
   const third = Array.from({ length: 8 }, () => allocChunk(size));
   assert.equal(third.filter((chunk) => fromFirst.has(chunk.buffer)).length, 8, 'the kept ones are still reused');
 });
+
+test('a chunk handed back twice is pooled once, so it is never handed out twice', () => {
+  const chunk = allocChunk(1000);
+  recycleChunk(chunk);
+  recycleChunk(chunk.subarray(0));
+  const a = allocChunk(1000);
+  const b = allocChunk(1000);
+  assert.notEqual(a.buffer, b.buffer);
+});

@@ -41,6 +41,7 @@ describe('hand-encoded upload messages against protobufjs', () => {
         (10 << 3) | 1, 7, 0, 0, 0, 0, 0, 0, 0, // fixed64
         ...text(11, 'a newer upstream field'),
         (12 << 3) | 5, 3, 0, 0, 0, // fixed32
+        (13 << 3) | 3, (1 << 3) | 0, 1, (14 << 3) | 3, (2 << 3) | 2, 1, 0x41, (14 << 3) | 4, (13 << 3) | 4, // nested groups, with fields 1 and 2 inside
         ...text(1, 'ctx_old'),
         (2 << 3) | 0, 5,
       ]),
@@ -59,6 +60,12 @@ describe('hand-encoded upload messages against protobufjs', () => {
       else assert.throws(() => deserializeResponse(part), `cut at ${cut}`);
     }
     assert.throws(() => deserializeResponse(Buffer.from([(2 << 3) | 2, 1, 0])), /wire type/);
-    assert.throws(() => deserializeResponse(Buffer.from([(7 << 3) | 3])), /wire type/);
+    assert.throws(() => deserializeResponse(Buffer.from([(7 << 3) | 3])), /not closed/);
+    assert.throws(() => deserializeResponse(Buffer.from([(7 << 3) | 3, (8 << 3) | 4])), /closed as 8/);
+    assert.throws(() => deserializeResponse(Buffer.from([(7 << 3) | 4])), /wire type 4/);
+    assert.throws(() => deserializeResponse(Buffer.from([0x00, 1])), /field number 0/);
+    // Field 2^29 (past the largest field number) with wire type 2: protobufjs misreads it as field 1.
+    assert.throws(() => deserializeResponse(Buffer.from([0x82, 0x80, 0x80, 0x80, 0x10, 3, 0x61, 0x62, 0x63])), /invalid field number/);
+    assert.throws(() => deserializeResponse(Buffer.from(Array.from({ length: 40 }, () => (7 << 3) | 3))), /nested too deep/);
   });
 });

@@ -22,10 +22,13 @@ const withHeadroom = new WeakSet<ArrayBufferLike>();
  * use at once, and the next burst of uploads reuses the last one's chunks:
  * a pool of 8 dropped the rest of 32 concurrent uploads' chunks at the end
  * of each burst, long-lived buffers that only a full GC frees, and those
- * dead chunks were half the RSS peak of such bursts. What a whole
- * SPARE_TRIM_MS did not draw on is dropped, down to MIN_SPARE.
+ * dead chunks were half the RSS peak of such bursts. Spares that a whole
+ * SPARE_TRIM_MS did not draw on go at the next trim (so within one or two
+ * intervals), down to MIN_SPARE.
  */
 const spare: Buffer[] = [];
+/** The backing buffers in `spare`: one handed back twice must not be handed out twice. */
+const pooled = new WeakSet<ArrayBufferLike>();
 const MIN_SPARE = 8;
 const SPARE_TRIM_MS = 30_000;
 /** The fewest spare chunks since the last trim: that many sat unused all along. */
@@ -36,6 +39,7 @@ let trimTimer: NodeJS.Timeout | undefined;
 export function allocChunk(size: number): Buffer {
   const reused = spare.pop();
   fewestSpare = Math.min(fewestSpare, spare.length);
+  if (reused) pooled.delete(reused.buffer);
   if (reused?.length === size) return reused;
   const backing = Buffer.allocUnsafeSlow(CHUNK_HEADROOM + size);
   withHeadroom.add(backing.buffer);
@@ -44,7 +48,8 @@ export function allocChunk(size: number): Buffer {
 
 /** Hands a chunk from `allocChunk` back once nothing refers to its bytes any more. */
 export function recycleChunk(chunk: Buffer): void {
-  if (!withHeadroom.has(chunk.buffer)) return;
+  if (!withHeadroom.has(chunk.buffer) || pooled.has(chunk.buffer)) return;
+  pooled.add(chunk.buffer);
   spare.push(Buffer.from(chunk.buffer, CHUNK_HEADROOM, chunk.buffer.byteLength - CHUNK_HEADROOM));
   if (spare.length > MIN_SPARE) trimSpareLater();
 }

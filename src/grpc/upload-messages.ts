@@ -30,8 +30,13 @@ export interface UploadResponse {
 const VARINT = 0;
 const I64 = 1;
 const LEN = 2;
+const START_GROUP = 3;
+const END_GROUP = 4;
 const I32 = 5;
 const MAX_UINT64 = (1n << 64n) - 1n;
+const MAX_FIELD = 536870911n;
+/** Nested groups skipped at most (protobufjs's recursion has no bound; a hostile message should not get one either). */
+const MAX_GROUP_DEPTH = 32;
 
 /** The request carrying the metadata; proto3 defaults (empty strings, size 0) are left out. */
 export function serializeMetadata(metadata: UploadMetadata): Buffer {
@@ -49,15 +54,20 @@ export function deserializeResponse(message: Buffer): UploadResponse {
   const response: UploadResponse = { contextId: '', sizeBytes: '0' };
   const reader = { buffer: message, at: 0 };
   while (reader.at < message.length) {
-    const key = readVarint(reader);
-    const field = Number(key >> 3n);
-    const wireType = Number(key & 7n);
+    const { field, wireType } = readKey(reader);
     if (field === 1 && wireType === LEN) response.contextId = readBytes(reader).toString('utf8');
     else if (field === 2 && wireType === VARINT) response.sizeBytes = (readVarint(reader) & MAX_UINT64).toString();
-    else if (field === 1 || field === 2 || field === 0) throw new Error(`field ${field} has wire type ${wireType}`);
-    else skip(reader, wireType);
+    else if (field === 1 || field === 2) throw new Error(`field ${field} has wire type ${wireType}`);
+    else skip(reader, field, wireType);
   }
   return response;
+}
+
+function readKey(reader: Reader): { field: number; wireType: number } {
+  const key = readVarint(reader);
+  const field = key >> 3n;
+  if (field === 0n || field > MAX_FIELD) throw new Error(`invalid field number ${field}`);
+  return { field: Number(field), wireType: Number(key & 7n) };
 }
 
 function lengthDelimited(field: number, bytes: Buffer): Buffer {
@@ -98,14 +108,26 @@ function readBytes(reader: Reader): Buffer {
   return bytes;
 }
 
-function skip(reader: Reader, wireType: number): void {
+/** Skips an unknown field, a group (a newer upstream's delimited message) with everything in it. */
+function skip(reader: Reader, field: number, wireType: number, depth = 0): void {
   if (wireType === VARINT) readVarint(reader);
   else if (wireType === LEN) readBytes(reader);
   else if (wireType === I64 || wireType === I32) {
     const length = wireType === I64 ? 8 : 4;
     if (length > reader.buffer.length - reader.at) throw new Error('truncated field');
     reader.at += length;
+  } else if (wireType === START_GROUP) {
+    if (depth >= MAX_GROUP_DEPTH) throw new Error('groups nested too deep');
+    for (;;) {
+      if (reader.at >= reader.buffer.length) throw new Error(`group ${field} not closed`);
+      const inner = readKey(reader);
+      if (inner.wireType === END_GROUP) {
+        if (inner.field !== field) throw new Error(`group ${field} closed as ${inner.field}`);
+        return;
+      }
+      skip(reader, inner.field, inner.wireType, depth + 1);
+    }
   } else {
-    throw new Error(`unsupported wire type ${wireType}`);
+    throw new Error(`unexpected wire type ${wireType} for field ${field}`);
   }
 }

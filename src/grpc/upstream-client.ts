@@ -136,26 +136,33 @@ export class UploadCall implements OpenUpload {
       this.wake?.();
     };
     let response: UploadResponse | undefined;
-    let unreadable: { code: number; details: string } | undefined;
+    let broken: { code: number; details: string } | undefined;
+    // Ends the call from the bridge's side: a reset while the archive is incomplete, so a naive upstream cannot take it as whole.
+    const refuse = (error: { code: number; details: string }) => {
+      broken = error;
+      answer(error);
+      if (this.halfClosed) this.call.cancelWithStatus(error.code, error.details);
+      else this.reset();
+    };
     this.call = channel.createCall(UPLOAD_METHOD_PATH, Infinity, undefined, null, undefined);
     this.call.start(callMetadata, {
       onReceiveMetadata: () => {},
       onReceiveMessage: (message: Buffer) => {
-        if (response || unreadable) return this.call.cancelWithStatus(grpc.status.UNIMPLEMENTED, 'Too many responses received');
+        if (response || broken) {
+          refuse({ code: grpc.status.UNIMPLEMENTED, details: 'Too many responses received' });
+          return;
+        }
         try {
           response = deserializeResponse(message);
         } catch (err) {
           // Read as it arrives, as grpc-js's client does: an answer that cannot be read ends the call at once.
-          unreadable = { code: grpc.status.INTERNAL, details: `Response message parsing error: ${err instanceof Error ? err.message : String(err)}` };
-          answer(unreadable);
-          if (this.halfClosed) this.call.cancelWithStatus(unreadable.code, unreadable.details);
-          else this.reset();
+          refuse({ code: grpc.status.INTERNAL, details: `Response message parsing error: ${err instanceof Error ? err.message : String(err)}` });
           return;
         }
         this.call.startRead();
       },
       onReceiveStatus: ({ code, details }) => {
-        if (unreadable) return answer(unreadable);
+        if (broken) return answer(broken);
         if (code !== grpc.status.OK) return answer({ code, details });
         answer(response ? undefined : { code: grpc.status.UNIMPLEMENTED, details: 'No message received' }, response);
       },
