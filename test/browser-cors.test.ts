@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test, type TestContext } from 'node:test';
 import { TUS_BROWSER_BUILD } from '../src/routes/upload-page.js';
-import { launchChromium, openPage, startOtherOrigin } from './browser.js';
+import { openPage, startOtherOrigin, useChromium } from './browser.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const TIMEOUT = { timeout: 90_000 };
 
 describe('uploads from a page on another origin (CORS) in headless Chromium', () => {
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   /** What a customer's site would run: FormData (name, then file) with a bearer token. */
   async function uploadFrom(origin: string, t: Parameters<typeof openPage>[0], url: string, archive: Buffer) {
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     await page.goto(`${origin}/`);
     const result = await page.evaluate(async ({ url, base64 }) => {
       const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -84,7 +77,7 @@ describe('uploads from a page on another origin (CORS) in headless Chromium', ()
 
   /** The customer's page uploads to the bridge with tus-js-client in 1 MiB PATCHes. */
   async function tusFrom(t: TestContext, origin: string, stack: Stack, archive: Buffer) {
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     await page.goto(`${origin}/`);
     const result = await page.evaluate(({ endpoint, base64 }) => new Promise<Record<string, unknown>>((resolve) => {
       const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -128,7 +121,7 @@ describe('uploads from a page on another origin (CORS) in headless Chromium', ()
     const origin = await customerSite(t);
     const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [origin] } });
     const archive = gzipLike(MiB + 7);
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     await page.goto(`${origin}/`);
     const contextId = await page.evaluate(`(async () => {
       ${snippet.replace('https://uploads.example.com', stack.baseUrl)}

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openPage, recordRequests } from './browser.js';
+import { describe, test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
+import { openPage, recordRequests, useChromium } from './browser.js';
 import { assertNothingStored, gzipLike, sha256, startStack, storedBytes, type Stack, type StackOptions } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -47,19 +47,13 @@ async function expectStored(page: Page, stack: Stack, bytes: Buffer): Promise<st
 }
 
 describe('the upload page resumes uploads (tus) in headless Chromium', () => {
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   test('a connection cut mid-upload resumes and completes: one upstream call, the same bytes', TIMEOUT, async (t) => {
     const stack = await startStack(t);
     const proxy = await proxied(t, stack);
     const { path, bytes } = await archiveFile(t, 24 * MiB + 4321);
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     const requests = recordRequests(page);
     const offsets: number[] = [];
     page.on('request', (r) => {
@@ -91,7 +85,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
   test('Cancel mid-upload sends DELETE: the upstream call is reset and nothing is stored', TIMEOUT, async (t) => {
     const stack = await startStack(t, SLOW);
     const { path, bytes } = await archiveFile(t, 24 * MiB);
-    const { page } = await openPage(t, browser);
+    const { page } = await openPage(t, browser());
     const requests = recordRequests(page);
     await page.goto(`${stack.baseUrl}/`);
     await page.getByLabel('Archive').setInputFiles(path);
@@ -118,7 +112,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
   test('Pause stops sending; Resume continues from the bridge\'s offset and completes', TIMEOUT, async (t) => {
     const stack = await startStack(t, SLOW);
     const { path, bytes } = await archiveFile(t, 12 * MiB);
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     const requests = recordRequests(page);
     await page.goto(`${stack.baseUrl}/`);
     await page.getByLabel('Archive').setInputFiles(path);
@@ -141,7 +135,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
   test('when the final answer is lost, the page reads the contextId from HEAD', TIMEOUT, async (t) => {
     const stack = await startStack(t);
     const { path, bytes } = await archiveFile(t, 2 * MiB + 99);
-    const { page } = await openPage(t, browser);
+    const { page } = await openPage(t, browser());
     const requests = recordRequests(page);
     let answered: { status: number; contextId: string | undefined } | undefined;
     // The PATCH reaches the bridge, which completes the upload; its answer never reaches the page.
@@ -165,7 +159,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     const stack = await startStack(t);
     const proxy = await proxied(t, stack);
     const { path, bytes } = await archiveFile(t, 8 * MiB);
-    const { page } = await openPage(t, browser);
+    const { page } = await openPage(t, browser());
     const requests = recordRequests(page);
     await page.goto(`${proxy.url}/`);
     // From here on the proxy swallows the bytes: the browser sends the rest into the void and waits.

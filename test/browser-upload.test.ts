@@ -5,10 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import type { Browser } from 'playwright-core';
-import { launchChromium, openPage, recordRequests, within } from './browser.js';
+import { openPage, recordRequests, useChromium, within } from './browser.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -31,18 +30,12 @@ async function startBuildsApi(t: TestContext) {
 }
 
 describe('the upload page in headless Chromium', () => {
-  let browser: Browser;
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   test('uploads an archive with progress, shows the contextId and a CreateBuild command', TIMEOUT, async (t) => {
     const api = await startBuildsApi(t);
     const stack = await startStack(t, { reference: { token: 'page-token' }, config: { apiUrl: api.url } });
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     const requests = recordRequests(page);
     await page.goto(`${stack.baseUrl}/`);
     const bytes = gzipLike(3 * MiB + 12345);
@@ -96,7 +89,7 @@ describe('the upload page in headless Chromium', () => {
   test('with RESUMABLE_UPLOADS=false the page sends one multipart POST, and Cancel aborts it', TIMEOUT, async (t) => {
     // 64 KiB per 40 ms upstream: about 1.6 MiB/s, so the page is mid-upload for many seconds.
     const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 40 } }, config: { resumableUploads: false, chunkSizeBytes: 64 * 1024 } });
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     const requests = recordRequests(page);
     await page.goto(`${stack.baseUrl}/`);
     assert.equal(await page.evaluate(() => typeof (window as { tus?: unknown }).tus), 'undefined', 'tus-js-client is not loaded');
@@ -139,7 +132,7 @@ describe('the upload page in headless Chromium', () => {
 
   test('a file that is not an archive shows the 415 message', TIMEOUT, async (t) => {
     const stack = await startStack(t);
-    const { page } = await openPage(t, browser);
+    const { page } = await openPage(t, browser());
     await page.goto(`${stack.baseUrl}/`);
     // Large enough that the refusal arrives while the browser is still sending.
     const text = Buffer.from('<!DOCTYPE html><p>not an archive</p>\n'.repeat(80_000));
@@ -159,7 +152,7 @@ describe('the upload page in headless Chromium', () => {
 
   test('a file dropped on the page is the one uploaded', TIMEOUT, async (t) => {
     const stack = await startStack(t);
-    const { page, problems } = await openPage(t, browser);
+    const { page, problems } = await openPage(t, browser());
     await page.goto(`${stack.baseUrl}/`);
     const bytes = gzipLike(200_000);
     const dataTransfer = await page.evaluateHandle((base64) => {
@@ -180,7 +173,7 @@ describe('the upload page in headless Chromium', () => {
 
   test('works by keyboard alone at phone width', TIMEOUT, async (t) => {
     const stack = await startStack(t);
-    const { page, problems } = await openPage(t, browser, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    const { page, problems } = await openPage(t, browser(), { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
     await page.goto(`${stack.baseUrl}/`);
     const bytes = gzipLike(300_000);
     await page.getByLabel('Archive').setInputFiles({ name: 'a-rather-long-archive-name-for-a-small-phone-screen.tar.gz', mimeType: 'application/gzip', buffer: bytes });

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { npmChromium } from './npm-chromium.js';
 
@@ -62,6 +62,21 @@ export async function launchChromium(): Promise<Browser> {
     console.log(`browser tests: Chromium ${browser.version()} from ${found.source} (${found.executablePath})`);
   }
   return browser;
+}
+
+/** One Chromium for the enclosing describe: launched before its tests, closed after them. */
+export function useChromium(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running: useChromium() belongs in a describe, and the browser is there for its tests');
+    return browser;
+  };
 }
 
 export interface OpenedPage {
