@@ -20,6 +20,11 @@ export interface Faults {
   neverAnswer?: boolean;
   /** After a clean half-close, wait this long before committing and answering, like a slow commit. */
   answerDelayMs?: number;
+  /**
+   * After a clean half-close, commit at once (stored, whatever the client does next),
+   * then hold the answer this long: the upstream that stored it but answers late.
+   */
+  answerAfterCommitDelayMs?: number;
   /** Exit the whole process at this step of a commit (run it as its own process). */
   exitDuringCommit?: CommitStep;
   /** In-process tests only: awaited at each step of a commit, e.g. to cancel the call there. */
@@ -195,8 +200,14 @@ export function handleUpload(
       // A cancel that came too late changes nothing: the context is stored, and the (maybe unread) answer is OK.
       if (!finish('stored', grpc.status.OK)) return;
       seen.contextId = stored.contextId;
-      callback(null, { contextId: stored.contextId, sizeBytes: stored.sizeBytes });
-      report();
+      const answer = () => {
+        callback(null, { contextId: stored.contextId, sizeBytes: stored.sizeBytes });
+        report();
+      };
+      if (faults.answerAfterCommitDelayMs) {
+        events.emit('stored', seen);
+        setTimeout(answer, faults.answerAfterCommitDelayMs);
+      } else answer();
     }, (err: NodeJS.ErrnoException) => {
       if (err instanceof CommitCancelledError) {
         if (finish('cancelled', grpc.status.CANCELLED, 'cancelled by the client')) report();

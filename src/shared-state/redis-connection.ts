@@ -15,8 +15,24 @@ export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 2000;
 const MAX_RECONNECT_DELAY_MS = 2000;
 
-/** Redis refusing writes it will accept again later: out of memory under noeviction, loading, a replica, busy with a script. */
-const TRANSIENT_REPLY = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Redis refusing writes it will accept again later: out of memory under noeviction, loading, a replica, busy with a script;
+ * or a script that ran after its deadline (see DEADLINE_GUARD).
+ */
+const TRANSIENT_REPLY = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN|DEADLINE)\b/;
+
+/**
+ * The first lines of every script that writes: it refuses (a DEADLINE error) once Redis's own
+ * clock is past the caller's deadline, passed as the script's LAST argument (`deadline()`).
+ * A command that sat in a stalled Redis's input buffer past its timeout, whose request was
+ * already answered 503, so never lands later.
+ */
+export const DEADLINE_GUARD = `
+local deadline_now = redis.call('TIME')
+if tonumber(deadline_now[1]) * 1000 + math.floor(tonumber(deadline_now[2]) / 1000) > tonumber(ARGV[#ARGV]) then
+  return redis.error_reply('DEADLINE the command reached Redis after its timeout and was not applied')
+end
+`;
 
 /**
  * The one Redis client the shared stores use, set up to fail fast: no
@@ -31,6 +47,8 @@ export class RedisConnection {
   /** Where it connects, without credentials, for logs. */
   readonly address: string;
   private failing = false;
+  /** Redis's clock minus ours (ms), measured on every connect, so deadlines are read on Redis's clock. */
+  private clockOffsetMs = 0;
   /** A command timed out on an open connection: Redis is stalled, not gone. */
   private stalled = false;
   private closing = false;
@@ -53,6 +71,7 @@ export class RedisConnection {
       else this.log.info({ redis: this.address }, 'connected to Redis (shared state for Idempotency-Keys and imports)');
       this.failing = false;
       this.stalled = false;
+      void this.measureClockOffset();
     });
     // One warning per outage: reconnect attempts fail every few seconds and would flood the log.
     this.client.on('error', (err: Error) => {
@@ -89,6 +108,23 @@ export class RedisConnection {
       }
       throw Errors.sharedStateUnavailable(err);
     }
+  }
+
+  /**
+   * The last argument of a DEADLINE_GUARD script: the moment, on Redis's clock, after which the
+   * command must not run, because this side has given up on it (its timeout has passed).
+   */
+  deadline(): number {
+    return Date.now() + this.clockOffsetMs + REDIS_COMMAND_TIMEOUT_MS;
+  }
+
+  private async measureClockOffset(): Promise<void> {
+    try {
+      const before = Date.now();
+      const [seconds, micros] = await this.client.time();
+      const after = Date.now();
+      this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2);
+    } catch { /* the next connect measures again */ }
   }
 
   async close(): Promise<void> {
