@@ -4,10 +4,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadBuildProto } from '../grpc/proto.js';
+import { startBuildApi, type BuildFaults } from './build-api.js';
 import { ContextStore } from './context-store.js';
 import { http2Window } from './http2-window.js';
 import { handleUpload, type Faults, type UploadMessage } from './upload-call.js';
 
+export type { BuildFaults, BuildRecord } from './build-api.js';
 export type { CommitStep } from './context-store.js';
 export type { Faults, UploadObservation } from './upload-call.js';
 
@@ -26,18 +28,24 @@ export interface ReferenceUpstreamOptions {
   faults?: Faults;
   /** HTTP/2 receive window (stream and connection) instead of the 64 KiB default, for benchmarks. */
   http2WindowBytes?: number | undefined;
+  /** The CreateBuild API's port (0, the default, picks a free one) and its faults. */
+  buildApi?: { port?: number; faults?: BuildFaults };
 }
 
 export interface ReferenceUpstream {
   readonly port: number;
   /** host:port for IGNITE_GRPC_TARGET. */
   readonly target: string;
+  /** Base URL of its CreateBuild API (`POST /v1/ignite/builds`), for IGNITE_API_URL. */
+  readonly apiUrl: string;
   readonly store: ContextStore;
   /**
    * Emits 'call' with the call's UploadObservation when a call starts (before
    * any message), 'upload' with the same object when it ends, however it ends,
    * and 'half-close' with the observation so far when a call ended its stream
-   * cleanly and is owed an answer (before any answerDelayMs and the commit).
+   * cleanly and is owed an answer (before any answerDelayMs and the commit);
+   * 'build' with each BuildRecord the CreateBuild API created, 'build-refused'
+   * with the HTTP status of each refusal.
    */
   readonly events: EventEmitter;
   close(): Promise<void>;
@@ -85,12 +93,18 @@ export async function startReferenceUpstream(options: ReferenceUpstreamOptions):
     server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (err, bound) =>
       err ? reject(err) : resolve(bound)));
   window?.after();
+  const buildApi = await startBuildApi({
+    host, port: options.buildApi?.port ?? 0, dataDir: options.dataDir, contextsDir: store.dir, token: options.token, events,
+    ...(options.buildApi?.faults ? { faults: options.buildApi.faults } : {}),
+  });
   return {
     port,
     target: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    apiUrl: buildApi.url,
     store,
     events,
     close: async () => {
+      await buildApi.close();
       health.setStatus('', 'NOT_SERVING');
       health.setStatus('dodil.ignite.v1.BuildService', 'NOT_SERVING');
       await new Promise<void>((resolve) => {
