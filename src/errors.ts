@@ -295,6 +295,10 @@ export const Errors = {
   patchSuperseded: () =>
     new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),
 
+  // Builds (the hand-off to CreateBuild):
+  invalidBuild: (detail: string) =>
+    invalid('INVALID_BUILD', `Invalid build request: ${detail}. Ask for a build with \`build=<name>\` (1 to 255 bytes of UTF-8) and optional \`tags=latest,v2\` (at most 16 Docker tags); nothing was read or stored.`),
+
   upstream: (grpcCode: number, details: string) => {
     const name = grpcCodeName[grpcCode] ?? `code ${grpcCode}`;
     const hint = grpcCode === GrpcCode.UNAVAILABLE

@@ -8,12 +8,19 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A context name as the upstream gets it: 1..255 UTF-8 bytes, no control characters. Never used as a path. */
 export function validateName(name: string): string {
-  if (name.length === 0) throw Errors.invalidName('the name is empty');
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_NAME_BYTES) throw Errors.invalidName(`the name is ${bytes} bytes long, over ${MAX_NAME_BYTES}`);
-  if (CONTROL.test(name)) throw Errors.invalidName('the name contains control characters');
-  if (name.includes('\ufffd')) throw Errors.invalidName('the name is not valid UTF-8');
+  const problem = nameProblem(name);
+  if (problem) throw Errors.invalidName(problem);
   return name;
+}
+
+/** What is wrong with a name (a context's or a build's: the same rules), or undefined. */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'the name is empty';
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) return `the name is ${bytes} bytes long, over ${MAX_NAME_BYTES}`;
+  if (CONTROL.test(name)) return 'the name contains control characters';
+  if (name.includes('\ufffd')) return 'the name is not valid UTF-8';
+  return undefined;
 }
 
 /** The filename parameter of a Content-Disposition header, if there is a usable one. */
