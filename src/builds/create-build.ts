@@ -37,7 +37,7 @@ export class BuildClient {
 
   async create(build: BuildRequest, contextId: string, headers: BuildHeaders): Promise<BuildOutcome> {
     const sent: Record<string, string> = { 'content-type': 'application/json' };
-    for (const [name, value] of Object.entries(headers)) if (value) sent[name] = value;
+    for (const [name, value] of Object.entries(headers) as Array<[string, string | undefined]>) if (value) sent[name] = value;
     const signal = AbortSignal.timeout(this.timeoutMs);
     let status: number;
     let body: string | undefined;
@@ -61,7 +61,7 @@ export class BuildClient {
       return { kind: 'started', json: body!, id };
     }
     const message = typeof answer?.['message'] === 'string' ? answer['message'] : (body ?? '').slice(0, 512) || '(no message)';
-    return { kind: 'not-started', apiStatus: status, message, details: Array.isArray(answer?.['details']) ? answer['details'] : [] };
+    return { kind: 'not-started', apiStatus: status, message, details: Array.isArray(answer?.['details']) ? answer['details'] as unknown[] : [] };
   }
 
   close(): Promise<void> {
