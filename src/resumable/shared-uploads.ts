@@ -133,7 +133,8 @@ export class SharedResumableUploads {
       return this.dispatch(request, reply, method, id, after);
     }
     // The first PATCH: this replica claims the upload and holds its call, unless another replica was first.
-    await this.assertRoom(record.spec.capKeys, id);
+    // Claiming takes this replica's room for a call; the per-address and per-credential quarters bound creation (done).
+    await this.assertRoom([], id);
     const self = this.o.self();
     let held!: () => void;
     this.claiming.set(id, new Promise((resolve) => { held = resolve; }));
