@@ -144,7 +144,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
   await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
   const resumable = config.resumableUploads
-    ? new ResumableUploads(streamer, { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, maxUploads: config.maxResumableUploads }, lateAnswers, () => metrics.resumableResumes.inc())
+    ? new ResumableUploads(streamer, { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, maxUploads: config.maxResumableUploads, answerTtlMs: config.idempotencyTtlMs }, lateAnswers, () => metrics.resumableResumes.inc())
     : undefined;
   app.decorate('resumableUploads', resumable);
   if (resumable) {
@@ -176,7 +176,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
         records: shared.resumableRecords,
         forwarding,
         gate,
-        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs },
+        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, answerTtlMs: config.idempotencyTtlMs, outcomeWaitMs: config.upstreamOutcomeWaitMs },
         self,
         scopeOf: (request) => identifyCaller(request.headers, config).scope,
         log: app.log,

@@ -166,6 +166,7 @@ const settings = {
   resumableExpiryMs: { env: 'RESUMABLE_EXPIRY_MS', default: '900000', description: 'a resumable upload with no progress this long expires (sliding); its call is cancelled', parse: integer(1000, 30 * 86_400_000) },
   resumableMaxLifetimeMs: { env: 'RESUMABLE_MAX_LIFETIME_MS', default: '86400000', description: 'the longest a resumable upload may live, progressing or not', parse: integer(1000, 30 * 86_400_000) },
   maxResumableUploads: { env: 'MAX_RESUMABLE_UPLOADS', default: '256', description: 'resumable uploads that may exist at once per replica (each holds an upstream stream); a per-credential cap is a quarter of it', parse: integer(1, 100_000) },
+  resumableDrainMs: { env: 'RESUMABLE_DRAIN_MS', default: '900000', description: 'on SIGTERM with REDIS_URL: how long a replica keeps serving the resumable uploads it holds (other replicas forward to it; it refuses new ones) before resetting those left; without REDIS_URL the drain is SHUTDOWN_GRACE_MS', parse: integer(0, 86_400_000) },
 
   // Many replicas:
   redisUrl: { env: 'REDIS_URL', default: '', description: 'redis:// or rediss:// URL of the Redis/Valkey the replicas share for Idempotency-Keys and async imports (unset: process memory, one replica)', parse: redisUrl },

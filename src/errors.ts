@@ -255,8 +255,8 @@ export const Errors = {
   signedNotResumable: () =>
     invalid('SIGNED_NOT_RESUMABLE', 'HMAC-signed uploads are single-request: send the signed body to POST /v1/ignite/contexts (or PUT /v1/ignite/contexts/<name>), or use `Authorization` for a resumable upload.'),
 
-  resumableCapacity: (max: number, scope: 'replica' | 'credential') =>
-    new BridgeError('RESUMABLE_UPLOADS_FULL', `${scope === 'replica' ? `This bridge already holds ${max} resumable uploads (MAX_RESUMABLE_UPLOADS)` : `This credential already holds ${max} resumable uploads (a quarter of MAX_RESUMABLE_UPLOADS)`}: finish or DELETE one, or retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+  resumableCapacity: (max: number, scope: 'replica' | 'credential' | 'address') =>
+    new BridgeError('RESUMABLE_UPLOADS_FULL', `${scope === 'replica' ? `This bridge already holds ${max} resumable uploads (MAX_RESUMABLE_UPLOADS)` : `This ${scope === 'credential' ? 'credential' : 'client address'} already holds ${max} resumable uploads (a quarter of MAX_RESUMABLE_UPLOADS)`}: finish or DELETE one, or retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
 
   uploadNotFound: () =>
     new BridgeError('UPLOAD_NOT_FOUND', 'No such resumable upload (or it belongs to another credential): create one with POST /v1/ignite/uploads.', 404, GrpcCode.NOT_FOUND),
@@ -291,6 +291,12 @@ export const Errors = {
   uploadOwnerUnreachable: (cause?: unknown) =>
     new BridgeError('UPLOAD_OWNER_UNREACHABLE', `The bridge replica holding this resumable upload did not answer this request completely; the upload may still be there: retry in ${RETRY_AFTER_SECONDS} seconds (HEAD tells the offset to go on from).`,
       503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
+
+  uploadOutcomePending: () =>
+    new BridgeError('UPLOAD_OUTCOME_PENDING', `Every byte of the upload was sent completely and the upstream has not answered yet: the outcome is not known yet. Ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds for the contextId; do not start a new upload, or the archive may be stored twice.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+
+  uploadOutcomeUnknown: (detail: string) =>
+    new BridgeError('UPLOAD_OUTCOME_UNKNOWN', `Every byte of the upload was sent completely, but its outcome is not known (${detail}); this upload URL never uploads it again. Ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds in case the answer is recorded; check with the BuildService before uploading the archive anew.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
 
   patchSuperseded: () =>
     new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),

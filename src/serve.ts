@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
   }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
 
-  stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs, responseTimeoutMs: config.upstreamResponseTimeoutMs });
+  stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs, resumableDrainMs: config.redisUrl ? config.resumableDrainMs : undefined, responseTimeoutMs: config.upstreamResponseTimeoutMs });
 }
 
 await main();

@@ -10,6 +10,12 @@ export interface ShutdownParts {
   /** The embedded reference upstream, when the bridge started one. */
   reference?: { close(): Promise<void> } | undefined;
   graceMs: number;
+  /**
+   * RESUMABLE_DRAIN_MS, with REDIS_URL only (other replicas forward to this
+   * one meanwhile): how long resumable uploads held here may still finish.
+   * Without it, they get the grace period.
+   */
+  resumableDrainMs?: number | undefined;
   /** How long a half-closed call may take to answer (UPSTREAM_RESPONSE_TIMEOUT_MS). */
   responseTimeoutMs: number;
 }
@@ -19,25 +25,28 @@ const CANCEL_SETTLE_MS = 5000;
 
 /**
  * Graceful stop: refuse new uploads (503, /readyz 503) while the listener
- * stays open so clients and the balancer see why; let uploads in flight
- * finish for the grace period; then cancel those still receiving their body
+ * stays open so clients and the balancer see why, and requests forwarded by
+ * other replicas for the resumable uploads held here are still served; let
+ * uploads in flight finish for the grace period, and resumable uploads held
+ * here for the longer of it and the drain; then cancel those still receiving their body
  * (their clients get 503, the upstream a reset, so nothing partial is
  * stored). Calls already half-closed are not cancelled: their answers are
  * awaited (up to the response timeout) and delivered. Calls still awaiting a
  * late answer after their 504 are reset and recorded as "outcome unknown".
  * Then close the server, the gRPC channel and the embedded upstream.
  */
-export async function shutDown({ app, gate, upstream, reference, graceMs, responseTimeoutMs }: ShutdownParts): Promise<void> {
+export async function shutDown({ app, gate, upstream, reference, graceMs, resumableDrainMs, responseTimeoutMs }: ShutdownParts): Promise<void> {
   const graceEnds = Date.now() + graceMs;
+  const drainEnds = Date.now() + Math.max(graceMs, resumableDrainMs ?? 0);
   const resumable = app.resumableUploads;
   gate.drain();
   resumable?.drain();
-  app.log.info({ uploadsInFlight: gate.inFlight, resumableUploads: resumable?.size ?? 0, graceMs }, 'draining: new uploads are refused');
-  // Paused resumable uploads get the grace period to finish, too.
+  app.log.info({ uploadsInFlight: gate.inFlight, resumableUploads: resumable?.size ?? 0, graceMs, resumableDrainMs }, 'draining: new uploads are refused');
+  // Paused resumable uploads get the grace period (or the drain) to finish, too.
   const finished = await idleWithin(gate, graceMs);
-  await resumable?.settledWithin(Math.max(0, graceEnds - Date.now()));
+  await resumable?.settledWithin(Math.max(0, drainEnds - Date.now()));
   if (resumable?.size) {
-    app.log.warn({ resumableUploads: resumable.size }, 'grace period over: resetting the resumable uploads not yet complete');
+    app.log.warn({ resumableUploads: resumable.size }, 'drain over: resetting the resumable uploads not yet complete');
     resumable.endAll();
   }
   // Also a resumable upload's PATCH that began while paused uploads were awaited.
@@ -53,6 +62,8 @@ export async function shutDown({ app, gate, upstream, reference, graceMs, respon
   }
   // Closed before the server closes: an upload that still ends in a late answer meanwhile is given up at once, and recorded.
   await app.lateAnswers.close();
+  // How the resumable uploads ended (reset, or an outcome now unknown) reaches the shared store before its connection closes.
+  await resumable?.settledWithin(CANCEL_SETTLE_MS);
   await app.close();
   await app.lateAnswers.close();
   upstream.close();

@@ -60,11 +60,14 @@ describe('deploy/kubernetes', () => {
     const preStop = container['lifecycle'].preStop;
     const pauseSeconds = preStop.sleep?.seconds ?? Number(preStop.exec.command.at(-1));
     assert.ok(pauseSeconds > 0, 'a preStop pause');
-    // After the grace, calls already half-closed are still awaited for up to the response timeout.
-    const neededMs = pauseSeconds * 1000 + setting('SHUTDOWN_GRACE_MS') + setting('UPSTREAM_RESPONSE_TIMEOUT_MS');
+    // The one grace rule: the pause, the longer of the grace and the resumable drain, then a half-closed
+    // call's answer and the build request after it.
+    const ifSetting = (name: string) => (known.has(name) ? setting(name) : 0);
+    const neededMs = pauseSeconds * 1000 + Math.max(setting('SHUTDOWN_GRACE_MS'), setting('RESUMABLE_DRAIN_MS'))
+      + setting('UPSTREAM_RESPONSE_TIMEOUT_MS') + ifSetting('BUILD_REQUEST_TIMEOUT_MS');
     // Plus the bridge's own 5 s for cancelled uploads to answer, and a margin.
     assert.ok(pod.spec.terminationGracePeriodSeconds * 1000 >= neededMs + 10_000,
-      `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} must cover the preStop pause, SHUTDOWN_GRACE_MS and UPSTREAM_RESPONSE_TIMEOUT_MS (${neededMs} ms) plus a margin`);
+      `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds} must cover the preStop pause, max(SHUTDOWN_GRACE_MS, RESUMABLE_DRAIN_MS), UPSTREAM_RESPONSE_TIMEOUT_MS and BUILD_REQUEST_TIMEOUT_MS (${neededMs} ms) plus a margin`);
     assert.equal(pod.spec.securityContext.runAsNonRoot, true);
   });
 

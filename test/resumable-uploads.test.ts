@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { assertNothingStored, assertRefusal, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { shutDown } from '../src/shutdown.js';
 import { spawnBridge } from './bridge-process.js';
-import { eventually } from './raw-http.js';
+import { eventually, head, RawClient } from './raw-http.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const CHUNK = 524288;
@@ -166,8 +166,8 @@ describe('resumable uploads: the protocol', () => {
     assert.equal(stack.observed[0]!.metadata?.name, 'with-upload.tar.gz');
   });
 
-  test('refused at creation: length 0 (400), over MAX_CONTEXT_BYTES (413), no name (400), signed (400); caps per replica and per credential (503)', async (t) => {
-    const stack = await startStack(t, { config: { maxContextBytes: 1_000_000, maxResumableUploads: 2 } });
+  test('refused at creation: length 0 (400), over MAX_CONTEXT_BYTES (413), no name (400), signed (400)', async (t) => {
+    const stack = await startStack(t, { config: { maxContextBytes: 1_000_000 } });
     const post = (headers: Record<string, string>) => tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', { ...TUS, 'upload-metadata': `filename ${b64('a.tar.gz')}`, ...headers });
     const zero = await post({ 'upload-length': '0' });
     assertRefusal({ status: zero.status, body: zero.body }, 400, 3, /Upload-Length is 0/);
@@ -177,15 +177,48 @@ describe('resumable uploads: the protocol', () => {
     assertRefusal({ status: unnamed.status, body: unnamed.body }, 400, 3, /filename/);
     const bloated = await post({ 'upload-length': '10', 'upload-metadata': `filename ${b64('a.tar.gz')},note ${b64('x'.repeat(5000))}` });
     assertRefusal({ status: bloated.status, body: bloated.body }, 400, 3, /Upload-Metadata is \d+ bytes, more than the 4096 kept/);
-    // Two credentials, one upload each (the per-credential cap is a quarter of 2, at least 1); then the replica is full.
-    assert.equal((await post({ 'upload-length': '10', authorization: 'Bearer a' })).status, 201);
-    const secondOfA = await post({ 'upload-length': '10', authorization: 'Bearer a' });
-    assertRefusal({ status: secondOfA.status, body: secondOfA.body }, 503, 14, /This credential already holds 1/);
-    assert.equal(secondOfA.headers['retry-after'], '5');
-    assert.equal((await post({ 'upload-length': '10', authorization: 'Bearer b' })).status, 201);
-    const third = await post({ 'upload-length': '10', authorization: 'Bearer c' });
-    assertRefusal({ status: third.status, body: third.body }, 503, 14, /MAX_RESUMABLE_UPLOADS/);
     assert.equal(stack.opened.length, 0, 'creation opens no call');
+  });
+
+  test('caps: a quarter of MAX_RESUMABLE_UPLOADS per credential and per client address (IPv6 per /64, as TRUST_PROXY resolves it), then the replica (503 naming which)', async (t) => {
+    const stack = await startStack(t, { config: { maxResumableUploads: 8, trustProxy: true } });
+    const post = (from: string, authorization?: string) => tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', {
+      ...TUS, 'upload-length': '10', 'upload-metadata': `filename ${b64('a.tar.gz')}`, 'x-forwarded-for': from, ...(authorization ? { authorization } : {}),
+    });
+    const full = (res: TusReply, which: RegExp) => {
+      assertRefusal({ status: res.status, body: res.body }, 503, 14, which);
+      assert.equal(res.headers['retry-after'], '5');
+    };
+    assert.equal((await post('10.0.0.1', 'Bearer a')).status, 201);
+    assert.equal((await post('10.0.0.2', 'Bearer a')).status, 201);
+    full(await post('10.0.0.3', 'Bearer a'), /This credential already holds 2 resumable uploads \(a quarter of MAX_RESUMABLE_UPLOADS\)/);
+    // Invented tokens from one address: the address cap holds.
+    assert.equal((await post('10.0.0.4', 'Bearer invented-1')).status, 201);
+    assert.equal((await post('10.0.0.4', 'Bearer invented-2')).status, 201);
+    full(await post('10.0.0.4', 'Bearer invented-3'), /This client address already holds 2 resumable uploads/);
+    assert.equal((await post('2001:db8::1')).status, 201);
+    assert.equal((await post('2001:db8:0:0:ffff::2')).status, 201);
+    full(await post('2001:db8::3'), /This client address already holds 2/);
+    assert.equal((await post('2001:db8:0:1::1')).status, 201, 'another /64');
+    assert.equal((await post('10.0.0.8')).status, 201);
+    full(await post('10.0.0.9'), /This bridge already holds 8 resumable uploads \(MAX_RESUMABLE_UPLOADS\)/);
+    assert.equal(stack.opened.length, 0, 'creation opens no call');
+  });
+
+  test('a flood of creations with invented Authorization values from one address fills only that address\'s quarter', async (t) => {
+    const stack = await startStack(t, { config: { trustProxy: true } });
+    const post = (from: string, authorization: string) => tusRequest(`${stack.baseUrl}/v1/ignite/uploads`, 'POST', {
+      ...TUS, 'upload-length': '10', 'upload-metadata': `filename ${b64('a.tar.gz')}`, 'x-forwarded-for': from, authorization,
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await post('203.0.113.7', `Bearer invented-${i}`);
+      statuses.push(res.status);
+      if (res.status !== 201) assert.match(res.body, /This client address already holds 64 resumable uploads/);
+    }
+    assert.deepEqual(statuses, [...Array<number>(64).fill(201), ...Array<number>(36).fill(503)]);
+    assert.equal(stack.app.resumableUploads!.size, 64);
+    assert.equal((await post('198.51.100.1', 'Bearer someone-else')).status, 201, 'everyone else still creates uploads');
   });
 
   test('another credential is told the upload does not exist (404)', async (t) => {
@@ -323,8 +356,10 @@ describe('resumable uploads: requests that overlap', () => {
     const final = patch(url, CHUNK - 5, archive.subarray(CHUNK - 5));
     // Every byte taken, the last chunks still waiting for the upstream to read.
     await eventually(() => stack.app.resumableUploads!.get(id, 'anonymous').offset === archive.length, 'the final bytes were taken');
-    const head = await tusRequest(url, 'HEAD', TUS);
-    assert.ok(head.status === 423 || head.headers['ignite-context-id'] !== undefined, `HEAD ${head.status} offset ${String(head.headers['upload-offset'])} without an id`);
+    // A newer request wins: the HEAD ends the final PATCH if it still reads, whose bytes are all in, so the commit runs either way.
+    const committing = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(committing.status, 423);
+    assert.equal(committing.headers['retry-after'], '5');
     const answer = await final;
     assert.ok([200, 409].includes(answer.status), `final PATCH ${answer.status} ${answer.body}`);
     let done: TusReply | undefined;
@@ -337,24 +372,35 @@ describe('resumable uploads: requests that overlap', () => {
     assert.equal(stack.opened.length, 1);
   });
 
-  test('three PATCHes at the same offset at once: one feeds the call at a time, never two', async (t) => {
+  test('PATCHes at the same offset while one is feeding the call: the newer ends the older (409, its bytes kept), then finds the offset moved (409); never two feed it', async (t) => {
     const stack = await startStack(t, { reference: { faults: { chunkDelayMs: 100 } } });
     const archive = gzipLike(4 * CHUNK);
     const url = await create(stack, { 'upload-length': String(archive.length) });
+    const path = new URL(url).pathname;
+    const id = path.split('/').at(-1)!;
     assert.equal((await patch(url, 0, archive.subarray(0, CHUNK))).status, 204);
+    // The first PATCH sends part of its body and stalls, holding the upload.
+    const first = await RawClient.connect(stack.baseUrl);
+    t.after(() => first.destroy());
+    await first.write(head('PATCH', path, { ...OCTETS, 'upload-offset': CHUNK, 'content-length': archive.length - CHUNK }));
+    await first.write(archive.subarray(CHUNK, CHUNK + 100_000));
+    await eventually(() => stack.app.resumableUploads!.get(id, 'anonymous').offset === CHUNK + 100_000, 'the first PATCH\'s bytes were taken');
     const rest = archive.subarray(CHUNK);
-    const answers = await Promise.all([patch(url, CHUNK, rest), patch(url, CHUNK, rest), patch(url, CHUNK, rest)]);
-    // A newer one ends the older (409, its bytes kept); it then finds the offset moved on (409) or feeds the call.
-    for (const res of answers) assert.ok([200, 204, 409].includes(res.status), `${res.status} ${res.body}`);
-    let head = await tusRequest(url, 'HEAD', TUS);
-    if (head.headers['ignite-context-id'] === undefined) {
-      // The one that lost may have been ended after a part of its bytes: finish from the true offset.
-      const offset = Number(head.headers['upload-offset']);
-      if (offset < archive.length) assert.equal((await patch(url, offset, archive.subarray(offset))).status, 200);
-      head = await tusRequest(url, 'HEAD', TUS);
+    const [second, third] = await Promise.all([patch(url, CHUNK, rest), patch(url, CHUNK, rest)]);
+    const superseded = await first.response();
+    assert.equal(superseded.status, 409, superseded.body);
+    assert.match(superseded.body, /A newer request for this upload arrived/);
+    for (const res of [second, third]) {
+      assertRefusal({ status: res.status, body: res.body }, 409, 9, new RegExp(`holds ${CHUNK + 100_000} bytes`));
+      assert.equal(res.headers['upload-offset'], String(CHUNK + 100_000));
     }
-    const contextId = String(head.headers['ignite-context-id']);
-    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive), 'the bytes of the two PATCHes never mixed');
+    const head1 = await tusRequest(url, 'HEAD', TUS);
+    assert.equal(head1.status, 200);
+    assert.equal(head1.headers['upload-offset'], String(CHUNK + 100_000));
+    const last = await patch(url, CHUNK + 100_000, archive.subarray(CHUNK + 100_000));
+    assert.equal(last.status, 200, last.body);
+    const contextId = String(last.headers['ignite-context-id']);
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(archive), 'the bytes of the PATCHes never mixed');
     assert.equal(stack.opened.length, 1);
   });
 });

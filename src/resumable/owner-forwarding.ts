@@ -1,8 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { PassThrough } from 'node:stream';
+import { Agent, request as send, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Agent, request as send } from 'undici';
-import { Errors } from '../errors.js';
+import { Errors, type BridgeError } from '../errors.js';
 import { closeAfterReply } from '../http/close-after-reply.js';
 import type { RecordOwner } from './resumable-records.js';
 
@@ -13,11 +12,11 @@ import type { RecordOwner } from './resumable-records.js';
  */
 export const OWNER_HOP_HEADER = 'ignite-upload-owner';
 
-/** Connection-scoped headers (RFC 9110 7.6.1) and those undici sets itself: never passed on. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'expect']);
+/** Connection-scoped headers (RFC 9110 7.6.1) and those the client sets itself: never passed on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'expect', 'http2-settings']);
 
 /** Failures to reach the owner at all: nothing listens there any more (it died, or its pod is gone). */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EADDRNOTAVAIL', 'OWNER_CONNECT_TIMEOUT']);
 
 export interface ForwardingTimes {
   /** Connecting to the owner: past this, the owner is taken as gone. */
@@ -29,79 +28,98 @@ export interface ForwardingTimes {
 }
 
 /**
- * Passes a tus request on to the replica that owns the upload (undici,
- * keep-alive) and its answer back unchanged: the PATCH body streams
- * through with backpressure, never buffered.
+ * Passes a tus request on to the replica that owns the upload (node:http,
+ * keep-alive) and its answer back unchanged: the PATCH body streams through
+ * with backpressure, never buffered. Transparent for `Expect: 100-continue`:
+ * the client is told 100 only when the owner says it, so a PATCH the owner
+ * refuses costs the client no body bytes (undici can neither send `Expect`
+ * nor relay a 100 over HTTP/1.1).
  */
 export class OwnerForwarding {
-  private readonly agent: Agent;
+  private readonly agent = new Agent({ keepAlive: true });
 
-  constructor(private readonly times: ForwardingTimes) {
-    this.agent = new Agent({ connect: { timeout: times.connectMs } });
-  }
+  constructor(private readonly times: ForwardingTimes) {}
 
   /**
    * Sends the reply with the owner's answer. An owner that cannot be reached
-   * is gone (410: its call went with it); one that broke off is a 503 to
-   * retry, since the upload may still be there.
+   * is gone (`gone` says what that means for the upload); one that broke off
+   * is a 503 to retry, since the upload may still be there.
    */
-  async forward(request: FastifyRequest, reply: FastifyReply, owner: RecordOwner, signal: AbortSignal): Promise<FastifyReply> {
-    const headers: Record<string, string | string[]> = {};
+  async forward(request: FastifyRequest, reply: FastifyReply, owner: RecordOwner, signal: AbortSignal, gone: (detail: string) => BridgeError): Promise<FastifyReply> {
+    const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+      if (value !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith(':')) headers[name] = value;
     }
     headers['x-request-id'] = String(request.id);
     headers[OWNER_HOP_HEADER] = owner.instance;
     const withBody = hasBody(request.method, request.headers);
-    const silenceMs = withBody ? this.times.answerMs : this.times.quickAnswerMs;
-    if (withBody && request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-    let answer: Awaited<ReturnType<typeof send>>;
+    const waitsForContinue = withBody && request.headers.expect?.toLowerCase() === '100-continue';
+    if (waitsForContinue) headers['expect'] = '100-continue';
+    let answer: IncomingMessage;
+    let out!: ClientRequest;
     try {
-      answer = await send(new URL(request.url, owner.address), {
-        method: request.method as 'HEAD' | 'PATCH' | 'DELETE' | 'POST',
-        headers,
-        body: withBody ? bodyOf(request.raw) : undefined,
-        dispatcher: this.agent,
-        headersTimeout: silenceMs,
-        bodyTimeout: silenceMs,
-        signal,
+      answer = await new Promise<IncomingMessage>((resolve, reject) => {
+        out = send(new URL(request.url, owner.address), { method: request.method, headers, agent: this.agent, signal });
+        out.once('response', resolve);
+        out.once('error', reject);
+        this.limitTimes(out, withBody);
+        if (!withBody) out.end();
+        else if (waitsForContinue) {
+          out.once('continue', () => {
+            reply.raw.writeContinue();
+            passBody(request.raw, out);
+          });
+        } else passBody(request.raw, out);
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // Our client left mid-body: the owner saw its connection cut, which pauses the upload; nobody hears an answer.
       if (request.raw.destroyed) throw Errors.clientAborted();
       const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && UNREACHABLE.has(code)) throw Errors.uploadOwnerGone(`(${owner.address}) cannot be reached (${code}): it stopped`);
+      if (typeof code === 'string' && UNREACHABLE.has(code)) throw gone(`(${owner.address}) cannot be reached (${code}): it stopped`);
       throw Errors.uploadOwnerUnreachable(err);
     }
-    // The owner answered before reading the whole body (a refusal): our client's body must not be read to its end either.
+    out.on('error', () => {});
+    // The owner answered before reading the whole body (a refusal): our client's body is not read to its end either.
+    if (!out.writableFinished) {
+      request.raw.unpipe(out);
+      answer.once('end', () => out.destroy());
+    }
     closeAfterReply(request.raw, reply.raw);
-    reply.code(answer.statusCode).headers(passedBack(answer.headers));
+    reply.code(answer.statusCode ?? 502).headers(passedBack(answer.headers));
     if (request.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304) {
-      await answer.body.dump();
+      answer.resume();
       return reply.send();
     }
-    return reply.send(answer.body);
+    return reply.send(answer);
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Connecting within connectMs (else the owner is taken as gone); then silence up to the answer time. */
+  private limitTimes(out: ClientRequest, withBody: boolean): void {
+    out.setTimeout(withBody ? this.times.answerMs : this.times.quickAnswerMs, () => {
+      out.destroy(Object.assign(new Error('the owner replica did not answer in time'), { code: 'OWNER_SILENT' }));
+    });
+    out.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => {
+        out.destroy(Object.assign(new Error(`no connection within ${this.times.connectMs} ms`), { code: 'OWNER_CONNECT_TIMEOUT' }));
+      }, this.times.connectMs);
+      socket.once('connect', () => clearTimeout(timer));
+      out.once('close', () => clearTimeout(timer));
+    });
   }
 }
 
-/**
- * The client's body as undici's request body. Through a PassThrough: undici
- * destroys the body it was given when the owner fails, and destroying the
- * IncomingMessage would reset our client's socket before it reads the 410.
- * A client that leaves mid-body cuts the owner's request in turn.
- */
-function bodyOf(body: IncomingMessage): PassThrough {
-  const through = new PassThrough();
-  body.pipe(through);
+/** The client's body into the owner's request; a client that leaves mid-body cuts the owner's request in turn. */
+function passBody(body: Readable & { complete?: boolean }, out: ClientRequest): void {
+  body.pipe(out);
   body.once('close', () => {
-    if (!body.complete) through.destroy(Errors.clientAborted());
+    if (!body.complete) out.destroy(Errors.clientAborted());
   });
-  return through;
 }
 
 function hasBody(method: string, headers: IncomingHttpHeaders): boolean {

@@ -11,22 +11,27 @@ export interface RecordOwner {
   instance: string;
 }
 
-/** How an upload ended, as every replica answers for it afterwards. */
+/** How an upload ended, as every replica answers for it afterwards (200, 410, 404, 423). */
 export type RecordEnd =
   | { answer: Answer; offset: number; expiresAt: number }
-  | { gone: { code: string; message: string } };
+  | { gone: { code: string; message: string } }
+  | { terminated: true }
+  | { unknown: { message: string } };
 
 export interface UploadRecord {
   spec: RecordSpec;
   /** Until a replica claims it: when it expires without a first PATCH. */
   expiresAt: number;
   owner?: RecordOwner;
+  /** When its owner was about to half-close its call: from then on its outcome is the upstream's, never "nothing stored". */
+  sentAt?: number;
   end?: RecordEnd;
 }
 
 /**
  * Resumable uploads' records in the store that replicas share. Every write
- * sets the record's lifetime; commands fail fast with SHARED_STATE_UNAVAILABLE.
+ * sets the record's lifetime; commands fail fast with SHARED_STATE_UNAVAILABLE,
+ * and a write that reaches the store after its timeout is not applied.
  */
 export interface ResumableRecordStore {
   /** A new record, unclaimed, or already owned (creation with upload), living `ttlMs`. */
@@ -42,4 +47,11 @@ export interface ResumableRecordStore {
   endUnclaimed(id: string, end: RecordEnd, now: number, ttlMs: number): Promise<UploadRecord | undefined>;
   /** The owner records how the upload ended (kept `ttlMs`); false when `owner` no longer owns it. */
   finish(id: string, owner: RecordOwner, end: RecordEnd, ttlMs: number): Promise<boolean>;
+  /** The owner, about to half-close, marks the record "sent" (kept `ttlMs`, not renewed); false when `owner` no longer owns it. */
+  markSent(id: string, owner: RecordOwner, now: number, ttlMs: number): Promise<boolean>;
+  /**
+   * Undoes a claim whose answer the owner never saw (its command timed out
+   * but landed): the record is unclaimed again, unless it was sent or ended.
+   */
+  unclaim(id: string, owner: RecordOwner, ttlMs: number): Promise<boolean>;
 }

@@ -13,8 +13,8 @@ export interface ResumableSpec {
   metadata: string | undefined;
   /** Who may touch the upload: the creating request's credential scope (anonymous: anyone holding the id). */
   scope: string;
-  /** Counted against the per-credential cap (anonymous uploads: per client address). */
-  capKey: string;
+  /** The caps it counts against: its creator's client address, and its credential when it has one. */
+  capKeys: string[];
   /** When it was created, if not now (another replica created it; this one claimed its first PATCH). */
   createdAt?: number;
 }
@@ -24,7 +24,12 @@ export interface ResumableTimes {
   maxLifetimeMs: number;
 }
 
-export type Phase = 'receiving' | 'committing' | 'completed' | 'gone';
+/**
+ * `unknown`: every byte was sent and no answer is known (still awaited, or
+ * given up); `terminated`: ended by DELETE (404 from then on); `gone`: ended
+ * by a failed check, the upstream, expiry or a shutdown (410).
+ */
+export type Phase = 'receiving' | 'committing' | 'completed' | 'unknown' | 'gone' | 'terminated';
 
 export interface Answer {
   contextId: string;
@@ -63,8 +68,10 @@ export class ResumableUpload {
   phase: Phase = 'receiving';
   /** Set once completed. */
   answer: Answer | undefined;
-  /** What requests for the upload are told once it is gone (410). */
+  /** What requests for the upload are told once it is gone (410), terminated (404) or its outcome unknown (423). */
   error: BridgeError | undefined;
+  /** In phase `unknown`: the upstream's late answer may still come. */
+  awaitingAnswer = false;
   /** Why it ended, as the request that was running then is told. */
   private cause: BridgeError | undefined;
   /** An earlier PATCH ended before the upload was complete. */
@@ -79,6 +86,7 @@ export class ResumableUpload {
   private readonly result: Promise<Answer>;
   private settleResult!: { resolve: (answer: Answer) => void; reject: (err: BridgeError) => void };
   private readonly endListeners: Array<() => void> = [];
+  private beforeSend: (() => Promise<void>) | undefined;
 
   constructor(
     readonly spec: ResumableSpec,
@@ -132,6 +140,14 @@ export class ResumableUpload {
     this.endListeners.push(listener);
   }
 
+  /**
+   * Awaited right before the half-close (e.g. the shared record's move to
+   * "sent"); meanwhile requests are told 423. A throw cancels the call.
+   */
+  sendOnlyAfter(step: () => Promise<void>): void {
+    this.beforeSend = step;
+  }
+
   /** Upload-Defer-Length: the length arrives with a later PATCH, once. */
   declareLength(length: number): void {
     if (this.spec.length !== undefined) {
@@ -158,7 +174,7 @@ export class ResumableUpload {
   /** Throws what a request for an upload that cannot take bytes now is told. */
   assertReceiving(): void {
     if (this.phase === 'committing') throw Errors.commitInProgress();
-    if (this.phase === 'gone') throw this.error!;
+    if (this.phase !== 'receiving' && this.phase !== 'completed') throw this.error!;
   }
 
   async patch(request: PatchRequest): Promise<PatchResult> {
@@ -207,11 +223,12 @@ export class ResumableUpload {
     return { kind: 'progress' };
   }
 
-  /** DELETE: resets the call (nothing is stored); after the half-close it is too late. */
+  /** DELETE: resets the call (nothing is stored); after the half-close it is too late; a gone upload stays gone (410). */
   async terminate(): Promise<void> {
     await this.takeOver();
-    if (this.phase === 'committing' || this.phase === 'completed') throw Errors.deleteAfterHalfClose();
-    this.end(Errors.uploadGone('The upload was terminated (DELETE)'));
+    if (this.phase === 'committing' || this.phase === 'completed' || this.phase === 'unknown') throw Errors.deleteAfterHalfClose();
+    if (this.phase !== 'receiving') throw this.error!;
+    this.end(Errors.uploadGone('The upload was terminated (DELETE)'), 'terminated');
   }
 
   /**
@@ -219,11 +236,12 @@ export class ResumableUpload {
    * upstream keeps nothing) and later requests get a 410 that says why.
    * Answers the first reason, for the request that was running.
    */
-  end(reason: BridgeError): BridgeError {
+  end(reason: BridgeError, as: 'gone' | 'terminated' = 'gone'): BridgeError {
     if (this.phase !== 'receiving') return this.cause ?? reason;
-    this.phase = 'gone';
+    this.phase = as;
     this.cause = reason;
-    this.error = reason.httpStatus === 410 ? reason : Errors.uploadGone(`The upload ended: ${reason.message}`);
+    if (as === 'terminated') this.error = Errors.uploadNotFound();
+    else this.error = reason.httpStatus === 410 ? reason : Errors.uploadGone(`The upload ended: ${reason.message}`);
     this.upload?.cancel(reason);
     this.current?.stop.abort(reason);
     this.settle();
@@ -243,29 +261,43 @@ export class ResumableUpload {
 
   private async commit(upload: Upload): Promise<Answer> {
     this.phase = 'committing';
+    let sending = false;
     try {
+      await this.beforeSend?.();
+      sending = true;
       const outcome = await upload.finish();
       this.complete({ contextId: outcome.contextId, sizeBytes: outcome.sizeBytes });
       return this.answer!;
     } catch (err) {
       const error = toBridgeError(err);
-      this.phase = 'gone';
+      if (!sending) upload.cancel(error);
       this.cause = error;
+      // Sent completely with no answer: 423 from now on, never 410 (a tus client would upload it again).
       if (error instanceof OutcomeUnknownError) {
-        this.error = Errors.uploadGone('Every byte was sent, but the upstream has not answered: whether the context was stored is not known yet');
+        this.phase = 'unknown';
+        this.awaitingAnswer = true;
+        this.error = Errors.uploadOutcomePending();
         this.lateAnswers.follow(error, (late) => {
+          this.awaitingAnswer = false;
           if (late.kind === 'answered') this.complete(late.response);
-          else this.error = Errors.uploadGone(late.kind === 'failed' ? `The upstream refused the upload: ${late.error.message}` : 'Every byte was sent, but the upstream never answered: whether the context was stored is unknown');
+          else if (late.kind === 'failed') this.fail(Errors.uploadGone(`The upstream refused the upload: ${late.error.message}`));
+          else this.error = Errors.uploadOutcomeUnknown('the upstream never answered within UPSTREAM_OUTCOME_WAIT_MS');
           this.settle();
         });
-        throw error;
+      } else if (error.code === 'UPSTREAM_OUTCOME_LOST') {
+        this.phase = 'unknown';
+        this.error = Errors.uploadOutcomeUnknown(`the connection to the upstream broke after every byte was sent: ${error.message}`);
+      } else {
+        this.fail(Errors.uploadGone(`The upload failed: ${error.message}`));
       }
-      this.error = error.code === 'UPSTREAM_OUTCOME_LOST'
-        ? Errors.uploadGone(`The connection to the upstream broke after every byte was sent: whether the context was stored is unknown (${error.message})`)
-        : Errors.uploadGone(`The upload failed: ${error.message}`);
       this.settle();
       throw error;
     }
+  }
+
+  private fail(error: BridgeError): void {
+    this.phase = 'gone';
+    this.error = error;
   }
 
   private complete(answer: Answer): void {

@@ -12,12 +12,19 @@ export interface SharedUploadsOptions {
   records: ResumableRecordStore;
   forwarding: OwnerForwarding;
   gate: UploadGate;
-  times: ResumableTimes;
+  times: SharedTimes;
   /** This replica as an owner: its process instance and the address others reach it at (known once it listens). */
   self: () => RecordOwner;
   /** The credential scope of a request (as at creation). */
   scopeOf: (request: FastifyRequest) => string;
   log: { warn(fields: object, message: string): void };
+}
+
+export interface SharedTimes extends ResumableTimes {
+  /** IDEMPOTENCY_TTL_MS: how long a record keeps a completed upload's answer, or its unknown outcome. */
+  answerTtlMs: number;
+  /** UPSTREAM_OUTCOME_WAIT_MS: how long a late answer may still come after the half-close. */
+  outcomeWaitMs: number;
 }
 
 /** A created upload no replica holds yet: what the creation's answer needs. */
@@ -30,6 +37,8 @@ export interface UnclaimedUpload {
 const METHODS = new Set(['HEAD', 'PATCH', 'DELETE']);
 const PUBLISH_RETRY_MS = 1000;
 const PUBLISH_ATTEMPTS = 30;
+/** Claims whose command failed (e.g. timed out) and may still have landed, reconciled when the store answers again. */
+const MAX_UNSURE_CLAIMS = 1024;
 
 /**
  * Resumable uploads across replicas (REDIS_URL): the record of every upload
@@ -44,17 +53,24 @@ export class SharedResumableUploads {
   private readonly claiming = new Map<string, Promise<void>>();
   /** Ends still being written to the store, per upload: a newer end is written after the one in flight. */
   private readonly publishing = new Map<string, { again: boolean }>();
+  /** Claims of this replica that failed to answer: if one landed anyway, it is undone or, on the next request, held here. */
+  private readonly unsure = new Set<string>();
 
   constructor(private readonly o: SharedUploadsOptions) {}
 
-  /** Creation: the record, unclaimed; or, when the creation carries the first bytes, claimed by this replica and held. */
+  /**
+   * Creation: the record, unclaimed (counted against this replica's caps
+   * until it is claimed or lapses); or, when the creation carries the first
+   * bytes, claimed by this replica and held.
+   */
   async create(spec: Omit<ResumableSpec, 'id' | 'createdAt'>, withBody: boolean): Promise<ResumableUpload | UnclaimedUpload> {
-    this.o.uploads.assertRoom(spec.capKey);
+    await this.assertRoom(spec.capKeys);
     const now = Date.now();
     const { expiryMs, maxLifetimeMs } = this.o.times;
     const record: UploadRecord = { spec: { ...spec, id: newUploadId(), createdAt: now }, expiresAt: now + Math.min(expiryMs, maxLifetimeMs) };
     if (!withBody) {
       await this.o.records.create(record, record.expiresAt - now + expiryMs);
+      this.o.uploads.caps.take(record.spec.id, spec.capKeys, record.expiresAt);
       return { id: record.spec.id, offset: 0, expiresAt: record.expiresAt };
     }
     const owner = this.o.self();
@@ -78,7 +94,7 @@ export class SharedResumableUploads {
     if (hop !== undefined) {
       // Forwarded here by another replica: served from this process's memory, or refused, never forwarded on.
       if (hop === this.o.self().instance && this.o.uploads.has(id)) return undefined;
-      throw Errors.uploadOwnerGone(hop === this.o.self().instance ? 'no longer has it' : 'restarted');
+      throw ownerGone(await this.o.records.read(id), hop === this.o.self().instance ? 'no longer has it' : 'restarted');
     }
     if (this.o.uploads.has(id)) return undefined;
     return this.dispatch(request, reply, method, id, await this.o.records.read(id));
@@ -93,10 +109,15 @@ export class SharedResumableUploads {
         // Claimed here by a request that ran alongside this one.
         await this.claiming.get(id);
         if (this.o.uploads.has(id)) return undefined;
-        throw Errors.uploadOwnerGone('(this one) no longer has it');
+        // A claim of ours that timed out yet landed: no call was opened for it, so it is held now.
+        if (this.unsure.delete(id) && record.sentAt === undefined) {
+          this.hold(record.spec, self);
+          return undefined;
+        }
+        throw ownerGone(record, '(this one) no longer has it');
       }
-      if (record.owner.address === self.address) throw Errors.uploadOwnerGone(`(${self.address}) restarted`);
-      return this.forward(request, reply, method, record.owner);
+      if (record.owner.address === self.address) throw ownerGone(record, `(${self.address}) restarted`);
+      return this.forward(request, reply, method, record);
     }
     const now = Date.now();
     if (record.expiresAt <= now) throw Errors.uploadExpired(`no bytes arrived for RESUMABLE_EXPIRY_MS, ${this.o.times.expiryMs} ms`);
@@ -104,19 +125,24 @@ export class SharedResumableUploads {
       return reply.code(200).headers({ 'cache-control': 'no-store', 'upload-offset': '0', 'upload-expires': httpDate(record.expiresAt), ...lengthHeaders(record.spec, undefined) }).send();
     }
     if (method === 'DELETE') {
-      const gone = Errors.uploadGone('The upload was terminated (DELETE)');
-      const end: RecordEnd = { gone: { code: gone.code, message: gone.message } };
-      const after = await this.o.records.endUnclaimed(id, end, now, this.o.times.expiryMs);
-      if (after?.end && !after.owner && JSON.stringify(after.end) === JSON.stringify(end)) return reply.code(204).send();
+      const after = await this.o.records.endUnclaimed(id, { terminated: true }, now, this.o.times.expiryMs);
+      if (after?.end && 'terminated' in after.end && !after.owner) {
+        this.o.uploads.caps.release(id);
+        return reply.code(204).send();
+      }
       return this.dispatch(request, reply, method, id, after);
     }
     // The first PATCH: this replica claims the upload and holds its call, unless another replica was first.
-    this.o.uploads.assertRoom(record.spec.capKey);
+    // Claiming takes this replica's room for a call; the per-address and per-credential quarters bound creation (done).
+    await this.assertRoom([], id);
     const self = this.o.self();
     let held!: () => void;
     this.claiming.set(id, new Promise((resolve) => { held = resolve; }));
     try {
-      const after = await this.o.records.claim(id, self, now, this.ownedTtl());
+      const after = await this.o.records.claim(id, self, now, this.ownedTtl()).catch((err: unknown) => {
+        this.reconcileClaim(id, self, record.expiresAt - now + this.o.times.expiryMs);
+        throw err;
+      });
       if (after?.owner && !after.end && after.owner.instance === self.instance) {
         // Two first PATCHes on this replica: the one that resumes first holds the upload, the other uses it.
         if (!this.o.uploads.has(id)) this.hold(after.spec, self);
@@ -129,21 +155,82 @@ export class SharedResumableUploads {
     }
   }
 
-  private async forward(request: FastifyRequest, reply: FastifyReply, method: string, owner: RecordOwner): Promise<FastifyReply> {
+  private async forward(request: FastifyRequest, reply: FastifyReply, method: string, record: UploadRecord): Promise<FastifyReply> {
     // A forwarded PATCH streams bytes through this replica: it takes an upload slot here too, and the drain ends it.
     const slot = method === 'PATCH' ? this.o.gate.enter({ duringDrain: true }) : undefined;
     try {
-      return await this.o.forwarding.forward(request, reply, owner, slot?.signal ?? new AbortController().signal);
+      return await this.o.forwarding.forward(request, reply, record.owner!, slot?.signal ?? new AbortController().signal, (detail) => ownerGone(record, detail));
     } finally {
       slot?.release();
     }
   }
 
-  /** Holds the upload's call here; how it ends is written to its record. */
+  /**
+   * The caps of a new upload here; when full, the unclaimed creations it
+   * counts are checked against the store first (another replica may have
+   * claimed them, or they were terminated).
+   */
+  private async assertRoom(capKeys: string[], id?: string): Promise<void> {
+    try {
+      this.o.uploads.assertRoom(capKeys, id);
+    } catch (err) {
+      const unclaimed = this.o.uploads.caps.unclaimed().filter((other) => other !== id);
+      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || unclaimed.length === 0) throw err;
+      const records = await Promise.all(unclaimed.map((other) => this.o.records.read(other)));
+      unclaimed.forEach((other, i) => {
+        const record = records[i];
+        if (!record || record.owner || record.end) this.o.uploads.caps.release(other);
+      });
+      this.o.uploads.assertRoom(capKeys, id);
+    }
+  }
+
+  /**
+   * A claim whose command failed may still have landed (its answer was
+   * lost): once the store answers again, the claim is undone unless a
+   * request already made this replica hold the upload.
+   */
+  private reconcileClaim(id: string, owner: RecordOwner, ttlMs: number): void {
+    if (this.unsure.size >= MAX_UNSURE_CLAIMS) this.unsure.delete(this.unsure.values().next().value!);
+    this.unsure.add(id);
+    const attempt = async (left: number): Promise<void> => {
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+      if (!this.unsure.has(id) || this.o.uploads.has(id)) return;
+      try {
+        await this.o.records.unclaim(id, owner, ttlMs);
+        this.unsure.delete(id);
+      } catch {
+        if (left > 0) await attempt(left - 1);
+      }
+    };
+    void attempt(PUBLISH_ATTEMPTS);
+  }
+
+  /** Holds the upload's call here; it is half-closed only once its record says "sent"; how it ends is written to its record. */
   private hold(spec: RecordSpec, owner: RecordOwner): ResumableUpload {
     const upload = this.o.uploads.adopt({ ...spec });
+    upload.sendOnlyAfter(() => this.markSent(upload, owner));
     upload.onEnded(() => this.publish(upload, owner));
     return upload;
+  }
+
+  /**
+   * The compare-and-set that must succeed before the half-close: retried
+   * while the store cannot answer (the complete upload keeps its call,
+   * requests for it get 423); a record this replica no longer owns cancels it.
+   */
+  private async markSent(upload: ResumableUpload, owner: RecordOwner): Promise<void> {
+    const { answerTtlMs, outcomeWaitMs } = this.o.times;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await this.o.records.markSent(upload.id, owner, Date.now(), outcomeWaitMs + answerTtlMs)) return;
+        throw Errors.uploadGone('Its record in the shared store (REDIS_URL) is gone or no longer names this replica, so the complete upload was cancelled before its half-close; nothing was stored');
+      } catch (err) {
+        if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE') throw err;
+        if (attempt === 1) this.o.log.warn({ uploadId: upload.id, err }, 'a complete resumable upload waits for the shared store to mark it sent before its half-close; retrying');
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+      }
+    }
   }
 
   /**
@@ -153,6 +240,8 @@ export class SharedResumableUploads {
    * replaces an unknown outcome.
    */
   private publish(upload: ResumableUpload, owner: RecordOwner): void {
+    // Still awaiting a late answer: the record stays "sent" with this replica as its owner, which answers 423.
+    if (endOf(upload) === undefined) return;
     const running = this.publishing.get(upload.id);
     if (running) {
       running.again = true;
@@ -160,11 +249,13 @@ export class SharedResumableUploads {
     }
     const state = { again: true };
     this.publishing.set(upload.id, state);
-    void (async () => {
+    this.o.uploads.track((async () => {
       for (let attempt = 1; state.again; attempt++) {
         state.again = false;
+        const end = endOf(upload)!;
+        const ttlMs = 'answer' in end || 'unknown' in end ? this.o.times.answerTtlMs : this.o.times.expiryMs;
         try {
-          await this.o.records.finish(upload.id, owner, endOf(upload), this.o.times.expiryMs);
+          await this.o.records.finish(upload.id, owner, end, ttlMs);
         } catch (err) {
           if (attempt >= PUBLISH_ATTEMPTS) {
             this.o.log.warn({ uploadId: upload.id, err }, 'recording how a resumable upload ended in the shared store failed; other replicas forward to this one for it meanwhile');
@@ -175,7 +266,7 @@ export class SharedResumableUploads {
         }
       }
       this.publishing.delete(upload.id);
-    })();
+    })());
   }
 
   /** Claimed: the record lives as long as the upload may, and its answer for RESUMABLE_EXPIRY_MS after. */
@@ -184,15 +275,34 @@ export class SharedResumableUploads {
   }
 }
 
-function endOf(upload: ResumableUpload): RecordEnd {
+/** How the upload ended, as the record keeps it; undefined while a late answer may still come. */
+function endOf(upload: ResumableUpload): RecordEnd | undefined {
   if (upload.answer) return { answer: upload.answer, offset: upload.offset, expiresAt: upload.expiresAt };
+  if (upload.phase === 'terminated') return { terminated: true };
+  if (upload.phase === 'unknown') return upload.awaitingAnswer ? undefined : { unknown: { message: upload.error!.message } };
   const error = upload.error ?? Errors.uploadGone('The upload ended');
   return { gone: { code: error.code, message: error.message } };
 }
 
-/** A request for an upload that ended on its owner, answered from the record as the owner would. */
+/**
+ * What a request is told when the replica holding the upload is gone: its
+ * call went with it (410), unless the call was already half-closed, whose
+ * outcome is then the upstream's and unknown here (423, never "nothing stored").
+ */
+function ownerGone(record: UploadRecord | undefined, detail: string): BridgeError {
+  if (record?.sentAt !== undefined) return Errors.uploadOutcomeUnknown(`the bridge replica that sent it ${detail.replace(/^\(.*?\) /, '')} before the upstream's answer reached it`);
+  return Errors.uploadOwnerGone(detail);
+}
+
+/** A request for an upload that ended on its owner, answered from the record as the owner would, on every replica. */
 function answerEnded(request: FastifyRequest, reply: FastifyReply, method: string, end: RecordEnd, spec: RecordSpec): FastifyReply {
+  if ('terminated' in end) throw Errors.uploadNotFound();
   if ('gone' in end) throw new BridgeError(end.gone.code, end.gone.message, 410, GrpcCode.NOT_FOUND);
+  if ('unknown' in end) {
+    if (method === 'DELETE') throw Errors.deleteAfterHalfClose();
+    const template = Errors.uploadOutcomeUnknown('');
+    throw new BridgeError(template.code, end.unknown.message, template.httpStatus, template.grpcCode, template.headers);
+  }
   if (method === 'DELETE') throw Errors.deleteAfterHalfClose();
   const headers = {
     'upload-offset': String(end.offset),

@@ -6,6 +6,7 @@ import { forwardedHeaders } from '../http/forwarded-headers.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload.js';
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
+import { addressCapKey, credentialCapKey } from '../resumable/creation-caps.js';
 import type { SharedResumableUploads } from '../resumable/shared-uploads.js';
 import { byteCount, httpDate, parseMetadata, PATCH_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION } from '../resumable/tus-protocol.js';
 import { validateName } from '../upload/names.js';
@@ -69,7 +70,8 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       length,
       metadata: typeof h['upload-metadata'] === 'string' ? h['upload-metadata'] : undefined,
       scope: caller.scope,
-      capKey: caller.scope === 'anonymous' ? `address:${request.ip}` : caller.scope,
+      // Tokens are not verified at creation: an invented one must not buy a fresh quarter of the caps.
+      capKeys: [addressCapKey(request.ip), ...(caller.scope === 'anonymous' ? [] : [credentialCapKey(caller.scope)])],
     };
     const upload = shared ? await shared.create(spec, withBody) : uploads.create(spec);
     reply.header('location', `${BASE}/${upload.id}`);

@@ -16,10 +16,13 @@
  *   length, metadata, credential scope, creation time, as JSON), `expires`
  *   (when it expires unless a first PATCH claims it), `owner` (once claimed:
  *   the address and process instance of the replica holding its gRPC call),
- *   `end` (its answer, readable by the same credential only, or why it is
- *   gone); PX = until its expiry plus RESUMABLE_EXPIRY_MS while unclaimed,
- *   RESUMABLE_MAX_LIFETIME_MS plus RESUMABLE_EXPIRY_MS once claimed,
- *   RESUMABLE_EXPIRY_MS once ended.
+ *   `sent` (when the owner was about to half-close it), `end` (its answer,
+ *   readable by the same credential only, an unknown outcome, terminated, or
+ *   why it is gone); PX = until its expiry plus RESUMABLE_EXPIRY_MS while
+ *   unclaimed, RESUMABLE_MAX_LIFETIME_MS plus RESUMABLE_EXPIRY_MS once
+ *   claimed, UPSTREAM_OUTCOME_WAIT_MS plus IDEMPOTENCY_TTL_MS once sent,
+ *   IDEMPOTENCY_TTL_MS once answered or unknown, RESUMABLE_EXPIRY_MS once
+ *   failed or terminated.
  */
 export const KEY_PREFIX = 'ignite:';
 export const IDEMPOTENCY_PREFIX = `${KEY_PREFIX}idem:`;

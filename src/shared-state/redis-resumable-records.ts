@@ -1,10 +1,24 @@
 import type { Redis, Result } from 'ioredis';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from '../resumable/resumable-records.js';
 import { uploadKey } from './keys.js';
-import type { RedisConnection } from './redis-connection.js';
+import { DEADLINE_GUARD, type RedisConnection } from './redis-connection.js';
 
 /** The hash's fields, in the order every script answers them. */
-type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null];
+type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null, sent: string | null];
+const FIELDS = ['spec', 'expires', 'owner', 'end', 'sent'] as const;
+
+/**
+ * Every script starts with DEADLINE_GUARD and takes the deadline as its last
+ * argument: a claim, end or "sent" marker that sat in a stalled Redis past
+ * its timeout (its request already answered 503) is refused, never applied.
+ */
+
+/** Creation. ARGV: spec, expires, owner ('' for none), lifetime. */
+const CREATE = `${DEADLINE_GUARD}
+redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'expires', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
 
 /**
  * Claiming and ending an unclaimed record: sets `owner` or `end` (ARGV[1],
@@ -12,8 +26,8 @@ type Fields = [spec: string | null, expires: string | null, owner: string | null
  * expired at ARGV[3] (the caller's clock); its lifetime is then ARGV[4].
  * Answers the fields as they are afterwards.
  */
-const SET_IF_OPEN = `
-local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end')
+const SET_IF_OPEN = `${DEADLINE_GUARD}
+local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end', 'sent')
 if v[1] and not v[3] and not v[4] and tonumber(v[2]) > tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -22,30 +36,55 @@ end
 return v`;
 
 /** Compare-and-set on the owner. ARGV: owner JSON, end JSON, lifetime. */
-const FINISH = `
+const FINISH = `${DEADLINE_GUARD}
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'end', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
+/** Compare-and-set on the owner, on a record not ended. ARGV: owner JSON, now, lifetime (set once, never renewed). */
+const MARK_SENT = `${DEADLINE_GUARD}
+local v = redis.call('HMGET', KEYS[1], 'owner', 'end', 'sent')
+if v[1] ~= ARGV[1] or v[2] then return 0 end
+if not v[3] then
+  redis.call('HSET', KEYS[1], 'sent', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1`;
+
+/** Compare-and-set on the owner, on a record neither sent nor ended. ARGV: owner JSON, lifetime. */
+const UNCLAIM = `${DEADLINE_GUARD}
+local v = redis.call('HMGET', KEYS[1], 'owner', 'end', 'sent')
+if v[1] ~= ARGV[1] or v[2] or v[3] then return 0 end
+redis.call('HDEL', KEYS[1], 'owner')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    igniteUploadSetIfOpen(key: string, field: 'owner' | 'end', value: string, now: number, ttlMs: number): Result<Fields, Context>;
-    igniteUploadFinish(key: string, owner: string, end: string, ttlMs: number): Result<number, Context>;
+    igniteUploadCreate(key: string, spec: string, expires: number, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteUploadSetIfOpen(key: string, field: 'owner' | 'end', value: string, now: number, ttlMs: number, deadline: number): Result<Fields, Context>;
+    igniteUploadFinish(key: string, owner: string, end: string, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteUploadMarkSent(key: string, owner: string, now: number, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteUploadUnclaim(key: string, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
   }
 }
 
 function defineCommands(client: Redis): void {
-  if (typeof (client as Partial<Redis>).igniteUploadSetIfOpen === 'function') return;
+  if (typeof (client as Partial<Redis>).igniteUploadCreate === 'function') return;
+  client.defineCommand('igniteUploadCreate', { numberOfKeys: 1, lua: CREATE });
   client.defineCommand('igniteUploadSetIfOpen', { numberOfKeys: 1, lua: SET_IF_OPEN });
   client.defineCommand('igniteUploadFinish', { numberOfKeys: 1, lua: FINISH });
+  client.defineCommand('igniteUploadMarkSent', { numberOfKeys: 1, lua: MARK_SENT });
+  client.defineCommand('igniteUploadUnclaim', { numberOfKeys: 1, lua: UNCLAIM });
 }
 
 /**
  * Resumable uploads' records in Redis: one hash per upload (`spec`,
- * `expires`, `owner`, `end`), so claiming and ending touch one field each
- * and Lua never re-encodes JSON. The owner is compared as the exact JSON
- * its replica wrote.
+ * `expires`, `owner`, `end`, `sent`), so claiming and ending touch one field
+ * each and Lua never re-encodes JSON. The owner is compared as the exact
+ * JSON its replica wrote. A replica of the previous version, which reads
+ * neither `sent` nor the newer kinds of `end`, still sees an owned record.
  */
 export class RedisResumableRecords implements ResumableRecordStore {
   constructor(private readonly redis: RedisConnection) {
@@ -53,36 +92,43 @@ export class RedisResumableRecords implements ResumableRecordStore {
   }
 
   async create(record: UploadRecord, ttlMs: number): Promise<void> {
-    const fields: Record<string, string> = { spec: JSON.stringify(record.spec), expires: String(record.expiresAt) };
-    if (record.owner) fields['owner'] = ownerJson(record.owner);
-    const key = uploadKey(record.spec.id);
-    await this.redis.run((c) => c.multi().hset(key, fields).pexpire(key, ttlMs).exec());
+    const owner = record.owner ? ownerJson(record.owner) : '';
+    await this.redis.run((c) => c.igniteUploadCreate(uploadKey(record.spec.id), JSON.stringify(record.spec), record.expiresAt, owner, ttlMs, this.redis.deadline()));
   }
 
   async read(id: string): Promise<UploadRecord | undefined> {
-    return decode(await this.redis.run((c) => c.hmget(uploadKey(id), 'spec', 'expires', 'owner', 'end')) as Fields);
+    return decode(await this.redis.run((c) => c.hmget(uploadKey(id), ...FIELDS)) as Fields);
   }
 
   async claim(id: string, owner: RecordOwner, now: number, ttlMs: number): Promise<UploadRecord | undefined> {
-    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'owner', ownerJson(owner), now, ttlMs)));
+    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'owner', ownerJson(owner), now, ttlMs, this.redis.deadline())));
   }
 
   async endUnclaimed(id: string, end: RecordEnd, now: number, ttlMs: number): Promise<UploadRecord | undefined> {
-    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'end', JSON.stringify(end), now, ttlMs)));
+    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'end', JSON.stringify(end), now, ttlMs, this.redis.deadline())));
   }
 
   async finish(id: string, owner: RecordOwner, end: RecordEnd, ttlMs: number): Promise<boolean> {
-    return (await this.redis.run((c) => c.igniteUploadFinish(uploadKey(id), ownerJson(owner), JSON.stringify(end), ttlMs))) === 1;
+    return (await this.redis.run((c) => c.igniteUploadFinish(uploadKey(id), ownerJson(owner), JSON.stringify(end), ttlMs, this.redis.deadline()))) === 1;
+  }
+
+  async markSent(id: string, owner: RecordOwner, now: number, ttlMs: number): Promise<boolean> {
+    return (await this.redis.run((c) => c.igniteUploadMarkSent(uploadKey(id), ownerJson(owner), now, ttlMs, this.redis.deadline()))) === 1;
+  }
+
+  async unclaim(id: string, owner: RecordOwner, ttlMs: number): Promise<boolean> {
+    return (await this.redis.run((c) => c.igniteUploadUnclaim(uploadKey(id), ownerJson(owner), ttlMs, this.redis.deadline()))) === 1;
   }
 }
 
 /** One spelling of an owner, so the scripts can compare it as a string. */
 const ownerJson = ({ address, instance }: RecordOwner): string => JSON.stringify({ address, instance });
 
-function decode([spec, expires, owner, end]: Fields): UploadRecord | undefined {
+function decode([spec, expires, owner, end, sent]: Fields): UploadRecord | undefined {
   if (spec === null) return undefined;
   const record: UploadRecord = { spec: JSON.parse(spec) as RecordSpec, expiresAt: Number(expires) };
   if (owner !== null) record.owner = JSON.parse(owner) as RecordOwner;
   if (end !== null) record.end = JSON.parse(end) as RecordEnd;
+  if (sent !== null) record.sentAt = Number(sent);
   return record;
 }
