@@ -32,6 +32,11 @@ export interface UploadJob {
    * e.g. the signature): one that throws cancels the call instead of committing it.
    */
   checks?: Array<(archive: ReceivedArchive) => void | Promise<void>>;
+  /**
+   * The archive's own proof that it arrived whole (an import with no length), run once the
+   * body ended and before its last chunk is sent, in place of the zip end-record check.
+   */
+  proveEnd?: () => Promise<void>;
   /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
   watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
   /** Where the archive goes instead of the configured upstream, e.g. a hashing sink for an idempotent replay. */
@@ -210,7 +215,8 @@ export class Upload {
       // A body shorter than the sniff: decide on what there is.
       if (!this.call) await this.behind(this.forward(this.sniff(EMPTY, true)));
       // Before the last chunk, so a small archive whose end is wrong never reaches the target at all.
-      this.proof.end();
+      if (job.proveEnd) await abortable(job.proveEnd(), this.abort.signal);
+      else this.proof.end();
       const last = this.chunks.end();
       if (last) await this.behind(this.send(last));
       if (!this.call) throw Errors.emptyBody();
