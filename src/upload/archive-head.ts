@@ -12,8 +12,10 @@ import type { ArchiveType } from './archive-type.js';
 export const ARCHIVE_HEAD_BYTES = 64 * 1024;
 /** Inflating stops here: a run of zeros (a 200 MB empty file first) proves nothing more past it, and costs 1.6 ms to reach. */
 const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
-/** Compressed bytes tried first for a tar header when the head inflates past the cap (deflate's best ratio is 1032:1). */
-const HEADER_PROBE_BYTES = 4 * 1024;
+/** Compressed bytes tried first for a tar header when the head inflates past the cap (deflate's best ratio is 1032:1: at most ~0.5 MB out). */
+const HEADER_PROBE_BYTES = 512;
+/** Inflated bytes per zlib round trip: fewer, larger pieces to join (64 KiB measured about twice as fast as the 16 KiB default for imports). */
+const INFLATE_CHUNK_BYTES = 64 * 1024;
 const MAX_DEFLATE_RATIO = 1032;
 const TAR_BLOCK_BYTES = 512;
 const TAR_CHECKSUM_AT = 148;
@@ -58,7 +60,7 @@ function proveGzip(body: Buffer, whole: boolean): void {
   const finishFlush = whole && head.length === body.length ? constants.Z_FINISH : constants.Z_SYNC_FLUSH;
   let inflated: Buffer;
   try {
-    inflated = gunzipSync(head, { finishFlush, maxOutputLength: MAX_INFLATED_BYTES });
+    inflated = gunzipSync(head, { finishFlush, maxOutputLength: MAX_INFLATED_BYTES, chunkSize: INFLATE_CHUNK_BYTES });
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') throw gzipDamaged(err);
     inflated = firstInflatedBlock(head);
