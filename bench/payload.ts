@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { allocChunk } from '../src/grpc/chunk-serializer.js';
+import { tarGzOfSize } from '../test/tar-gz.js';
 
 export const KIB = 1024;
 export const MIB = 1024 * KIB;
@@ -10,15 +11,16 @@ export const CHUNK = 512 * KIB;
 export const HTTP_PIECE = 64 * KIB;
 
 /**
- * 16 MiB of random bytes behind a gzip magic number, cycled to make archives
- * of any size without holding them: nothing on the path compresses, and a
- * 16 MiB period is far beyond any compressor's window anyway. The pool is made
- * of chunk buffers with serializer headroom, so the direct client (the
- * ceiling) sends them without a copy.
+ * 16 MiB of random bytes, cycled to make archives of any size without
+ * holding them: nothing on the path compresses, and a 16 MiB period is far
+ * beyond any compressor's window anyway. The first chunk is a whole tar.gz
+ * (random bytes in stored blocks), so the bridge's proof of the archive's
+ * head passes; past it a large payload is random bytes, which nothing on
+ * the path inflates. The pool is made of chunk buffers with serializer
+ * headroom, so the direct client (the ceiling) sends them without a copy.
  */
 const pool: Buffer[] = Array.from({ length: 32 }, () => randomFillSync(allocChunk(CHUNK)));
-pool[0]![0] = 0x1f;
-pool[0]![1] = 0x8b;
+tarGzOfSize(CHUNK).copy(pool[0]!);
 
 /** The archive as 512 KiB chunks (the last one shorter), for the direct gRPC client. */
 export function* archiveChunks(size: number): Generator<Buffer> {
@@ -35,7 +37,7 @@ export function* archivePieces(size: number, piece = HTTP_PIECE): Generator<Buff
   }
 }
 
-/** A small archive as one buffer (latency runs). */
+/** A small archive as one buffer (latency runs): a whole tar.gz of that size. */
 export function smallArchive(size: number): Buffer {
-  return Buffer.from(pool[0]!.subarray(0, size));
+  return tarGzOfSize(size);
 }

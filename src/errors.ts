@@ -113,6 +113,15 @@ export const Errors = {
   notAnArchive: (firstBytesHex: string) =>
     invalid('NOT_AN_ARCHIVE', `The body is not a gzip or zip archive (it starts with ${firstBytesHex || 'nothing'}); whatever Content-Type is declared, the bytes decide. Pack the build context with \`tar -cz -f ctx.tar.gz .\` (or zip) and upload that file.`, 415),
 
+  archiveCorrupt: (detail: string) =>
+    invalid('ARCHIVE_CORRUPT', `The archive is corrupt: ${detail}; nothing was stored. If it was sent with \`curl -d @file\` (which strips CR and LF bytes), send it with \`curl --data-binary @file\` or \`curl -T file\` instead; otherwise pack the build context again, e.g. \`tar -cz -f ctx.tar.gz .\`.`),
+
+  notATar: (detail: string) =>
+    invalid('NOT_A_TAR', `The gzip archive does not hold a tar: ${detail}; nothing was stored. A build context is a tar.gz (or zip) of the folder: pack it with \`tar -cz -f ctx.tar.gz .\`.`),
+
+  emptyArchive: (detail: string) =>
+    invalid('EMPTY_ARCHIVE', `${detail}; nothing was stored. Pack the folder that holds the Dockerfile, e.g. \`tar -cz -f ctx.tar.gz -C <folder> .\`.`),
+
   unsupportedContentEncoding: (encoding: string) =>
     invalid('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not accepted: send the archive as is (identity). A tar.gz is already compressed; drop the Content-Encoding header.`, 415),
 

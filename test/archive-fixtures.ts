@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { zipOf } from './helpers.js';
+import { tarHeader } from './tar-gz.js';
 
-/** Random and compressible bytes: a real gzip of several hundred KiB, so it spans several reads and chunks. */
+/** A tar of random and compressible bytes: a real tar.gz of several hundred KiB, so it spans several reads and chunks. */
 export function realGzip(): { gz: Buffer; raw: Buffer } {
-  const raw = Buffer.concat([randomBytes(384 * 1024), Buffer.from('const line = "compressible source text";\n'.repeat(24 * 1024)), randomBytes(256 * 1024)]);
+  const content = Buffer.concat([randomBytes(384 * 1024), Buffer.from('const line = "compressible source text";\n'.repeat(24 * 1024)), randomBytes(256 * 1024)]);
+  const raw = Buffer.concat([tarHeader('src.bin', content.length), content, Buffer.alloc((512 - (content.length % 512)) % 512 + 1024)]);
   return { gz: gzipSync(raw), raw };
 }
 

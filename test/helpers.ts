@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { buildApp, type AppDependencies } from '../src/app.js';
 import { configWith, type Config } from '../src/config.js';
 import { UpstreamClient, type UpstreamClientOptions } from '../src/grpc/upstream-client.js';
+import { tarGzOfSize } from './tar-gz.js';
 import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
 
 export interface Stack {
@@ -83,12 +84,13 @@ export async function startStack(t: TestContext, options: StackOptions = {}): Pr
   };
 }
 
-/** Incompressible bytes behind a gzip magic number: what the bridge accepts as a gzip archive. */
+/**
+ * A real tar.gz of exactly `size` bytes (one file of random bytes in stored
+ * deflate blocks), as cheap as random bytes; below 85 bytes only a cut one
+ * (see tarGzOfSize).
+ */
 export function gzipLike(size: number): Buffer {
-  const bytes = randomBytes(size);
-  if (size >= 1) bytes[0] = 0x1f;
-  if (size >= 2) bytes[1] = 0x8b;
-  return bytes;
+  return tarGzOfSize(size);
 }
 
 /** A real zip archive with one stored (uncompressed) entry. */

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import type { Config } from '../src/config.js';
 import { realGzip, zipInZip } from './archive-fixtures.js';
-import { dataDirEntries, sha256, startStack, storedBytes, zipOf, type Stack } from './helpers.js';
+import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, zipOf, type Stack } from './helpers.js';
+import { tarHeader } from './tar-gz.js';
 
 const LOCAL: Partial<Config> = { importAllowHttp: true, importAllowPrivateAddresses: true };
 
@@ -140,7 +141,7 @@ describe('an import whose source sends no length is stored only when the archive
 
   test('a gzip bomb served with no length is refused once it inflates past the cap, quickly', async (t) => {
     // 64 MiB of zeros in about 64 KiB; MAX_CONTEXT_BYTES of 1 MiB puts the absolute cap at 8 MiB.
-    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const bomb = gzipSync(Buffer.concat([tarHeader('zeros.bin', 64 * 1024 * 1024), Buffer.alloc(64 * 1024 * 1024)]));
     const origin = await rawSource(t, { bomb });
     const stack = await startStack(t, { config: { ...LOCAL, maxContextBytes: 1024 * 1024 } });
     const started = Date.now();
@@ -149,13 +150,14 @@ describe('an import whose source sends no length is stored only when the archive
   });
 
   test('a body framed by chunked encoding is not inflated: its terminator proves the end, even from an HTTP/1.0 source', async (t) => {
-    // Random bytes behind a gzip magic: no gzip proof could pass, so a 200 shows none was attempted.
-    const gzipLike = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x00]), randomBytes(700 * 1024)]);
-    const origin = await rawSource(t, { 'gzip-like': gzipLike });
+    // A tar.gz whose head proves it but whose CRC-32 is wrong: no whole-gzip proof could pass, so a 200 shows none was attempted.
+    const badCrc = gzipLike(700 * 1024);
+    badCrc[badCrc.length - 8]! ^= 0xff;
+    const origin = await rawSource(t, { 'gzip-like': badCrc });
     const stack = await startStack(t, { config: LOCAL });
     const reply = await importFrom(stack, `${origin}/http-1.0-chunked/gzip-like`);
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    assert.equal(sha256(await storedBytes(stack, String(reply.body.contextId))), sha256(gzipLike));
+    assert.equal(sha256(await storedBytes(stack, String(reply.body.contextId))), sha256(badCrc));
     // The same bytes with no length at all are refused.
     await assertRefusedAndNothingStored(stack, `${origin}/http-1.0/gzip-like`, /gzip data is damaged/);
   });

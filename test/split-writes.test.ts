@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Rechunker } from '../src/upload/rechunk.js';
 import { gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 import { BOUNDARY, chunked, head, multipartBody, pieces, RawClient } from './raw-http.js';
+import { MIN_TAR_GZ_BYTES } from './tar-gz.js';
 
 const CHUNK = 524288;
 
@@ -53,7 +54,7 @@ describe('a valid upload sent in random-sized writes is stored byte for byte', (
     const form = fc.constantFrom('length', 'chunked', 'multipart', 'chunked-multipart');
     await fc.assert(fc.asyncProperty(
       form,
-      fc.integer({ min: 64, max: 300_000 }),
+      fc.integer({ min: MIN_TAR_GZ_BYTES, max: 300_000 }),
       fc.array(cut, { maxLength: 40 }),
       fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 8 }),
       async (kind, size, cuts, chunkSizes) => {

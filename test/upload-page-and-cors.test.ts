@@ -7,7 +7,7 @@ import { buildApp } from '../src/app.js';
 import { ConfigError, configWith, loadConfig, type Config } from '../src/config.js';
 import { UpstreamClient } from '../src/grpc/upstream-client.js';
 import { TUS_BROWSER_BUILD } from '../src/routes/upload-page.js';
-import { startStack } from './helpers.js';
+import { gzipLike, startStack } from './helpers.js';
 
 /** Routing checks only: the upload paths themselves are exercised over real sockets elsewhere. */
 async function app(t: TestContext, overrides: Partial<Config> = {}): Promise<FastifyInstance> {
@@ -146,7 +146,7 @@ describe('CORS', () => {
     const origin = 'https://app.example.com';
     const stack = await startStack(t, { config: { corsAllowedOrigins: [origin] } });
     const ok = await request(`${stack.baseUrl}/v1/ignite/contexts/ctx.tar.gz`, {
-      method: 'PUT', headers: { origin, 'want-repr-digest': 'sha-256=1' }, body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]),
+      method: 'PUT', headers: { origin, 'want-repr-digest': 'sha-256=1' }, body: gzipLike(1000),
     });
     assert.equal(ok.statusCode, 200, await ok.body.text());
     assert.equal(ok.headers['access-control-allow-origin'], origin);

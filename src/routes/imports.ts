@@ -161,7 +161,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           signal: upload,
           watch,
           taps: proof ? [(piece) => proof.update(piece)] : [],
-          checks: [...(proof ? [() => proof.finish()] : []), ...(beforeHalfClose ? [beforeHalfClose] : [])],
+          proveEnd: proof ? () => proof.finish() : undefined,
+          checks: beforeHalfClose ? [beforeHalfClose] : [],
           sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${(err as Error)?.message ?? err})`),
           idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
         });

@@ -24,6 +24,12 @@ export interface UploadRoutesOptions {
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const MULTIPART_FIELDS = ['name', 'expectedSizeBytes', 'sha256'] as const;
 type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
+/**
+ * Text fields other than MULTIPART_FIELDS are ignored, never refused: form
+ * clients add their own (Uppy's XHR upload sends `name` and `type` before the
+ * file, others `relativePath`), and `build`/`tags` are read by the build step.
+ */
+type IgnoredField = (fieldname: string) => void;
 
 export async function uploadRoutes(app: FastifyInstance, { config, streamer, gate, admissions, observer }: UploadRoutesOptions): Promise<void> {
   await app.register(multipart, {
@@ -101,7 +107,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
           file = part.value;
           break;
         }
-        readField(part.value, fields);
+        readField(part.value, fields, (fieldname) => request.log.debug({ field: fieldname }, 'multipart text field ignored'));
       }
       if (!file) throw Errors.missingFilePart();
       if (file.fieldname !== 'file') throw Errors.unexpectedPart(`The file part is named "${file.fieldname}", not "file"`);
@@ -199,10 +205,11 @@ function parseSize(value: string): number {
   return size;
 }
 
-function readField(part: MultipartValue | Multipart, fields: MultipartFields): void {
+function readField(part: MultipartValue | Multipart, fields: MultipartFields, ignored: IgnoredField): void {
   const field = part as MultipartValue<string>;
   if (!(MULTIPART_FIELDS as readonly string[]).includes(field.fieldname)) {
-    throw Errors.unexpectedPart(`The form has an unknown field "${field.fieldname}" (known: ${MULTIPART_FIELDS.join(', ')})`);
+    ignored(field.fieldname);
+    return;
   }
   if (field.valueTruncated) throw Errors.malformedMultipart(`the field ${field.fieldname} is longer than 1024 bytes`);
   if (fields[field.fieldname as keyof MultipartFields] !== undefined) {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { BridgeError, Errors, toBridgeError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from './upload-target.js';
 import { describeHead, detectArchiveType, SNIFF_BYTES, type ArchiveType } from './archive-type.js';
+import { ARCHIVE_HEAD_BYTES, ArchiveHead } from './archive-head.js';
 import { abortable } from './abortable.js';
 import { readBody } from './read-body.js';
 import { Rechunker } from './rechunk.js';
@@ -31,6 +32,11 @@ export interface UploadJob {
    * e.g. the signature): one that throws cancels the call instead of committing it.
    */
   checks?: Array<(archive: ReceivedArchive) => void | Promise<void>>;
+  /**
+   * The archive's own proof that it arrived whole (an import with no length), run once the
+   * body ended and before its last chunk is sent, in place of the zip end-record check.
+   */
+  proveEnd?: () => Promise<void>;
   /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
   watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
   /** Where the archive goes instead of the configured upstream, e.g. a hashing sink for an idempotent replay. */
@@ -115,10 +121,11 @@ export class UploadStreamer {
  * The upload scope: one archive, one call to the target, one cancellation
  * signal. Bytes pass these stages in order, each a few lines below:
  *
- *   limit → sniff (opens the call) → digests and taps → re-chunk → send
+ *   limit → sniff (proves the head, opens the call) → digests and taps → re-chunk → send
  *
- * The call is opened only once the first bytes are known to be an archive,
- * and half-closed only after every check passed; before that, any failure
+ * The call is opened only once the archive's head proved it (see
+ * ArchiveHead: nothing corrupt reaches the target, not even as a cancelled
+ * call), and half-closed only after every check passed; before that, any failure
  * cancels it so the target never keeps a partial archive.
  */
 export class Upload {
@@ -128,7 +135,11 @@ export class Upload {
   private call: OpenUpload | undefined;
   /** The rest of a piece waiting for the target: the next bytes go in only after it. */
   private pending: Promise<void> | undefined;
-  private head: Buffer | undefined;
+  /** The pieces the sniff holds, joined once when they are enough (tiny pieces would make joining each time quadratic). */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private type: ArchiveType | undefined;
+  private readonly proof = new ArchiveHead();
   private readonly hashes: Map<DigestAlgorithm, Hash>;
   private readonly chunks: Rechunker;
   private readonly detach: () => void;
@@ -203,6 +214,9 @@ export class Upload {
       await this.settled();
       // A body shorter than the sniff: decide on what there is.
       if (!this.call) await this.behind(this.forward(this.sniff(EMPTY, true)));
+      // Before the last chunk, so a small archive whose end is wrong never reaches the target at all.
+      if (job.proveEnd) await abortable(job.proveEnd(), this.abort.signal);
+      else this.proof.end();
       const last = this.chunks.end();
       if (last) await this.behind(this.send(last));
       if (!this.call) throw Errors.emptyBody();
@@ -270,18 +284,27 @@ export class Upload {
     return piece;
   }
 
-  /** Stage 2: holds the first bytes until they show the archive type (or the body ended), then opens the call. */
+  /**
+   * Stage 2: holds the first bytes until they prove the archive (ARCHIVE_HEAD_BYTES, or the
+   * whole body when it ends first), then opens the call. The held bytes count in `offset`.
+   */
   private sniff(piece: Buffer, final = false): Buffer | undefined {
     if (this.call) return piece;
-    const head = this.head ? Buffer.concat([this.head, piece]) : piece;
-    this.head = undefined;
-    if (head.length < SNIFF_BYTES && !final) {
-      this.head = head;
-      return undefined;
+    this.held.push(piece);
+    this.heldBytes += piece.length;
+    // The type is known from the first bytes: a body that is no archive at all is refused at once.
+    if (!this.type && (this.heldBytes >= SNIFF_BYTES || final)) {
+      if (!this.heldBytes) throw Errors.emptyBody();
+      const first = this.held[0]!.length >= SNIFF_BYTES ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+      this.type = detectArchiveType(first);
+      if (!this.type) throw Errors.notAnArchive(describeHead(first));
     }
-    if (!head.length) throw Errors.emptyBody();
-    const type = detectArchiveType(head);
-    if (!type) throw Errors.notAnArchive(describeHead(head));
+    if (this.heldBytes < ARCHIVE_HEAD_BYTES && !final) return undefined;
+    const type = this.type!;
+    const head = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    this.proof.prove(type, head, final);
     this.archive.contentType = type;
     this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers);
     // The target may end the call (UNAUTHENTICATED, …) while the body still streams.
@@ -294,6 +317,7 @@ export class Upload {
     if (!bytes) return undefined;
     for (const hash of this.hashes.values()) hash.update(bytes);
     for (const tap of this.job.taps ?? []) tap(bytes);
+    this.proof.update(bytes);
     return this.chunks.push(bytes, this.send);
   }
 
