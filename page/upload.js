@@ -254,5 +254,5 @@ async function copy(text, button) {
 }
 
 for (const button of document.querySelectorAll('[data-copy]')) {
-  button.addEventListener('click', () => copy($(button.dataset.copy).textContent, button));
+  button.addEventListener('click', () => void copy($(button.dataset.copy).textContent, button));
 }
