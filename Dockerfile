@@ -10,7 +10,10 @@ COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY proto ./proto
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+COPY page ./page
+COPY scripts ./scripts
+# tsc, then the upload page's script bundled from page/ into dist/page/ (esbuild).
+RUN npm run build
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
@@ -24,6 +27,7 @@ COPY proto ./proto
 COPY openapi.yaml ./
 COPY public ./public
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/page ./dist/page
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080

@@ -14,7 +14,7 @@ export default defineConfig(
     languageOptions: {
       parserOptions: {
         // Types come from tsconfig.json; the JS files it does not include get a default project.
-        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.js', 'public/*.js'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -66,6 +66,6 @@ export default defineConfig(
     },
   },
   { files: ['eslint.config.js', 'scripts/**/*.js'], languageOptions: { globals: globals.node } },
-  // The upload page's script: a classic browser script, not a module.
-  { files: ['public/**/*.js'], languageOptions: { sourceType: 'script', globals: globals.browser } },
+  // The upload page's modules, bundled for browsers by scripts/build-if-changed.js.
+  { files: ['page/**/*.js'], languageOptions: { sourceType: 'module', globals: globals.browser } },
 );

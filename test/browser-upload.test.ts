@@ -181,11 +181,11 @@ describe('the upload page in headless Chromium', () => {
     // Every control is reachable with Tab, in reading order, and labelled.
     await page.locator('body').focus();
     const order: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
-    assert.deepEqual(order, ['file', 'name', 'token', 'upload']);
+    assert.deepEqual(order, ['file', 'folder', 'name', 'token', 'start-build', 'upload']);
 
     await page.getByRole('textbox', { name: /^Name/ }).focus();
     await page.keyboard.type('phone.tar.gz');

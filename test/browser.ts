@@ -27,7 +27,7 @@ interface Found {
  * The system's Chromium when it is installed, else the one inside the @sparticuz/chromium
  * devDependency, with its own NSS, NSPR and expat. TEST_CHROMIUM=system or =npm picks one.
  */
-async function findChromium(): Promise<Found> {
+export async function findChromium(): Promise<Found> {
   const wanted = process.env['TEST_CHROMIUM'] ?? '';
   if (!['', 'system', 'npm'].includes(wanted)) throw new Error(`TEST_CHROMIUM=${wanted}: use system, npm or leave it unset`);
   if (wanted !== 'npm' && executable(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, source: 'the system' };

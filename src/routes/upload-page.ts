@@ -6,6 +6,9 @@ import type { FastifyInstance } from 'fastify';
 /** Compiled code lives in dist/src/routes/, the page's files at the repository root. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
 
+/** The page's script, bundled from page/ by `npm run build` (scripts/build-if-changed.js). */
+export const PAGE_BUNDLE = fileURLToPath(new URL('../../page/upload.js', import.meta.url));
+
 /** tus-js-client's browser build (a UMD script that defines `window.tus`), served as it ships. */
 export const TUS_BROWSER_BUILD = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js');
 
@@ -43,7 +46,7 @@ export async function uploadPageRoutes(app: FastifyInstance, { apiUrl, resumable
   if (!resumable) html = html.replace(`  ${TUS_SCRIPT_TAG}\n`, '');
   const assets = new Map([
     ['upload.css', { type: 'text/css; charset=utf-8', body: read('upload.css') }],
-    ['upload.js', { type: 'text/javascript; charset=utf-8', body: read('upload.js') }],
+    ['upload.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(PAGE_BUNDLE, 'utf8') }],
   ]);
   if (resumable) assets.set('tus.min.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(TUS_BROWSER_BUILD, 'utf8') });
 
