@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -12,8 +13,10 @@ import type { Config } from '../src/config.js';
 import { BridgeError } from '../src/errors.js';
 import { openDownload } from '../src/imports/download.js';
 import type { HostResolver, ResolvedAddress, TargetPolicy } from '../src/imports/resolve-target.js';
+import { spawnBridge } from './bridge-process.js';
 import { assertRefusal, dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { head, RawClient } from './raw-http.js';
+import { startReference } from './reference-helpers.js';
 import { signatureHeaders, sleep, startSource } from './webhook-helpers.js';
 
 const LOCAL: Partial<Config> = { importAllowHttp: true, importAllowPrivateAddresses: true };
@@ -294,6 +297,50 @@ describe('import from a URL', () => {
     const tlsPort = (tls.address() as AddressInfo).port;
     assertRefusal(await importFrom(stack, { url: `https://127.0.0.1:${tlsPort}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /SELF_SIGNED|self.signed/i);
     assert.equal(stack.observed.length, 0);
+  });
+
+  test('https: the certificate is checked against the URL\'s host name (sent as SNI), while the socket goes to the checked address', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bridge-import-pki-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const openssl = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=test import CA', '-days', '1', '-keyout', 'ca.key', '-out', 'ca.pem',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    // A name only, no IP: verifying against the address the socket used would fail.
+    for (const [name, san] of [['localhost', 'DNS:localhost'], ['elsewhere', 'DNS:elsewhere.test']] as const) {
+      await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      await writeFile(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+      await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    }
+    const archive = gzipLike(300 * 1024);
+    const servernames: Array<string | false | null> = [];
+    const serve = async (name: string) => {
+      const server = createHttpsServer({ key: await readFile(join(dir, `${name}.key`)), cert: await readFile(join(dir, `${name}.pem`)) }, (req, res) => {
+        servernames.push((req.socket as TLSSocket).servername);
+        res.writeHead(200, { 'content-length': archive.length });
+        res.end(archive);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      t.after(() => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }));
+      return (server.address() as AddressInfo).port;
+    };
+    const [right, wrong] = [await serve('localhost'), await serve('elsewhere')];
+    const reference = await startReference(t);
+    // The CA is trusted the way an operator would do it; the process reads it at start.
+    const bridge = await spawnBridge(t, { IGNITE_GRPC_TARGET: reference.target, IMPORT_ALLOW_PRIVATE_ADDRESSES: 'true', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') });
+    const stack = { baseUrl: bridge.url } as Stack;
+
+    const reply = await importFrom(stack, { url: `https://localhost:${right}/ctx.tar.gz`, name: 'tls.tar.gz' });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(sha256(await readFile(reference.store.path(String(reply.body['contextId'])))), sha256(archive));
+    assert.deepEqual(servernames, ['localhost']);
+
+    assertRefusal(await importFrom(stack, { url: `https://localhost:${wrong}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ERR_TLS_CERT_ALTNAME_INVALID.*localhost/);
+    // An IP literal is checked as the IP, with no SNI (RFC 6066 allows none for an address).
+    assertRefusal(await importFrom(stack, { url: `https://127.0.0.1:${right}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ERR_TLS_CERT_ALTNAME_INVALID.*127\.0\.0\.1/);
+    assert.deepEqual(servernames, ['localhost'], 'the refused handshakes sent no request');
   });
 
   test('oversize downloads are cut off with 413 and store nothing', async (t) => {
