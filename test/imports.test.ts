@@ -368,6 +368,14 @@ describe('import from a URL', () => {
     assert.ok(Date.now() - started < 10_000);
     assert.equal((await cancelled).outcome, 'cancelled');
     assert.deepEqual(await dataDirEntries(stack), []);
+
+    // A source that never answers: the limit also covers the wait for the response head, and the connection is let go.
+    let letGo!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => { letGo = resolve; });
+    const silent = await startSource(t, (req) => req.socket.once('close', letGo));
+    assertRefusal(await importFrom(stack, { url: `${silent.origin}/silent.tar.gz`, name: 'silent.tar.gz' }), 504, 4, /within 700 ms \(IMPORT_TIMEOUT_MS\)/);
+    await connectionClosed;
+    assert.equal(stack.observed.length, 1, 'no upstream call for a download that never started');
   });
 
   test('malformed requests are 400 naming the field; with WEBHOOK_SECRET an import needs a signature or a token', async (t) => {
