@@ -91,13 +91,13 @@ export async function openDownload(
  * close`), resolved with the response head. A body cut short before its
  * framed end (Content-Length, chunked) fails: the response is destroyed with
  * an 'aborted' error, never ended; one with no framing ends with the
- * connection. `close` destroys the connection and stops listening to the signal.
+ * connection. `close` destroys the connection.
  */
 function get(target: CheckedTarget, headers: Record<string, string>, signal: AbortSignal): Promise<{ res: IncomingMessage; close: () => void }> {
   const { url } = target;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const failed = (err: unknown): unknown => signal.aborted ? signal.reason as unknown : Errors.importSourceFailed(`GET ${describeUrl(url)} failed: ${describeError(err)}`);
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     let req: ClientRequest;
     try {
@@ -109,19 +109,15 @@ function get(target: CheckedTarget, headers: Record<string, string>, signal: Abo
         lookup: pinnedLookup(target.addresses),
         // Certificates are checked against the URL's host name, not the pinned address (an IP literal sends no SNI).
         servername: isIP(host) ? undefined : host,
+        // Aborting destroys the request, and the response with it once it came.
+        signal,
       });
     } catch (err) {
       // A header value node refuses to send (e.g. a character beyond Latin-1).
       reject(failed(err));
       return;
     }
-    // The signal is handled here, not by http's `signal` option, which lets go of it once the request is sent: the body must stop too.
-    const onAbort = () => req.destroy(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const close = () => {
-      signal.removeEventListener('abort', onAbort);
-      req.destroy();
-    };
+    const close = () => req.destroy();
     let answered = false;
     req.on('error', (err) => {
       // A reset after the head reaches the request too; what it means for the body, the body's own events say.
