@@ -212,7 +212,7 @@ describe('an import whose source sends no length is stored only when the archive
   });
 
   test('a length-less download reset mid-body is also taken for the end of the body, and refused the same way', async (t) => {
-    // undici completes a response that has no length and no keep-alive on ECONNRESET, as on a clean close.
+    // node's http client completes a response that has no length on ECONNRESET, as on a clean close.
     const origin = await rawSource(t, { 'gzip-third': third(realGzip().gz), 'zip-third': third(zipOf('ctx.tar', randomBytes(600 * 1024))) });
     const stack = await startStack(t, { config: LOCAL });
     await assertRefusedAndNothingStored(stack, `${origin}/http-1.0-reset/gzip-third`, /with no Content-Length.*ends before its last member's trailer/);

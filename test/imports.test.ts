@@ -190,7 +190,7 @@ describe('import from a URL', () => {
   test('the connection is pinned to the checked address: a second DNS answer is never used', async (t) => {
     const archive = gzipLike(4096);
     const source = await archiveSource(t, archive);
-    // The system resolver knows no *.test name, so a success proves undici connected where the check said.
+    // The system resolver knows no *.test name, so a success proves the socket connected where the check said.
     const resolver = tableResolver({ 'pinned.test': [[v4('127.0.0.1')], [v4('10.255.255.1')]] });
     const stack = await startStack(t, { config: LOCAL, imports: { resolveHost: resolver } });
     const reply = await importFrom(stack, { url: `http://pinned.test:${source.port}/ctx.tar.gz`, name: 'pinned.tar.gz' });
