@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
@@ -12,8 +13,10 @@ import type { Config } from '../src/config.js';
 import { BridgeError } from '../src/errors.js';
 import { openDownload } from '../src/imports/download.js';
 import type { HostResolver, ResolvedAddress, TargetPolicy } from '../src/imports/resolve-target.js';
+import { spawnBridge } from './bridge-process.js';
 import { assertRefusal, dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { head, RawClient } from './raw-http.js';
+import { startReference } from './reference-helpers.js';
 import { signatureHeaders, sleep, startSource } from './webhook-helpers.js';
 
 const LOCAL: Partial<Config> = { importAllowHttp: true, importAllowPrivateAddresses: true };
@@ -187,7 +190,7 @@ describe('import from a URL', () => {
   test('the connection is pinned to the checked address: a second DNS answer is never used', async (t) => {
     const archive = gzipLike(4096);
     const source = await archiveSource(t, archive);
-    // The system resolver knows no *.test name, so a success proves undici connected where the check said.
+    // The system resolver knows no *.test name, so a success proves the socket connected where the check said.
     const resolver = tableResolver({ 'pinned.test': [[v4('127.0.0.1')], [v4('10.255.255.1')]] });
     const stack = await startStack(t, { config: LOCAL, imports: { resolveHost: resolver } });
     const reply = await importFrom(stack, { url: `http://pinned.test:${source.port}/ctx.tar.gz`, name: 'pinned.tar.gz' });
@@ -296,6 +299,50 @@ describe('import from a URL', () => {
     assert.equal(stack.observed.length, 0);
   });
 
+  test('https: the certificate is checked against the URL\'s host name (sent as SNI), while the socket goes to the checked address', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bridge-import-pki-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const openssl = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+    await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=test import CA', '-days', '1', '-keyout', 'ca.key', '-out', 'ca.pem',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    // A name only, no IP: verifying against the address the socket used would fail.
+    for (const [name, san] of [['localhost', 'DNS:localhost'], ['elsewhere', 'DNS:elsewhere.test']] as const) {
+      await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      await writeFile(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+      await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    }
+    const archive = gzipLike(300 * 1024);
+    const servernames: Array<string | false | null> = [];
+    const serve = async (name: string) => {
+      const server = createHttpsServer({ key: await readFile(join(dir, `${name}.key`)), cert: await readFile(join(dir, `${name}.pem`)) }, (req, res) => {
+        servernames.push((req.socket as TLSSocket).servername);
+        res.writeHead(200, { 'content-length': archive.length });
+        res.end(archive);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      t.after(() => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }));
+      return (server.address() as AddressInfo).port;
+    };
+    const [right, wrong] = [await serve('localhost'), await serve('elsewhere')];
+    const reference = await startReference(t);
+    // The CA is trusted the way an operator would do it; the process reads it at start.
+    const bridge = await spawnBridge(t, { IGNITE_GRPC_TARGET: reference.target, IMPORT_ALLOW_PRIVATE_ADDRESSES: 'true', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') });
+    const stack = { baseUrl: bridge.url } as Stack;
+
+    const reply = await importFrom(stack, { url: `https://localhost:${right}/ctx.tar.gz`, name: 'tls.tar.gz' });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(sha256(await readFile(reference.store.path(String(reply.body['contextId'])))), sha256(archive));
+    assert.deepEqual(servernames, ['localhost']);
+
+    assertRefusal(await importFrom(stack, { url: `https://localhost:${wrong}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ERR_TLS_CERT_ALTNAME_INVALID.*localhost/);
+    // An IP literal is checked as the IP, with no SNI (RFC 6066 allows none for an address).
+    assertRefusal(await importFrom(stack, { url: `https://127.0.0.1:${right}/ctx.tar.gz`, name: 'x.tar.gz' }), 502, 14, /ERR_TLS_CERT_ALTNAME_INVALID.*127\.0\.0\.1/);
+    assert.deepEqual(servernames, ['localhost'], 'the refused handshakes sent no request');
+  });
+
   test('oversize downloads are cut off with 413 and store nothing', async (t) => {
     const big = gzipLike(2 * 1024 * 1024);
     const source = await archiveSource(t, big);
@@ -321,6 +368,14 @@ describe('import from a URL', () => {
     assert.ok(Date.now() - started < 10_000);
     assert.equal((await cancelled).outcome, 'cancelled');
     assert.deepEqual(await dataDirEntries(stack), []);
+
+    // A source that never answers: the limit also covers the wait for the response head, and the connection is let go.
+    let letGo!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => { letGo = resolve; });
+    const silent = await startSource(t, (req) => req.socket.once('close', letGo));
+    assertRefusal(await importFrom(stack, { url: `${silent.origin}/silent.tar.gz`, name: 'silent.tar.gz' }), 504, 4, /within 700 ms \(IMPORT_TIMEOUT_MS\)/);
+    await connectionClosed;
+    assert.equal(stack.observed.length, 1, 'no upstream call for a download that never started');
   });
 
   test('malformed requests are 400 naming the field; with WEBHOOK_SECRET an import needs a signature or a token', async (t) => {

@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
-import type { LookupFunction } from 'node:net';
+import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
 import { Errors } from '../errors.js';
 import { checkTarget, describeUrl, type CheckedTarget, type ResolvedAddress, type TargetPolicy } from './resolve-target.js';
 
@@ -29,8 +29,14 @@ export interface Download {
 /**
  * GETs the archive, following at most MAX_REDIRECTS redirects by hand so
  * each hop is checked exactly like the first. Every connection is pinned to
- * the addresses that were checked: undici's lookup is replaced, so a second
- * DNS answer (rebinding) can never redirect the socket.
+ * the addresses that were checked: the socket's lookup is replaced, so a
+ * second DNS answer (rebinding) can never redirect the socket.
+ *
+ * node:http, not undici: undici 7 kills the process (an assertion in its
+ * parser, nodejs/undici#5360) when a body that ends with the connection
+ * sees the FIN while its reader is paused, which the bridge's backpressure
+ * does all the time. node:http stops reading the socket instead, and sees
+ * the FIN once the body is read.
  */
 export async function openDownload(
   first: CheckedTarget,
@@ -41,31 +47,11 @@ export async function openDownload(
   let target = first;
   let headers = userHeaders;
   for (let hop = 0; ; hop++) {
-    const agent = new Agent({
-      connect: { lookup: pinnedLookup(target.addresses) },
-      connections: 1,
-      // IMPORT_TIMEOUT_MS (the signal) and the streamer's idle timer bound the download.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    let response: Awaited<ReturnType<typeof request>>;
-    try {
-      response = await request(target.url, {
-        method: 'GET',
-        // The archive is stored as the bytes arrive: no transfer compression on top of it.
-        headers: { 'user-agent': 'ignite-upload-bridge', ...headers, 'accept-encoding': 'identity' },
-        dispatcher: agent,
-        signal,
-      });
-    } catch (err) {
-      void agent.destroy();
-      throw signal.aborted ? signal.reason : Errors.importSourceFailed(`GET ${describeUrl(target.url)} failed: ${describeError(err)}`);
-    }
-    const status = response.statusCode;
+    const { res, close } = await get(target, headers, signal);
+    const status = res.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status)) {
-      const location = response.headers.location;
-      await response.body.dump().catch(() => {});
-      void agent.close();
+      const location = res.headers.location;
+      close();
       if (typeof location !== 'string') throw Errors.importSourceFailed(`${describeUrl(target.url)} answered ${status} without a Location`);
       if (hop >= MAX_REDIRECTS) throw Errors.importSourceFailed(`${describeUrl(first.url)} redirected more than ${MAX_REDIRECTS} times`);
       let next: URL;
@@ -84,25 +70,74 @@ export async function openDownload(
       continue;
     }
     if (status < 200 || status >= 300) {
-      const snippet = await errorSnippet(response.body);
-      void agent.close();
+      const snippet = await errorSnippet(res);
+      close();
       throw Errors.importSourceFailed(`GET ${describeUrl(target.url)} answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + (snippet ? `: ${snippet}` : ''));
     }
-    const length = response.headers['content-length'];
+    const length = res.headers['content-length'];
     const contentLength = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
     return {
-      body: response.body,
+      body: res,
       contentLength,
-      lengthKnown: contentLength !== undefined || endsChunked(response.headers['transfer-encoding']),
+      lengthKnown: contentLength !== undefined || endsChunked(res.headers['transfer-encoding']),
       url: target.url,
-      close: () => void agent.destroy(),
+      close,
     };
   }
 }
 
 /**
- * undici (llhttp) decodes chunked framing whenever it is the final transfer
- * coding, whatever the HTTP version; any other final coding is read until
+ * One GET on its own connection (no agent to keep it alive: `Connection:
+ * close`), resolved with the response head. A body cut short before its
+ * framed end (Content-Length, chunked) fails: the response is destroyed with
+ * an 'aborted' error, never ended; one with no framing ends with the
+ * connection. `close` destroys the connection.
+ */
+function get(target: CheckedTarget, headers: Record<string, string>, signal: AbortSignal): Promise<{ res: IncomingMessage; close: () => void }> {
+  const { url } = target;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const failed = (err: unknown): unknown => signal.aborted ? signal.reason as unknown : Errors.importSourceFailed(`GET ${describeUrl(url)} failed: ${describeError(err)}`);
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    let req: ClientRequest;
+    try {
+      req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+        method: 'GET',
+        // The archive is stored as the bytes arrive: no transfer compression on top of it.
+        headers: { 'user-agent': 'ignite-upload-bridge', ...headers, 'accept-encoding': 'identity' },
+        agent: false,
+        lookup: pinnedLookup(target.addresses),
+        // Certificates are checked against the URL's host name, not the pinned address (an IP literal sends no SNI).
+        servername: isIP(host) ? undefined : host,
+        // Aborting destroys the request, and the response with it once it came.
+        signal,
+      });
+    } catch (err) {
+      // A header value node refuses to send (e.g. a character beyond Latin-1).
+      reject(failed(err));
+      return;
+    }
+    const close = () => req.destroy();
+    let answered = false;
+    req.on('error', (err) => {
+      // A reset after the head reaches the request too; what it means for the body, the body's own events say.
+      if (answered) return;
+      close();
+      reject(failed(err));
+    });
+    req.once('response', (res) => {
+      answered = true;
+      // The reader attaches its own listeners later; an error before that must not be uncaught (the body is then destroyed, which the reader sees).
+      res.on('error', () => {});
+      resolve({ res, close });
+    });
+    req.end();
+  });
+}
+
+/**
+ * llhttp (node's parser) decodes chunked framing whenever it is the final
+ * transfer coding, whatever the HTTP version; any other final coding is read until
  * the connection closes (RFC 9112, section 6.3).
  */
 function endsChunked(header: string | string[] | undefined): boolean {

@@ -51,7 +51,7 @@ export function parseImportUrl(raw: string, policy: Pick<TargetPolicy, 'allowHtt
 }
 
 /**
- * Host allow-list, then the addresses: an IP literal is checked as is (undici
+ * Host allow-list, then the addresses: an IP literal is checked as is (a socket
  * never calls a lookup for it), a name is resolved once and refused if ANY
  * of its addresses is refused, so a resolver mixing a public and a private
  * answer cannot slip the private one through. Nothing is connected to here.

@@ -141,7 +141,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     const signal = AbortSignal.any([outer, deadline.signal]);
     try {
-      // undici is loaded with the first import: a bridge that only takes uploads never needs it.
+      // Loaded with the first import: a bridge that only takes uploads never needs it.
       const { openDownload } = await import('../imports/download.js');
       const download = await openDownload(first, spec.headers, policy, signal);
       // Without a length, a connection that closes early looks exactly like the end of the body.
