@@ -90,10 +90,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // route it like any request, and the upload routes grant it once their early checks pass.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
 
-  // Node's parser may refuse a body in the same read as its headers, right after handing Fastify the
-  // request (synchronously): one microtask later the refusal is known, and the request never acts.
+  // Node's parser may refuse a body in the same read as its headers, after handing Fastify the request
+  // (and running its microtasks): once that read is done the refusal is known, and the request never acts.
   app.addHook('onRequest', async (request) => {
-    await Promise.resolve();
+    const h = request.headers;
+    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return;
+    await new Promise(setImmediate);
     const refused = parseErrorOf(request.raw);
     if (refused) throw refused;
   });
