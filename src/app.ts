@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
-import { clientErrorHandler } from './http/client-error.js';
+import { clientErrorHandler, parseErrorOf } from './http/client-error.js';
 import { loggerOptions } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
@@ -89,6 +89,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Node answers `Expect: 100-continue` by itself unless 'checkContinue' is handled:
   // route it like any request, and the upload routes grant it once their early checks pass.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+
+  // Node's parser may refuse a body in the same read as its headers, after handing Fastify the request
+  // (and running its microtasks): once that read is done the refusal is known, and the request never acts.
+  app.addHook('onRequest', async (request) => {
+    const h = request.headers;
+    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return;
+    await new Promise(setImmediate);
+    const refused = parseErrorOf(request.raw);
+    if (refused) throw refused;
+  });
 
   // No route buffers a body: uploads read the raw stream themselves.
   app.removeAllContentTypeParsers();

@@ -52,6 +52,17 @@ export function httpStatusFromGrpcCode(code: number): number {
   }
 }
 
+/** The ErrorInfo domain of every error the bridge itself makes. */
+export const ERROR_DOMAIN = 'ignite-upload-bridge';
+
+/** google.rpc.ErrorInfo in its JSON mapping: the stable reason a client branches on. */
+export interface ErrorInfo {
+  '@type': 'type.googleapis.com/google.rpc.ErrorInfo';
+  reason: string;
+  domain: string;
+  metadata: Record<string, string>;
+}
+
 export interface StatusBody {
   code: number;
   message: string;
@@ -74,8 +85,27 @@ export class BridgeError extends Error {
     super(message, options);
   }
 
+  /** Facts a client acts on, as strings, beyond the ones the headers already give (see `errorInfo`). */
+  readonly metadata: Record<string, string> = {};
+
+  /** Adds facts to the ErrorInfo's metadata, e.g. the contextId of a stored context. */
+  withMetadata(facts: Record<string, string>): this {
+    Object.assign(this.metadata, facts);
+    return this;
+  }
+
+  /** The one ErrorInfo every answer carries: `reason` is the catalogue code. */
+  errorInfo(): ErrorInfo {
+    const metadata: Record<string, string> = {};
+    // A header the client must act on is repeated where a client reading only the body finds it.
+    if (this.headers['retry-after'] !== undefined) metadata['retryAfterSeconds'] = this.headers['retry-after'];
+    if (this.headers['upload-offset'] !== undefined) metadata['uploadOffset'] = this.headers['upload-offset'];
+    Object.assign(metadata, this.metadata);
+    return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: this.code, domain: ERROR_DOMAIN, metadata };
+  }
+
   toStatus(): StatusBody {
-    return { code: this.grpcCode, message: this.message, details: [] };
+    return { code: this.grpcCode, message: this.message, details: [this.errorInfo()] };
   }
 }
 
@@ -88,7 +118,7 @@ export class OutcomeUnknownError extends BridgeError {
   override name = 'OutcomeUnknownError';
 
   constructor(
-    timeoutMs: number,
+    readonly timeoutMs: number,
     /** Archive bytes sent before the half-close, to check the late answer's size against. */
     readonly sentBytes: number,
     readonly answer: Promise<{ contextId: string; sizeBytes: string }>,
@@ -307,6 +337,10 @@ export const Errors = {
   uploadOutcomeUnknown: (detail: string) =>
     new BridgeError('UPLOAD_OUTCOME_UNKNOWN', `Every byte of the upload was sent completely, but its outcome is not known (${detail}); this upload URL never uploads it again. Ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds in case the answer is recorded; check with the BuildService before uploading the archive anew.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
 
+  resumableOutcomeUnknown: (timeoutMs: number) =>
+    new BridgeError('UPLOAD_OUTCOME_PENDING', `Every byte of the upload was sent completely, but the upstream BuildService has not answered within ${timeoutMs} ms (UPSTREAM_RESPONSE_TIMEOUT_MS): the outcome is not known yet, the context may or may not be stored. Do not upload it again: ask HEAD on this upload's URL in ${RETRY_AFTER_SECONDS} seconds, which answers with the contextId once the upstream does.`,
+      504, GrpcCode.DEADLINE_EXCEEDED, { 'retry-after': RETRY_AFTER_SECONDS }),
+
   patchSuperseded: () =>
     new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),
 
@@ -332,7 +366,9 @@ export function toBridgeError(err: unknown): BridgeError {
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status === 404) return new BridgeError('NOT_FOUND', typeof e.message === 'string' ? e.message : 'Not found', 404, GrpcCode.NOT_FOUND);
   if (status >= 400 && status < 500) {
-    return new BridgeError(typeof e.code === 'string' ? e.code : 'BAD_REQUEST', typeof e.message === 'string' ? e.message : 'Bad request', status, GrpcCode.INVALID_ARGUMENT);
+    // One documented reason for whatever the framework refused; its own code stays visible for a bug report.
+    const error = new BridgeError('BAD_REQUEST', typeof e.message === 'string' ? e.message : 'Bad request', status, GrpcCode.INVALID_ARGUMENT);
+    return typeof e.code === 'string' ? error.withMetadata({ frameworkCode: e.code }) : error;
   }
   return new BridgeError('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', 500, GrpcCode.INTERNAL, {}, { cause: err });
 }

@@ -256,15 +256,33 @@ function ended(stack: Stack, call: UploadObservation): Promise<void> {
 
 /**
  * A refusal in the contract's shape: the status, a body of exactly
- * `{code, message, details: []}` with the gRPC code, and a message that says
- * what went wrong. `body` may be the raw text or the parsed JSON.
+ * `{code, message, details}` with the gRPC code, a message that says what
+ * went wrong, and exactly one google.rpc.ErrorInfo of the bridge's domain in
+ * `details` (its reason checked when given). `body` may be the raw text or
+ * the parsed JSON. Returns the ErrorInfo.
  */
-export function assertRefusal(reply: { status: number; body: unknown }, status: number, code: number, message?: RegExp): void {
+export function assertRefusal(reply: { status: number; body: unknown }, status: number, code: number, message?: RegExp, reason?: string): ErrorInfoJson {
   const body = (typeof reply.body === 'string' ? JSON.parse(reply.body || '{}') : reply.body) as Record<string, unknown>;
   assert.equal(reply.status, status, JSON.stringify(body));
   assert.deepEqual(Object.keys(body).sort(), ['code', 'details', 'message'], JSON.stringify(body));
   assert.equal(body['code'], code, JSON.stringify(body));
-  assert.deepEqual(body['details'], []);
   assert.equal(typeof body['message'], 'string');
   if (message) assert.match(body['message'] as string, message);
+  const details = body['details'] as Array<Record<string, unknown>>;
+  const infos = details.filter((d) => d['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo');
+  assert.equal(infos.length, 1, `exactly one ErrorInfo in ${JSON.stringify(details)}`);
+  const info = infos[0] as unknown as ErrorInfoJson;
+  assert.equal(info.domain, 'ignite-upload-bridge');
+  assert.match(info.reason, /^[A-Z][A-Z0-9_]*$/);
+  assert.equal(typeof info.metadata, 'object');
+  for (const value of Object.values(info.metadata)) assert.equal(typeof value, 'string');
+  if (reason) assert.equal(info.reason, reason, JSON.stringify(body));
+  return info;
+}
+
+export interface ErrorInfoJson {
+  '@type': string;
+  reason: string;
+  domain: string;
+  metadata: Record<string, string>;
 }

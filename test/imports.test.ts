@@ -132,7 +132,7 @@ describe('import from a URL', () => {
     const error = status['error'] as { code: number; message: string; details: unknown[] };
     assert.equal(error.code, 14);
     assert.match(error.message, /answered 404 Not Found: no such file here/);
-    assert.deepEqual(error.details, []);
+    assert.deepEqual(error.details, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IMPORT_SOURCE_FAILED', domain: 'ignite-upload-bridge', metadata: {} }]);
   });
 
   test('with default settings, loopback, private, link-local and IPv6 forms of them are refused before any connection', async (t) => {

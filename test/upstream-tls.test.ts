@@ -100,7 +100,7 @@ describe('TLS to the upstream', () => {
     assert.equal(body.code, 14);
     assert.match(body.message, /UNAVAILABLE/);
     assert.match(body.message, /certificate/i);
-    assert.deepEqual(body.details, []);
+    assert.deepEqual(body.details, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'UPSTREAM_UNAVAILABLE', domain: 'ignite-upload-bridge', metadata: {} }]);
     const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((r) => r.level >= 50);
     assert.ok(errors.some((r) => /certificate/i.test(r.msg)), `no error log line names the certificate: ${lines.join('')}`);
     assert.equal(stack.observed.length, 0, 'nothing reached the upstream');

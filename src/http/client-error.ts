@@ -1,26 +1,48 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Errors, type BridgeError } from '../errors.js';
-import { LINGER_MS } from './close-after-reply.js';
+import { lingerThenDestroy } from './close-after-reply.js';
 
-interface InFlight {
+interface Reader {
   request: IncomingMessage;
-  response: ServerResponse;
   fail: (error: BridgeError) => void;
 }
 
-/** Uploads in flight, by socket: a parse error in their body is theirs to answer. */
-const uploadsBySocket = new WeakMap<Socket, InFlight>();
+/** The request on each socket whose body a route is reading: a parse error in it is that route's to answer. */
+const readers = new WeakMap<Socket, Reader>();
+/** What Node's parser refused on a socket before any route was reading its request's body. */
+const refused = new WeakMap<Socket, BridgeError>();
 const answered = new WeakSet<Socket>();
 
-/** While registered, a request Node's parser refuses on this socket ends this upload (if its body is not complete yet). */
-export function routeParseErrors(request: IncomingMessage, response: ServerResponse, fail: (error: BridgeError) => void): () => void {
+/**
+ * Calls `fail` once if Node's parser refuses the rest of this request's body
+ * (bad chunk framing, or the client closing its side mid-body), also when it
+ * already did before the route looked: the error can arrive in the same read
+ * as the headers, before any route ran. Returns the unsubscribe.
+ */
+export function onParseError(request: IncomingMessage, fail: (error: BridgeError) => void): () => void {
   const socket = request.socket;
-  const entry = { request, response, fail };
-  uploadsBySocket.set(socket, entry);
+  const known = parseErrorOf(request);
+  if (known) {
+    fail(known);
+    return () => {};
+  }
+  const reader = { request, fail };
+  readers.set(socket, reader);
   return () => {
-    if (uploadsBySocket.get(socket) === entry) uploadsBySocket.delete(socket);
+    if (readers.get(socket) === reader) readers.delete(socket);
   };
+}
+
+/** The parse error that already ended this request's body, if one did. */
+export function parseErrorOf(request: IncomingMessage): BridgeError | undefined {
+  // A request whose body completed is not the one the parser refused (a later, pipelined one is).
+  return request.complete ? undefined : refused.get(request.socket);
+}
+
+/** The single-request upload forms: while registered, a parse error in this body fails the upload. */
+export function routeParseErrors(request: IncomingMessage, _response: ServerResponse, fail: (error: BridgeError) => void): () => void {
+  return onParseError(request, fail);
 }
 
 /** What the client is told for an error of Node's HTTP parser; undefined when it is not one (the client closed, a socket error). */
@@ -34,25 +56,33 @@ export function parseErrorReply(err: NodeJS.ErrnoException): BridgeError | undef
 /**
  * Fastify's clientErrorHandler: a request Node's parser refuses (bad chunk
  * framing, Content-Length with Transfer-Encoding, headers too large or too
- * slow) is answered in the contract's error shape. In the middle of an
- * upload's body, the upload itself is failed (its call cancelled) and its own
- * error path answers. Once a response is under way on the socket, nothing
- * else is written: that response ends the connection.
+ * slow) is answered in the contract's error shape. While a route reads the
+ * body, that route is failed (an upload's call is cancelled) and answers;
+ * before one does, the error is kept for the route to find (see
+ * `onParseError` and the app's onRequest check), so the request never acts.
+ * Once a response is under way on the socket, nothing else is written: that
+ * response ends the connection.
  */
 export function clientErrorHandler(onMalformed: (reply: BridgeError, err: NodeJS.ErrnoException) => void) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (socket.destroyed || answered.has(socket)) return;
     const reply = parseErrorReply(err);
     if (reply) onMalformed(reply, err);
-    const upload = uploadsBySocket.get(socket);
-    if (upload && !upload.request.complete) {
-      answered.add(socket);
-      upload.fail(reply ?? Errors.clientAborted());
+    const error = reply ?? Errors.clientAborted();
+    answered.add(socket);
+    const reader = readers.get(socket);
+    if (reader && !reader.request.complete) {
+      reader.fail(error);
       return;
     }
     // Node's own rule: a response already under way (or owed) on this socket cannot be followed by another.
-    const current = upload?.response ?? (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-    answered.add(socket);
+    const current = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (current && !current.headersSent && !current.req.complete) {
+      // The route has not begun reading: it answers once it looks (before acting), on a connection that then closes.
+      refused.set(socket, error);
+      current.setHeader('connection', 'close');
+      return;
+    }
     if (current) {
       if (!current.headersSent) current.setHeader('connection', 'close');
       if (current.writableFinished) socket.destroy();
@@ -60,7 +90,7 @@ export function clientErrorHandler(onMalformed: (reply: BridgeError, err: NodeJS
     } else if (reply && socket.writable) {
       const body = JSON.stringify(reply.toStatus());
       socket.end(`HTTP/1.1 ${reply.httpStatus} ${statusText(reply.httpStatus)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      lingerThenDestroy(socket);
     } else {
       socket.destroy();
     }

@@ -1,15 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** How long unread request bytes are discarded after an early reply before the socket is destroyed. */
 export const LINGER_MS = 2000;
+/** How many request bytes are discarded after an early reply, at most, before the socket is destroyed. */
+export const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * For a reply sent before the request body was read: `Connection: close`, so
  * Node does not read (and discard) the rest of a multi-GB body to keep the
  * connection alive. Node would then destroy the socket as soon as its FIN is
  * out; with request bytes still arriving that becomes a TCP reset, which can
- * wipe the reply from the client's receive buffer before it reads it. So the
- * input is discarded for a bounded time first, then the socket is destroyed.
+ * wipe the reply from the client's receive buffer before it reads it (a
+ * client without `Expect: 100-continue`, e.g. wget, reads only once it has
+ * written its body). So the input is discarded for a bounded time and number
+ * of bytes first, then the socket is destroyed.
  */
 export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return;
@@ -23,8 +28,23 @@ export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void
     // A 'data' listener keeps the request flowing even if a body iterator removes its own listener later.
     req.on('data', () => {});
     req.resume();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    lingerThenDestroy(socket);
   });
+}
+
+/**
+ * Keeps reading (and dropping) what the client still sends after our reply
+ * and FIN, until it closes, LINGER_MS pass or LINGER_MAX_BYTES arrive; then
+ * destroys the socket. Bytes are counted on the socket (Node's parser reads
+ * its handle directly, so the socket emits no 'data').
+ */
+export function lingerThenDestroy(socket: Socket): void {
+  const start = socket.bytesRead;
+  const deadline = Date.now() + LINGER_MS;
+  const timer = setInterval(() => {
+    if (Date.now() >= deadline || socket.bytesRead - start > LINGER_MAX_BYTES) socket.destroy();
+  }, 50);
+  timer.unref();
+  socket.once('close', () => clearInterval(timer));
+  if (socket.destroyed) clearInterval(timer);
 }

@@ -53,6 +53,12 @@ export interface PatchRequest {
   observe: () => (name: string, archive: Readonly<ReceivedArchive>) => void;
   /** Called once the PATCH is accepted, right before its body is read (e.g. 100 Continue). */
   beforeBody: () => void;
+  /**
+   * Aborted when the request itself broke: Node's parser refused its body
+   * (reason MALFORMED_HTTP) or the client closed its side mid-body
+   * (CLIENT_ABORTED), seen at once rather than at the idle timeout.
+   */
+  broken?: AbortSignal;
   idleTimeoutMs: number;
 }
 
@@ -189,11 +195,21 @@ export class ResumableUpload {
     if (length !== undefined && request.contentLength !== undefined && request.offset + request.contentLength > length) {
       throw this.end(Errors.pastUploadLength(length));
     }
+    // A request refused before its body was read never acts.
+    if (request.broken?.aborted) throw toBridgeError(request.broken.reason);
     const upload = this.open(request);
     if (this.paused) this.onResume();
     this.paused = false;
     request.beforeBody();
     const stop = new AbortController();
+    const onBroken = () => {
+      const reason = toBridgeError(request.broken!.reason);
+      // A client that left pauses the upload. A body whose framing broke may already have passed on bytes that
+      // were not the archive's (a miscounted chunk), so the upload cannot keep them: it ends, its call is reset.
+      if (reason.code === 'CLIENT_ABORTED') stop.abort(reason);
+      else this.end(reason);
+    };
+    request.broken?.addEventListener('abort', onBroken, { once: true });
     const done = upload.receive(request.body, {
       signal: stop.signal,
       idleError: () => Errors.patchIdle(request.idleTimeoutMs, upload.offset),
@@ -210,6 +226,7 @@ export class ResumableUpload {
       this.paused = true;
       interrupted = toBridgeError(err);
     } finally {
+      request.broken?.removeEventListener('abort', onBroken);
       if (this.current?.stop === stop) this.current = undefined;
       this.progress();
     }
@@ -223,12 +240,17 @@ export class ResumableUpload {
     return { kind: 'progress' };
   }
 
-  /** DELETE: resets the call (nothing is stored); after the half-close it is too late; a gone upload stays gone (410). */
+  /**
+   * DELETE: resets the call (nothing is stored); after the half-close it is
+   * too late; a gone upload stays gone (410). A PATCH still open is ended with
+   * the upload, and told so.
+   */
   async terminate(): Promise<void> {
-    await this.takeOver();
     if (this.phase === 'committing' || this.phase === 'completed' || this.phase === 'unknown') throw Errors.deleteAfterHalfClose();
     if (this.phase !== 'receiving') throw this.error!;
-    this.end(Errors.uploadGone('The upload was terminated (DELETE)'), 'terminated');
+    const current = this.current;
+    this.end(Errors.uploadGone('The upload was terminated (DELETE): its upstream call was cancelled and nothing was stored'), 'terminated');
+    await current?.done.catch(() => {});
   }
 
   /**
@@ -284,9 +306,14 @@ export class ResumableUpload {
           else this.error = Errors.uploadOutcomeUnknown('the upstream never answered within UPSTREAM_OUTCOME_WAIT_MS');
           this.settle();
         });
+        this.settle();
+        // A tus client has no Idempotency-Key: its upload URL is how it learns the outcome.
+        throw Errors.resumableOutcomeUnknown(error.timeoutMs);
       } else if (error.code === 'UPSTREAM_OUTCOME_LOST') {
         this.phase = 'unknown';
         this.error = Errors.uploadOutcomeUnknown(`the connection to the upstream broke after every byte was sent: ${error.message}`);
+        this.settle();
+        throw this.error;
       } else {
         this.fail(Errors.uploadGone(`The upload failed: ${error.message}`));
       }

@@ -13,6 +13,7 @@ import type { DigestAlgorithm, UploadOutcome, UploadStreamer } from '../upload/s
 import { identifyCaller } from '../admission/authenticate.js';
 import { reprDigest, wantedDigests } from '../upload/digests.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
+import { onParseError } from '../http/client-error.js';
 
 export interface ImportOptions {
   /** How host names are resolved before the address check (tests inject hostile resolvers). */
@@ -56,7 +57,13 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     identifyCaller(request.headers, config);
     if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
     const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
-    const done = () => clearTimeout(timer);
+    // Framing Node's parser refuses ends the body now, not at the idle timeout.
+    // (On the next turn: an error known already must wait until Fastify listens to the payload.)
+    const unroute = onParseError(request.raw, (error) => setImmediate(() => payload.emit('error', error)));
+    const done = () => {
+      clearTimeout(timer);
+      unroute();
+    };
     payload.once('end', done).once('close', done).once('error', done);
     return payload;
   });

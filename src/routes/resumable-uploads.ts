@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, toBridgeError } from '../errors.js';
 import { identifyCaller } from '../admission/authenticate.js';
+import { onParseError, parseErrorOf } from '../http/client-error.js';
+import { discardBody } from '../http/discard-body.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload.js';
@@ -77,8 +79,14 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     reply.header('location', `${BASE}/${upload.id}`);
     const completed = withBody && upload instanceof ResumableUpload
       ? await patch(request, reply, upload, 0).catch((err: unknown) => {
+        const refused = parseErrorOf(request.raw);
+        // A creation Node's parser refused creates nothing: the upload ends (its call, if opened, is reset).
+        if (refused) upload.end(refused);
+        if (upload.phase !== 'receiving') {
+          reply.removeHeader('location');
+          throw err;
+        }
         // Only this request ended: the upload exists, with what arrived.
-        if (upload.phase !== 'receiving') throw err;
         return false;
       })
       : false;
@@ -100,7 +108,10 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       return reply.code(204).headers(offsetHeaders(upload)).send();
     },
     DELETE: async (request: FastifyRequest, reply: FastifyReply) => {
-      await uploads.terminate(find(request));
+      const upload = find(request);
+      // Only a request Node's parser accepted whole may terminate anything.
+      await discardBody(request.raw, config.uploadIdleTimeoutMs);
+      await uploads.terminate(upload);
       return reply.code(204).send();
     },
   };
@@ -133,6 +144,9 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     if (length !== undefined && length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
+    const contentLength = request.headers['transfer-encoding'] === undefined ? byteCount('Content-Length', request.headers['content-length']) : undefined;
+    // A deferred length cannot end the upload at Upload-Length: refuse bytes that cannot fit before they are sent.
+    if (contentLength !== undefined && offset + contentLength > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
     // A PATCH receiving bytes takes an upload slot; a paused upload may still finish during a drain.
     const slot = gate.enter({ duringDrain: true });
     const onShutdown = () => upload.end(toBridgeError(slot.signal.reason));
@@ -147,13 +161,17 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       }, 'resumable').catch(() => {});
       return watch;
     };
+    // Framing Node's parser refuses, or a client closing mid-body, ends this PATCH at once (not at the idle timeout).
+    const broken = new AbortController();
+    const unroute = onParseError(request.raw, (error) => broken.abort(error));
     let result: PatchResult;
     try {
       result = await upload.patch({
         body: request.raw,
         offset,
-        contentLength: request.headers['transfer-encoding'] === undefined ? byteCount('Content-Length', request.headers['content-length']) : undefined,
+        contentLength,
         length,
+        broken: broken.signal,
         headers: forwardedHeaders(request, typeof authorization === 'string' ? authorization : undefined),
         observe,
         // Only once the offset and the upload's state were checked may the client start sending.
@@ -166,6 +184,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       if (upload.phase === 'receiving') reply.headers(offsetHeaders(upload));
       throw err;
     } finally {
+      unroute();
       slot.signal.removeEventListener('abort', onShutdown);
       slot.release();
     }

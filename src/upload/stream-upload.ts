@@ -229,7 +229,7 @@ export class Upload {
       // Not abortable: from the half-close on, the outcome is the target's (commit has its own timeouts).
       const response = await this.call.commit();
       if (response.sizeBytes !== String(archive.bytes)) {
-        throw Errors.upstreamSizeMismatch(archive.bytes, response.sizeBytes);
+        throw Errors.upstreamSizeMismatch(archive.bytes, response.sizeBytes).withMetadata({ contextId: response.contextId });
       }
       return { ...archive, contextId: response.contextId, sizeBytes: response.sizeBytes };
     } catch (err) {
