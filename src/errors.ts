@@ -209,6 +209,11 @@ export const Errors = {
   idempotencyKeyReused: () =>
     new BridgeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different upload (name, size or sha-256 differ); nothing was stored. Use a new key for a new upload.', 422, GrpcCode.FAILED_PRECONDITION),
 
+  /** The claim lapsed (or Redis did not take the "sent" mark) before the half-close: the call was cancelled instead. */
+  idempotencyClaimLost: (cause?: unknown) =>
+    new BridgeError('IDEMPOTENCY_CLAIM_LOST', `This upload's Idempotency-Key could not be marked as sent in the shared store (Redis, REDIS_URL): its claim lapsed while the body arrived, or Redis did not answer in time. So the upload was cancelled before the commit: nothing was stored. Retry in ${RETRY_AFTER_SECONDS} seconds with the same key.`,
+      503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
+
   invalidImport: (detail: string) =>
     invalid('INVALID_IMPORT', `${detail}. Send JSON like {"url": "https://host/ctx.tar.gz", "name": "ctx.tar.gz", "headers": {"authorization": "Bearer …"}}.`),
 
