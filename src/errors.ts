@@ -197,7 +197,7 @@ export const Errors = {
     new BridgeError('IDEMPOTENCY_KEY_AWAITING_OUTCOME', `The upload with this Idempotency-Key was sent completely and the bridge is still waiting for the upstream's answer: retry with the same key in ${RETRY_AFTER_SECONDS} seconds to get it. Do not upload it under a new key, or it may be stored twice.`, 409, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
 
   idempotencyOutcomeUnknown: () =>
-    new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
+    new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but its answer never reached the bridge (the upstream BuildService did not answer within UPSTREAM_OUTCOME_WAIT_MS, or the bridge replica waiting for it stopped): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
 
   /** The call was half-closed, then the connection or stream failed: the upstream may or may not have committed. */
   upstreamOutcomeLost: (status: string, details: string) =>

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startReferenceUpstream, type ReferenceUpstream } from '../src/reference-upstream/server.js';
+import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions } from '../src/reference-upstream/server.js';
 import { RedisServer } from './redis-server.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -19,9 +19,12 @@ export interface BridgeProcess {
   warnings(): Array<{ level: number; msg: string }>;
 }
 
-/** `node dist/src/main.js` on PORT=0; resolves with its URL from the "listening" log line. Killed after the test. */
-export async function spawnBridge(t: { after(fn: () => unknown): void }, env: Record<string, string>): Promise<BridgeProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * `node dist/src/main.js` (or another build's `main`, e.g. the previous version's) on PORT=0;
+ * resolves with its URL from the "listening" log line. Killed after the test.
+ */
+export async function spawnBridge(t: { after(fn: () => unknown): void }, env: Record<string, string>, main = MAIN): Promise<BridgeProcess> {
+  const child = spawn(process.execPath, [main], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -70,12 +73,12 @@ export interface Replicas {
   close(): Promise<void>;
 }
 
-export async function startReplicas(env: Record<string, string> = {}): Promise<Replicas> {
+export async function startReplicas(env: Record<string, string> = {}, upstream: Partial<ReferenceUpstreamOptions> = {}): Promise<Replicas> {
   const cleanups: Array<() => unknown> = [];
   const scope = { after: (fn: () => unknown) => { cleanups.push(fn); } };
   const redis = await RedisServer.start();
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-replicas-'));
-  const reference = await startReferenceUpstream({ dataDir });
+  const reference = await startReferenceUpstream({ ...upstream, dataDir });
   cleanups.push(() => redis.stop(), () => reference.close(), () => rm(dataDir, { recursive: true, force: true }));
   const shared = { REDIS_URL: redis.url, IGNITE_GRPC_TARGET: reference.target, ...env };
   const [a, b] = await Promise.all([spawnBridge(scope, shared), spawnBridge(scope, shared)]);
