@@ -43,19 +43,21 @@ export class DelayProxy extends EventEmitter {
       });
     }
     server.pipe(client);
-    // Each piece leaves no earlier than the one before it, whatever the delay was when it came.
-    let last = 0;
-    client.on('data', (data: Buffer) => {
-      const at = Math.max(Date.now() + this.delayMs, last);
-      last = at;
-      if (at <= Date.now()) {
-        server.write(data);
-        return;
-      }
-      setTimeout(() => {
+    // One queue per connection, drained in order: a piece never overtakes an earlier one.
+    const held: Array<{ at: number; data: Buffer }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      while (held.length > 0 && held[0]!.at <= Date.now()) {
+        const { data } = held.shift()!;
         server.write(data);
         this.emit('forwarded', data);
-      }, at - Date.now());
+      }
+      if (held.length > 0) timer = setTimeout(drain, held[0]!.at - Date.now());
+    };
+    client.on('data', (data: Buffer) => {
+      held.push({ at: Math.max(Date.now() + this.delayMs, held.at(-1)?.at ?? 0), data });
+      if (!timer) drain();
     });
   }
 }

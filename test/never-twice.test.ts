@@ -82,7 +82,7 @@ describe('never twice, whoever dies (Idempotency-Keys on a shared Redis)', { ski
     const owner = await spawnBridge(t, replicas.env);
     await ready(owner);
     const archive = gzipLike(500_000);
-    faults.answerAfterCommitDelayMs = 60_000;
+    faults.answerAfterCommitDelayMs = 10_000;
     const stored = once(reference.events, 'stored');
     const first = put(owner.url, 'killed.tar.gz', archive, 'k-killed').catch((err: unknown) => err);
     await stored;
@@ -164,7 +164,10 @@ describe('never twice, whoever dies (Idempotency-Keys on a shared Redis)', { ski
     await ready(slow);
     const archive = gzipLike(200_000);
     proxy.delayMs = 1500;
-    const landed = once(proxy, 'forwarded');
+    // The claim's own bytes reaching Redis (heartbeats queue behind the same delay).
+    const landed = new Promise<void>((resolve) => proxy.on('forwarded', (data: Buffer) => {
+      if (data.includes('k-delayed')) resolve();
+    }));
     const refused = await put(slow.url, 'delayed.tar.gz', archive, 'k-delayed');
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 14);
@@ -191,7 +194,7 @@ describe('never twice, whoever dies (Idempotency-Keys on a shared Redis)', { ski
       const [current, previous] = await Promise.all([spawnBridge(t, replicas.env), spawnBridge(t, replicas.env, previousMain)]);
       await Promise.all([ready(current), ready(previous)]);
       const archive = gzipLike(300_000);
-      faults.answerAfterCommitDelayMs = 60_000;
+      faults.answerAfterCommitDelayMs = 10_000;
       const stored = once(reference.events, 'stored');
       const first = put(current.url, 'rolling.tar.gz', archive, 'k-rolling').catch((err: unknown) => err);
       await stored;
