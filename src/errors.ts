@@ -236,7 +236,7 @@ export const Errors = {
     new BridgeError('IDEMPOTENCY_KEY_AWAITING_OUTCOME', `The upload with this Idempotency-Key was sent completely and the bridge is still waiting for the upstream's answer: retry with the same key in ${RETRY_AFTER_SECONDS} seconds to get it. Do not upload it under a new key, or it may be stored twice.`, 409, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
 
   idempotencyOutcomeUnknown: () =>
-    new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
+    new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but its answer never reached the bridge (the upstream BuildService did not answer within UPSTREAM_OUTCOME_WAIT_MS, or the bridge replica waiting for it stopped): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
 
   /** The call was half-closed, then the connection or stream failed: the upstream may or may not have committed. */
   upstreamOutcomeLost: (status: string, details: string) =>
@@ -247,6 +247,11 @@ export const Errors = {
 
   idempotencyKeyReused: () =>
     new BridgeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different upload (name, size or sha-256 differ); nothing was stored. Use a new key for a new upload.', 422, GrpcCode.FAILED_PRECONDITION),
+
+  /** The claim lapsed (or Redis did not take the "sent" mark) before the half-close: the call was cancelled instead. */
+  idempotencyClaimLost: (cause?: unknown) =>
+    new BridgeError('IDEMPOTENCY_CLAIM_LOST', `This upload's Idempotency-Key could not be marked as sent in the shared store (Redis, REDIS_URL): its claim lapsed while the body arrived, or Redis did not answer in time. So the upload was cancelled before the commit: nothing was stored. Retry in ${RETRY_AFTER_SECONDS} seconds with the same key.`,
+      503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
 
   invalidImport: (detail: string) =>
     invalid('INVALID_IMPORT', `${detail}. Send JSON like {"url": "https://host/ctx.tar.gz", "name": "ctx.tar.gz", "headers": {"authorization": "Bearer …"}}.`),

@@ -19,9 +19,12 @@ export interface BridgeProcess {
   warnings(): Array<{ level: number; msg: string }>;
 }
 
-/** `node dist/src/main.js` on PORT=0; resolves with its URL from the "listening" log line. Killed after the test. */
-export async function spawnBridge(t: { after(fn: () => unknown): void }, env: Record<string, string>): Promise<BridgeProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * `node dist/src/main.js` (or another build's `main`, e.g. the previous version's) on PORT=0;
+ * resolves with its URL from the "listening" log line. Killed after the test.
+ */
+export async function spawnBridge(t: { after(fn: () => unknown): void }, env: Record<string, string>, main = MAIN): Promise<BridgeProcess> {
+  const child = spawn(process.execPath, [main], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

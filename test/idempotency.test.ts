@@ -5,6 +5,7 @@ import { request } from 'undici';
 import { MemoryIdempotencyStore } from '../src/admission/idempotency-store.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { signatureHeaders } from './webhook-helpers.js';
+import { eventually } from './raw-http.js';
 import { storeContract, TTL_MS } from './idempotency-store-contract.js';
 
 async function put(stack: Stack, name: string, body: Buffer | Readable, headers: Record<string, string>) {
@@ -125,7 +126,8 @@ describe('Idempotency-Key', () => {
     const trickle = new PassThrough();
     const forged = put(stack, 'ctx.tar.gz', trickle, { ...key, ...signatureHeaders('guess', archive) });
     trickle.write(archive.subarray(0, 100_000));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The premise: the forged upload got past its admission and streams to the upstream (its call is open there).
+    await eventually(() => stack.opened.length === 1, 'the forged upload\'s call is open upstream');
     const real = await put(stack, 'ctx.tar.gz', archive, { ...key, ...signatureHeaders(secret, archive) });
     assert.equal(real.status, 200, JSON.stringify(real.body));
     trickle.end(archive.subarray(100_000));
@@ -198,5 +200,26 @@ describe('MemoryIdempotencyStore', () => {
     assert.equal((await store.peek('c')).state, 'done');
     assert.equal((await store.claim('e', 60_000)).state, 'claimed');
     assert.equal((await store.peek('d')).state, 'in-flight', 'held claims survive eviction');
+  });
+
+  test('"sent" and "unknown" keys are never forgotten by count, only by time; "sent" reads awaiting and takes no renewal', async () => {
+    let now = 0;
+    const store = new MemoryIdempotencyStore(1000, 1, () => now, 5000);
+    const token = async (key: string) => ((await store.claim(key, 500)) as { token: string }).token;
+    const sent = await token('sent');
+    assert.equal(await store.markSent('sent', sent), true);
+    assert.equal(await store.renew('sent', sent, 500, 'in-flight'), false, 'a lease renewal never shortens "sent"');
+    const lost = await token('lost');
+    assert.equal(await store.markSent('lost', lost), true);
+    assert.equal(await store.markUnknown('lost', lost), true);
+    for (const key of ['x', 'y', 'z']) assert.equal(await store.complete(key, await token(key), { fingerprint: 'f', response: { contextId: 'ctx', sizeBytes: '1' } }), true);
+    assert.deepEqual(await store.peek('sent'), { state: 'awaiting' });
+    assert.deepEqual(await store.peek('lost'), { state: 'unknown' });
+    assert.equal(await store.markSent('other', 'no-token'), false);
+    now = 1500; // past the lease and the TTL of finished keys, within the sent time
+    assert.deepEqual(await store.peek('sent'), { state: 'awaiting' });
+    assert.deepEqual(await store.peek('lost'), { state: 'free' }, 'unknown lives its TTL');
+    now = 5001;
+    assert.deepEqual(await store.peek('sent'), { state: 'free' });
   });
 });

@@ -133,7 +133,7 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
     assert.deepEqual((await get(`${a.url}${statusUrl}`)).body, status);
   });
 
-  test('a claim that lapsed while its owner still uploaded (Redis stalled past the lease) is not completed over the newer claim', async () => {
+  test('a claim that lapsed while its owner still uploaded (Redis stalled past the lease) is cancelled at its half-close: only the newer claim\'s upload is stored', async () => {
     const first = gzipLike(400_000);
     const upload = await claimingUpload(a.url, 'lapsed.tar.gz', 'k-lapsed', first.length);
     // Keep A's upload alive (its idle timeout) while Redis hangs and A cannot renew its claim.
@@ -147,10 +147,18 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
     const second = gzipLike(300_000);
     const newer = await claimingUpload(b.url, 'lapsed.tar.gz', 'k-lapsed', second.length);
     clearInterval(trickle);
+    const aCall = nextObservation();
     await upload.write(first.subarray(sent));
     const old = await upload.response();
     upload.destroy();
-    assert.equal(old.status, 200, `a success is answered 200 even when it cannot be recorded: ${old.body}`);
+    assert.equal(old.status, 503, `the lapsed claim cannot be marked sent, so its call is cancelled: ${old.body}`);
+    assert.equal(old.json.code, 14);
+    assert.match(String(old.json.message), /could not be marked as sent/);
+    assert.match(String(old.json.message), /nothing was stored/);
+    assert.equal(old.headers['retry-after'], '5');
+    const cancelled = await aCall;
+    assert.equal(cancelled.outcome, 'cancelled', 'the upstream saw A\'s call reset, not committed');
+    assert.equal(cancelled.bytes, first.length, 'A had sent the whole body');
     await newer.write(second);
     const fresh = await newer.response();
     newer.destroy();
@@ -158,25 +166,30 @@ describe('many replicas sharing one Redis', { skip: redisSkip }, () => {
     const replay = await put(a.url, 'lapsed.tar.gz', second, { 'idempotency-key': 'k-lapsed' });
     assert.equal(replay.body['contextId'], fresh.json.contextId, 'the key holds the newer claim\'s answer');
     assert.equal((await put(b.url, 'lapsed.tar.gz', first, { 'idempotency-key': 'k-lapsed' })).status, 422);
+    assert.deepEqual(stored().filter((o) => o.metadata?.name === 'lapsed.tar.gz').map((o) => o.contextId), [fresh.json.contextId],
+      'one context stored under the key, never two');
     const metrics = await (await request(`${a.url}/metrics`)).body.text();
     assert.match(metrics, /^ignite_bridge_idempotency_record_failures_total 1$/m);
     assert.ok(a.warnings().some((w) => /claim had lapsed/.test(w.msg)), 'A logged the lapsed claim');
   });
 
-  test('Redis killed: keyed requests and import status get 503 with Retry-After at once, a success still gets 200, plain uploads go on, a replica starts anyway; Redis back: keys work again, with no phantom claim', async (t) => {
+  test('Redis killed: keyed requests and import status get 503 with Retry-After at once, a keyed upload at its half-close is cancelled (503), plain uploads go on, a replica starts anyway; Redis back: keys work again, with no phantom claim', async (t) => {
     const archive = gzipLike(200_000);
     const source = await startSource(t, (_req, res) => res.end());
     const midway = await claimingUpload(a.url, 'midway.tar.gz', 'k-midway', archive.length);
     await redis.kill();
     await eventually(async () => (await get(`${a.url}/readyz`)).body['redis'] === 'unavailable', 'A reports Redis unavailable');
-    // An upload that took its key before the outage succeeds: its answer cannot be recorded, which is logged and counted.
+    // An upload that took its key before the outage cannot mark it sent: it is cancelled, not committed unrecorded.
+    const midwayCall = nextObservation();
     await midway.write(archive);
     const finished = await midway.response();
     midway.destroy();
-    assert.equal(finished.status, 200, finished.body);
+    assert.equal(finished.status, 503, finished.body);
+    assert.match(String(finished.json.message), /could not be marked as sent .* nothing was stored/);
+    assert.equal((await midwayCall).outcome, 'cancelled');
     assert.match(await (await request(`${a.url}/metrics`)).body.text(), /^ignite_bridge_idempotency_record_failures_total 2$/m);
     // The child's log lines reach this process asynchronously.
-    await eventually(() => a.logs.some((line) => line.includes('recording the Idempotency-Key outcome failed')), 'A logged the failed record');
+    await eventually(() => a.logs.some((line) => line.includes('recording the Idempotency-Key outcome failed')), 'A logged the failed release');
 
     const sentAt = Date.now();
     const refused = await put(a.url, 'outage.tar.gz', archive, { 'idempotency-key': 'k-outage' });

@@ -5,6 +5,7 @@ import { BridgeError } from '../src/errors.js';
 import { RedisConnection, REDIS_COMMAND_TIMEOUT_MS, type StateLog } from '../src/shared-state/redis-connection.js';
 import { RedisIdempotencyStore } from '../src/shared-state/redis-idempotency-store.js';
 import { RedisImportJobs } from '../src/shared-state/redis-import-jobs.js';
+import { ReplicaHeartbeat } from '../src/shared-state/replica-heartbeat.js';
 import { storeContract, TTL_MS } from './idempotency-store-contract.js';
 import { eventually } from './raw-http.js';
 import { RedisServer, redisSkip } from './redis-server.js';
@@ -22,6 +23,8 @@ describe('Redis shared state', { skip: redisSkip }, () => {
   let connection: RedisConnection;
   /** A plain client to look at what the bridge wrote. */
   let inspect: Redis;
+  /** This test process as the owner of the keys it marks sent. */
+  let heartbeat: ReplicaHeartbeat;
 
   before(async () => {
     server = await RedisServer.start();
@@ -29,19 +32,21 @@ describe('Redis shared state', { skip: redisSkip }, () => {
     inspect = new Redis(server.url, { lazyConnect: true });
     await inspect.connect();
     await eventually(() => connection.state === 'ready', 'the bridge\'s connection is ready');
+    heartbeat = new ReplicaHeartbeat(connection, 5000);
   });
   after(async () => {
+    await heartbeat.stop();
     inspect.disconnect();
     await connection.close();
     await server.stop();
   });
 
   describe('RedisIdempotencyStore: the store contract', () => {
-    storeContract(() => new RedisIdempotencyStore(connection, TTL_MS), true);
+    storeContract(() => new RedisIdempotencyStore(connection, TTL_MS, heartbeat), true);
   });
 
   test('keys are prefixed and every one expires by itself (PX): a lease while claimed, the TTL once finished', async () => {
-    const store = new RedisIdempotencyStore(connection, 60_000);
+    const store = new RedisIdempotencyStore(connection, 60_000, heartbeat);
     const claim = await store.claim('anonymous\nlayout', 5000);
     assert.equal(claim.state, 'claimed');
     const key = 'ignite:idem:anonymous\nlayout';
@@ -56,7 +61,7 @@ describe('Redis shared state', { skip: redisSkip }, () => {
   test('Redis down: a claim fails at once with 503 SHARED_STATE_UNAVAILABLE and Retry-After; back up, the same key claims normally', async () => {
     const log = recorder();
     const own = new RedisConnection(server.url, log);
-    const store = new RedisIdempotencyStore(own, 60_000);
+    const store = new RedisIdempotencyStore(own, 60_000, heartbeat);
     try {
       await eventually(() => own.state === 'ready', 'ready');
       await server.kill();
@@ -81,7 +86,7 @@ describe('Redis shared state', { skip: redisSkip }, () => {
   });
 
   test('a stalled Redis (SIGSTOP): a claim is refused within the command timeout, and taken back once Redis runs again', async () => {
-    const store = new RedisIdempotencyStore(connection, 60_000);
+    const store = new RedisIdempotencyStore(connection, 60_000, heartbeat);
     server.pause();
     try {
       const started = Date.now();
@@ -92,7 +97,7 @@ describe('Redis shared state', { skip: redisSkip }, () => {
     } finally {
       server.resume();
     }
-    // The SET was in the socket and ran when Redis resumed; its request got 503, so it must not stand for its 30 s lease.
+    // The script was in the socket and ran when Redis resumed, past its deadline: it must not stand for its 30 s lease.
     await eventually(async () => (await inspect.exists('ignite:idem:anonymous\nstalled')) === 0, 'the refused claim was taken back', 5000);
     assert.equal((await store.claim('anonymous\nstalled', 5000)).state, 'claimed');
     await eventually(() => connection.state === 'ready', 'ready again');

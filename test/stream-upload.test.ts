@@ -7,6 +7,7 @@ import { Errors } from '../src/errors.js';
 import { UploadStreamer } from '../src/upload/stream-upload.js';
 import type { UploadTarget } from '../src/upload/upload-target.js';
 import { assertNothingStored, gzipLike, startStack } from './helpers.js';
+import { eventually } from './raw-http.js';
 
 /** Resolves with the next value, or rejects after `ms` so a missing event fails instead of hanging. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -35,14 +36,16 @@ describe('regressions in the stream path', () => {
       const client = new AbortController();
       const upload = streamer.upload(source, { name: 'x', expectedSizeBytes: 0, headers: {}, signal: client.signal });
       source.write(gzipLike(64 * 1024));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The premise: the sink is blocked on the upstream (a write is waiting).
+      await eventually(() => release !== undefined, 'a write waits for the upstream');
       // The sink is blocked on the upstream; the client disconnects, then the upstream reads again.
       source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
       client.abort(Errors.clientAborted());
       await assert.rejects(upload, { code: 'CLIENT_ABORTED' });
       release?.();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.ok(cancelled, 'the upstream call was cancelled');
+      await eventually(() => cancelled, 'the upstream call was cancelled');
+      // Whatever the released write still did has run by the next macrotask.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -60,7 +63,8 @@ describe('regressions in the stream path', () => {
     const body = new PassThrough();
     const sent = request(`${stack.baseUrl}/v1/ignite/contexts/x.tar.gz`, { method: 'PUT', body });
     body.write(gzipLike(16 * 1024 * 1024));
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // The premise: the upstream has stopped reading, after its first MiB.
+    await eventually(() => (stack.opened[0]?.bytes ?? 0) >= 1024 * 1024, 'the upstream took its first MiB and stopped reading', 10_000);
     stack.app.uploadGate.cancelInFlight();
     const res = await within(sent, 10_000, 'the client getting its answer');
     const json = (await res.body.json()) as { code: number };

@@ -1,20 +1,22 @@
 import type { Config } from '../config.js';
-import type { ClaimPhase, IdempotencyStore } from './idempotency-store.js';
+import { Errors } from '../errors.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 
 /**
  * How long a claim lives without renewal: the upload idle timeout (1 to
  * 30 s), the same silence after which a live upload is given up. An upload
  * has no total time bound, so the owner renews its claim every third of that
- * while the upload (or the wait for its answer) runs, and the claim of an
- * owner that died expires soon after.
+ * while the body arrives, and the claim of an owner that died expires soon
+ * after. From the half-close on, the claim is "sent" instead: kept whatever
+ * happens to its owner, never renewed.
  */
 export const claimLeaseMs = (config: Pick<Config, 'uploadIdleTimeoutMs'>): number =>
   Math.min(30_000, Math.max(1_000, config.uploadIdleTimeoutMs));
 
 export class ClaimLease {
-  private phase: ClaimPhase = 'in-flight';
   private readonly timer: NodeJS.Timeout;
   private lost = false;
+  private renewing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: IdempotencyStore,
@@ -22,7 +24,7 @@ export class ClaimLease {
     readonly token: string,
     private readonly leaseMs: number,
   ) {
-    this.timer = setInterval(() => void this.renew(), Math.floor(leaseMs / 3));
+    this.timer = setInterval(() => { this.renewing = this.renew(); }, Math.floor(leaseMs / 3));
     this.timer.unref();
   }
 
@@ -31,10 +33,25 @@ export class ClaimLease {
     return !this.lost;
   }
 
-  /** The call is half-closed: retries now hear "awaiting its answer" rather than "in flight". */
-  async awaitingAnswer(): Promise<void> {
-    this.phase = 'awaiting';
-    await this.renew();
+  /**
+   * Before the half-close: the claim becomes "sent", or this throws (503) and
+   * the call must be cancelled, since a lapsed claim may already be another
+   * attempt's, and a mark Redis did not take leaves the key free for a retry.
+   */
+  async send(): Promise<void> {
+    this.stop();
+    await this.renewing;
+    let sent = false;
+    try {
+      sent = !this.lost && await this.store.markSent(this.key, this.token);
+    } catch (err) {
+      // Not known to be lost: the owner releases it (by its token) once Redis answers again.
+      throw Errors.idempotencyClaimLost(err);
+    }
+    if (!sent) {
+      this.lost = true;
+      throw Errors.idempotencyClaimLost();
+    }
   }
 
   stop(): void {
@@ -43,7 +60,7 @@ export class ClaimLease {
 
   private async renew(): Promise<void> {
     try {
-      if (!(await this.store.renew(this.key, this.token, this.leaseMs, this.phase))) {
+      if (!(await this.store.renew(this.key, this.token, this.leaseMs, 'in-flight'))) {
         this.lost = true;
         this.stop();
       }

@@ -13,8 +13,15 @@ export interface IdempotencyStore {
   claim(key: string, leaseMs: number): Promise<Claim>;
   /** What is there, without taking the key. */
   peek(key: string): Promise<Claim>;
-  /** The owner still works on it: extends the lease, and marks it `awaiting` once the call is half-closed. */
+  /** The owner still works on it: extends the lease (never over "sent"). */
   renew(key: string, token: string, leaseMs: number, phase: ClaimPhase): Promise<boolean>;
+  /**
+   * Just before the half-close: the holder's claim becomes "sent", kept for
+   * UPSTREAM_OUTCOME_WAIT_MS plus the TTL whatever happens to its owner, and
+   * read as `awaiting` while the owner lives, `unknown` once it is gone.
+   * False when the claim is no longer held: the call must then be cancelled.
+   */
+  markSent(key: string, token: string): Promise<boolean>;
   /** The attempt succeeded: remember its result until the TTL runs out. */
   complete(key: string, token: string, record: IdempotentResult): Promise<boolean>;
   /** The half-closed call never got an answer: never upload again under this key, until the TTL runs out. */
@@ -42,13 +49,14 @@ export interface IdempotentResult {
 export const newClaimToken = (): string => randomBytes(16).toString('hex');
 
 type Entry =
-  | { state: ClaimPhase; token: string; expiresAt: number }
+  | { state: ClaimPhase | 'sent'; token: string; expiresAt: number }
   | { state: 'done'; record: IdempotentResult; expiresAt: number }
   | { state: 'unknown'; expiresAt: number };
 
 /**
  * One replica's memory: at most `maxKeys` finished keys, oldest forgotten
- * first; a held claim is never evicted, only expired.
+ * first; a held claim, a sent one and an unknown outcome are never evicted,
+ * only expired (forgetting them would let a retry upload a second copy).
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
@@ -57,6 +65,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     private readonly ttlMs: number,
     private readonly maxKeys: number,
     private readonly now: () => number = Date.now,
+    /** How long a "sent" key is kept: UPSTREAM_OUTCOME_WAIT_MS plus the TTL. */
+    private readonly sentMs: number = ttlMs,
   ) {}
 
   async claim(key: string, leaseMs: number): Promise<Claim> {
@@ -72,12 +82,23 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async peek(key: string): Promise<Claim> {
     const entry = this.live(key);
     if (!entry) return { state: 'free' };
-    return entry.state === 'done' ? { state: 'done', record: entry.record } : { state: entry.state };
+    switch (entry.state) {
+      case 'done': return { state: 'done', record: entry.record };
+      // This process is the owner: while it runs, it awaits the answer.
+      case 'sent': return { state: 'awaiting' };
+      default: return { state: entry.state };
+    }
   }
 
   async renew(key: string, token: string, leaseMs: number, phase: ClaimPhase): Promise<boolean> {
-    if (!this.heldBy(key, token)) return false;
+    if (!this.heldBy(key, token) || this.entries.get(key)!.state === 'sent') return false;
     this.entries.set(key, { state: phase, token, expiresAt: this.now() + leaseMs });
+    return true;
+  }
+
+  async markSent(key: string, token: string): Promise<boolean> {
+    if (!this.heldBy(key, token)) return false;
+    this.entries.set(key, { state: 'sent', token, expiresAt: this.now() + this.sentMs });
     return true;
   }
 
@@ -126,7 +147,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (this.entries.size <= this.maxKeys) return;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxKeys) return;
-      if (!('token' in entry)) this.entries.delete(key);
+      if (entry.state === 'done') this.entries.delete(key);
     }
   }
 }

@@ -17,6 +17,9 @@ export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'checks' |
 
 type Response = IdempotentResult['response'];
 
+const RECORD_RETRY_MS = 250;
+const MAX_RECORD_RETRY_MS = 5000;
+
 export interface AdmissionDependencies {
   upstream: UploadTarget;
   lateAnswers: LateAnswers;
@@ -29,7 +32,8 @@ export interface AdmissionDependencies {
 /**
  * Signatures and Idempotency-Keys around the upload routes: `admit` runs
  * before the body (401, 409, the 504 of an unknown outcome), `job` adds the
- * signature tap and check and, for a retry of a finished key, swaps the
+ * signature tap and check, then the key's move to "sent" (the last check
+ * before the half-close) and, for a retry of a finished key, swaps the
  * upstream for a hashing sink; `finish` records or replays the response, and
  * `fail` gives the key back, or keeps it while a late answer may still come.
  */
@@ -62,6 +66,7 @@ export class UploadAdmissions {
       store: this.store,
       key: storeKey,
       leaseMs,
+      recordForMs: this.config.upstreamOutcomeWaitMs + this.config.idempotencyTtlMs,
       previous: claim.state === 'done' ? claim.record : undefined,
       lease: claim.state === 'claimed' ? new ClaimLease(this.store, storeKey, claim.token, leaseMs) : undefined,
     };
@@ -73,6 +78,8 @@ interface KeyState {
   store: IdempotencyStore;
   key: string;
   leaseMs: number;
+  /** How long writing the key's final state is retried while the store is unreachable: as long as a "sent" key lives. */
+  recordForMs: number;
   /** The first successful attempt's result, when this is a retry of it. */
   previous: IdempotentResult | undefined;
   /** Set while this attempt holds the key (signed requests take it once their signature verified). */
@@ -107,19 +114,23 @@ export class Admission {
       },
     };
     const signature = this.caller.signature;
+    const checks: NonNullable<RouteJob['checks']> = [];
     if (signature) {
       // The MAC is over the raw request body. A raw upload's archive bytes are that body;
       // @fastify/multipart reads request.raw itself, so a multipart body is tapped there.
       const multipart = this.request.isMultipart();
       if (multipart) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
       else job.taps = [(piece) => signature.update(piece)];
-      job.checks = [async () => {
+      checks.push(async () => {
         if (multipart && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal: base.signal });
         this.untap();
         signature.verify();
         await this.claimVerified();
-      }];
+      });
     }
+    // Last: a key may only be "sent" once nothing else can refuse the upload.
+    if (this.idempotency && !this.idempotency.previous) checks.push(() => this.idempotency!.lease?.send());
+    if (checks.length > 0) job.checks = checks;
     if (this.idempotency?.previous) job.upstream = hashingSink;
     return job;
   }
@@ -141,8 +152,9 @@ export class Admission {
 
   /**
    * The upload failed. A first attempt gives its key back so the retry runs
-   * for real, except when its half-closed call may still be answered: then the
-   * key is held (retries get 409) until the answer, or "unknown", is recorded.
+   * for real (its call was cancelled before the half-close), except when its
+   * half-closed call may still be answered: then the key stays "sent"
+   * (retries get 409) until the answer, or "unknown", is recorded.
    */
   async fail(err: unknown): Promise<void> {
     this.untap();
@@ -155,7 +167,6 @@ export class Admission {
       if (lease) await this.record((held) => this.idempotency!.store.release(this.idempotency!.key, held.token));
       return;
     }
-    await lease?.awaitingAnswer();
     this.deps.lateAnswers.follow(err, (late) => this.settleLate(late));
   }
 
@@ -173,10 +184,15 @@ export class Admission {
     });
   }
 
-  /** Writes the key's final state; a store that fails or a lapsed claim is logged and counted, never the client's error. */
+  /**
+   * Writes the key's final state; a store that fails or a lapsed claim is logged and counted, never the client's error.
+   * A store that fails is tried again in the background until it answers: a key left "sent" would answer 409 for as
+   * long as this process lives, one left claimed by a cancelled upload would hold its retries off.
+   */
   private async record(write: (lease: ClaimLease) => Promise<boolean>): Promise<void> {
-    const lease = this.idempotency?.lease;
-    if (!lease) return;
+    const state = this.idempotency;
+    const lease = state?.lease;
+    if (!state || !lease) return;
     lease.stop();
     try {
       if (!lease.held || !(await write(lease))) {
@@ -184,9 +200,20 @@ export class Admission {
         this.deps.onRecordFailed?.();
       }
     } catch (err) {
-      this.log.error({ err: toBridgeError(err), idempotencyKey: lease.key.split('\n')[1] }, 'recording the Idempotency-Key outcome failed');
+      this.log.error({ err: toBridgeError(err), idempotencyKey: lease.key.split('\n')[1] }, 'recording the Idempotency-Key outcome failed; retrying in the background until the store answers');
       this.deps.onRecordFailed?.();
+      this.recordLater(write, lease, Date.now() + state.recordForMs, RECORD_RETRY_MS);
     }
+  }
+
+  private recordLater(write: (lease: ClaimLease) => Promise<boolean>, lease: ClaimLease, until: number, delayMs: number): void {
+    if (Date.now() + delayMs > until) return;
+    setTimeout(() => {
+      write(lease).then(
+        (written) => this.log.info({ idempotencyKey: lease.key.split('\n')[1], written }, 'the store answers again: the Idempotency-Key outcome was recorded'),
+        () => this.recordLater(write, lease, until, Math.min(delayMs * 2, MAX_RECORD_RETRY_MS)),
+      );
+    }, delayMs).unref();
   }
 
   private fingerprint(): string {

@@ -4,8 +4,13 @@
  *
  * - `ignite:idem:<credential scope>\n<Idempotency-Key>`: a string, the key's
  *   state as JSON (`in-flight`/`awaiting` with the owner's token, `done` with
- *   the first response, `unknown`); PX = the claim's lease while claimed,
- *   IDEMPOTENCY_TTL_MS once finished.
+ *   the first response, `unknown`; "sent" is `awaiting` with `sent: true` and
+ *   the owner's process instance, so an older replica reads it as awaiting);
+ *   PX = the claim's lease while claimed, UPSTREAM_OUTCOME_WAIT_MS plus
+ *   IDEMPOTENCY_TTL_MS once sent, IDEMPOTENCY_TTL_MS once finished.
+ * - `ignite:replica:<instance>`: a bridge process's heartbeat; PX = the claim
+ *   lease, refreshed every third of it. A "sent" key whose owner has none
+ *   reads "outcome unknown".
  * - `ignite:import:<importId>`: a hash, `status` (the ImportStatus JSON) and
  *   `phase` (`receiving`, `awaiting` once the call is about to be
  *   half-closed, `finished`); PX = 24 h, set again when it finishes.
@@ -28,4 +33,5 @@ export const KEY_PREFIX = 'ignite:';
 export const IDEMPOTENCY_PREFIX = `${KEY_PREFIX}idem:`;
 export const importKey = (importId: string): string => `${KEY_PREFIX}import:${importId}`;
 export const importAliveKey = (importId: string): string => `${KEY_PREFIX}import:${importId}:alive`;
+export const replicaAliveKey = (instance: string): string => `${KEY_PREFIX}replica:${instance}`;
 export const uploadKey = (uploadId: string): string => `${KEY_PREFIX}upload:${uploadId}`;

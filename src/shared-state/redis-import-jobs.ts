@@ -2,28 +2,35 @@ import type { Redis, Result } from 'ioredis';
 import { Errors } from '../errors.js';
 import { finishedStatus, IMPORT_RESULT_TTL_MS, newImportId, type ImportOutcome, type ImportJobStore, type ImportStatus } from '../imports/import-jobs.js';
 import { importAliveKey, importKey } from './keys.js';
-import type { RedisConnection, StateLog } from './redis-connection.js';
+import { DEADLINE_GUARD, type RedisConnection, type StateLog } from './redis-connection.js';
 
 type Phase = 'receiving' | 'awaiting' | 'finished';
 
+// Every script that writes starts with the deadline guard; its deadline is the last ARGV.
+
 /** KEYS: job, alive. ARGV: status JSON, job TTL, heartbeat lease. */
-const CREATE = `
+const CREATE = `${DEADLINE_GUARD}
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'phase', 'receiving')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 return 1`;
 
 /** Only a job whose heartbeat is still alive may go on to its half-close. ARGV: heartbeat lease. */
-const HALF_CLOSING = `
+const HALF_CLOSING = `${DEADLINE_GUARD}
 if redis.call('PEXPIRE', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'phase', 'awaiting')
 return 1`;
 
 /** ARGV: status JSON, job TTL. */
-const FINISH = `
+const FINISH = `${DEADLINE_GUARD}
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'phase', 'finished')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
+return 1`;
+
+/** A heartbeat that lapsed stays lapsed: other replicas may already have read the job failed. ARGV: heartbeat lease. */
+const BEAT = `${DEADLINE_GUARD}
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
 return 1`;
 
 const READ = `
@@ -31,18 +38,20 @@ return {redis.call('HGET', KEYS[1], 'status'), redis.call('HGET', KEYS[1], 'phas
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    igniteImportCreate(job: string, alive: string, status: string, ttlMs: number, leaseMs: number): Result<number, Context>;
-    igniteImportHalfClosing(job: string, alive: string, leaseMs: number): Result<number, Context>;
-    igniteImportFinish(job: string, alive: string, status: string, ttlMs: number): Result<number, Context>;
+    igniteImportCreate(job: string, alive: string, status: string, ttlMs: number, leaseMs: number, deadline: number): Result<number, Context>;
+    igniteImportHalfClosing(job: string, alive: string, leaseMs: number, deadline: number): Result<number, Context>;
+    igniteImportFinish(job: string, alive: string, status: string, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteImportBeat(alive: string, leaseMs: number, deadline: number): Result<number, Context>;
     igniteImportRead(job: string, alive: string): Result<[string | null, Phase | null, number], Context>;
   }
 }
 
 function defineCommands(client: Redis): void {
-  if (typeof (client as Partial<Redis>).igniteImportCreate === 'function') return;
+  if (typeof (client as Partial<Redis>).igniteImportBeat === 'function') return;
   client.defineCommand('igniteImportCreate', { numberOfKeys: 2, lua: CREATE });
   client.defineCommand('igniteImportHalfClosing', { numberOfKeys: 2, lua: HALF_CLOSING });
   client.defineCommand('igniteImportFinish', { numberOfKeys: 2, lua: FINISH });
+  client.defineCommand('igniteImportBeat', { numberOfKeys: 1, lua: BEAT });
   client.defineCommand('igniteImportRead', { numberOfKeys: 2, lua: READ, readOnly: true });
 }
 
@@ -60,6 +69,10 @@ interface RunningJob {
  * replica running a job keeps its heartbeat key alive (PX = `leaseMs`,
  * renewed every third of it); a job still `running` without a heartbeat
  * reads `failed` (its archive was never half-closed) or `unknown` (it was).
+ * A write that timed out never lands later (the deadline guard), and what it
+ * meant is settled by the runner itself: a half-close mark that failed
+ * cancels the call, and the job's `failed` result is then written on the
+ * next beats until Redis takes it.
  */
 export class RedisImportJobs implements ImportJobStore {
   private readonly running = new Map<string, RunningJob>();
@@ -76,7 +89,7 @@ export class RedisImportJobs implements ImportJobStore {
   async create(): Promise<ImportStatus> {
     const status: ImportStatus = { importId: newImportId(), status: 'running' };
     const id = status.importId;
-    await this.redis.run((c) => c.igniteImportCreate(importKey(id), importAliveKey(id), JSON.stringify(status), this.ttlMs, this.leaseMs));
+    await this.redis.run((c) => c.igniteImportCreate(importKey(id), importAliveKey(id), JSON.stringify(status), this.ttlMs, this.leaseMs, this.redis.deadline()));
     const timer = setInterval(() => void this.beat(id), Math.floor(this.leaseMs / 3));
     timer.unref();
     this.running.set(id, { timer, lost: false });
@@ -86,7 +99,7 @@ export class RedisImportJobs implements ImportJobStore {
   async halfClosing(id: string): Promise<void> {
     const job = this.running.get(id);
     const alive = job && !job.lost
-      && (await this.redis.run((c) => c.igniteImportHalfClosing(importKey(id), importAliveKey(id), this.leaseMs))) === 1;
+      && (await this.redis.run((c) => c.igniteImportHalfClosing(importKey(id), importAliveKey(id), this.leaseMs, this.redis.deadline()))) === 1;
     if (!alive) {
       if (job) job.lost = true;
       throw Errors.importLeaseLost();
@@ -122,10 +135,10 @@ export class RedisImportJobs implements ImportJobStore {
     if (!job) return;
     try {
       if (job.unwritten !== undefined) {
-        await this.redis.run((c) => c.igniteImportFinish(importKey(id), importAliveKey(id), job.unwritten!, this.ttlMs));
+        await this.redis.run((c) => c.igniteImportFinish(importKey(id), importAliveKey(id), job.unwritten!, this.ttlMs, this.redis.deadline()));
         clearInterval(job.timer);
         this.running.delete(id);
-      } else if ((await this.redis.run((c) => c.set(importAliveKey(id), '1', 'PX', this.leaseMs, 'XX'))) === null) {
+      } else if ((await this.redis.run((c) => c.igniteImportBeat(importAliveKey(id), this.leaseMs, this.redis.deadline()))) === 0) {
         job.lost = true;
       }
     } catch (err) {
