@@ -194,7 +194,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     }
     await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer, shared: sharedUploads });
   }
-  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl, resumable: config.resumableUploads });
+  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl ?? '', resumable: config.resumableUploads });
   return app;
 }
 

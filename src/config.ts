@@ -47,6 +47,8 @@ const httpUrl: Parser<string> = (raw, env) => {
   }
 };
 
+const optionalHttpUrl: Parser<string | undefined> = (raw, env) => (raw.trim() ? httpUrl(raw, env) : undefined);
+
 const hostList: Parser<string[]> = (raw, env) => {
   const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
   for (const host of hosts) {
@@ -127,7 +129,8 @@ const settings = {
   host: { env: 'HOST', default: '127.0.0.1', description: 'HTTP listen address (the Docker image sets 0.0.0.0)', parse: text },
   port: { env: 'PORT', default: '8080', description: 'HTTP listen port (0 picks a free one)', parse: integer(0, 65535) },
   grpcTarget: { env: 'IGNITE_GRPC_TARGET', default: '', description: 'upstream gRPC target, e.g. api.dev.dodil.io:443; unset starts the embedded reference upstream on loopback', parse: optionalText },
-  apiUrl: { env: 'IGNITE_API_URL', default: 'https://api.dev.dodil.io', description: 'base URL shown in CreateBuild examples', parse: httpUrl },
+  apiUrl: { env: 'IGNITE_API_URL', default: '', description: 'where the bridge calls CreateBuild (POST /v1/ignite/builds) for uploads that ask for a build, and the base URL the page shows; default: the embedded reference upstream\'s API when it runs, none when IGNITE_GRPC_TARGET is set (then a request that asks for a build gets 400 BUILD_NOT_CONFIGURED: callers\' tokens never go to a guessed host)', parse: optionalHttpUrl },
+  buildRequestTimeoutMs: { env: 'BUILD_REQUEST_TIMEOUT_MS', default: '30000', description: 'how long the CreateBuild call may take before its outcome is unknown (424 BUILD_OUTCOME_UNKNOWN)', parse: integer(1, 86_400_000) },
   dataDir: { env: 'IGNITE_DATA_DIR', default: './data', description: 'where the embedded reference upstream stores contexts', parse: text },
   referenceToken: { env: 'IGNITE_REFERENCE_TOKEN', default: '', description: 'bearer token the embedded reference upstream requires', parse: optionalText },
   chunkSizeBytes: { env: 'CHUNK_SIZE_BYTES', default: String(512 * KIB), description: 'gRPC chunk size (16 KiB to 3 MiB)', parse: integer(16 * KIB, 3 * MIB) },

@@ -129,6 +129,24 @@ export class OutcomeUnknownError extends BridgeError {
   }
 }
 
+/**
+ * The context is stored but the build did not start (or may not have): 424,
+ * never 5xx, which clients retry by themselves (uploading again). Always
+ * names the stored context in `Ignite-Context-Id`; the API's own details
+ * follow the ErrorInfo.
+ */
+export class BuildError extends BridgeError {
+  override name = 'BuildError';
+
+  constructor(code: 'BUILD_NOT_STARTED' | 'BUILD_OUTCOME_UNKNOWN', message: string, readonly contextId: string, private readonly apiDetails: unknown[]) {
+    super(code, message, 424, GrpcCode.FAILED_PRECONDITION, { 'ignite-context-id': contextId });
+  }
+
+  override toStatus(): StatusBody {
+    return { code: this.grpcCode, message: this.message, details: [this.errorInfo(), ...this.apiDetails] };
+  }
+}
+
 /** Retry-After (seconds) sent with capacity and drain refusals. */
 const RETRY_AFTER_SECONDS = '5';
 
@@ -350,6 +368,17 @@ export const Errors = {
     new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),
 
   // Builds (the hand-off to CreateBuild):
+  buildNotConfigured: () =>
+    invalid('BUILD_NOT_CONFIGURED', 'This bridge starts no builds: IGNITE_API_URL is not set (it has no default with IGNITE_GRPC_TARGET, so callers\' tokens never go to a guessed host); nothing was read or stored. Upload without `build`, then call CreateBuild yourself, or ask the operator to set IGNITE_API_URL.'),
+
+  buildNotStarted: (contextId: string, apiStatus: number, apiMessage: string, apiDetails: unknown[]) =>
+    new BuildError('BUILD_NOT_STARTED', `The context was stored as ${contextId}, but the build did not start: ${apiStatus ? `CreateBuild answered ${apiStatus}` : 'CreateBuild could not be reached'} (${apiMessage}). Do not upload again: retry with the same Idempotency-Key (only the build is retried), or call POST /v1/ignite/builds with {"contextId":"${contextId}"} yourself.`,
+      contextId, apiDetails).withMetadata({ contextId, apiStatus: String(apiStatus), apiMessage }),
+
+  buildOutcomeUnknown: (contextId: string, reason: string) =>
+    new BuildError('BUILD_OUTCOME_UNKNOWN', `The context was stored as ${contextId}, but whether the build started is unknown (${reason}): the build may exist. Do not upload again; look for a build of ${contextId} before starting one (a retry with the same Idempotency-Key answers this again, it never starts a second build).`,
+      contextId, []).withMetadata({ contextId }),
+
   invalidBuild: (detail: string) =>
     invalid('INVALID_BUILD', `Invalid build request: ${detail}. Ask for a build with \`build=<name>\` (1 to 255 bytes of UTF-8) and optional \`tags=latest,v2\` (at most 16 Docker tags); nothing was read or stored.`),
 

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     // Loaded only when used: a gRPC server with health and reflection is memory a bridge with a real upstream never needs.
     const { startReferenceUpstream } = await import('./reference-upstream/server.js');
     reference = await startReferenceUpstream({ host: '127.0.0.1', port: 0, dataDir: config.dataDir, token: config.referenceToken });
+    config.apiUrl ??= reference.apiUrl;
   }
   const upstream = new UpstreamClient({
     target: config.grpcTarget ?? reference!.target,
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     url: base,
     upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
   }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
+  if (!config.apiUrl) app.log.info('builds are off: IGNITE_API_URL is not set (it has no default with IGNITE_GRPC_TARGET), so uploads that ask for a build get 400 BUILD_NOT_CONFIGURED');
 
   stopOnSignals({ app, gate: app.uploadGate, upstream, reference, graceMs: config.shutdownGraceMs, resumableDrainMs: config.redisUrl ? config.resumableDrainMs : undefined, responseTimeoutMs: config.upstreamResponseTimeoutMs });
 }

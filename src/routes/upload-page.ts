@@ -13,7 +13,7 @@ export const PAGE_BUNDLE = fileURLToPath(new URL('../../page/upload.js', import.
 export const TUS_BROWSER_BUILD = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js');
 
 export interface UploadPageOptions {
-  /** IGNITE_API_URL, shown in the CreateBuild command after an upload. */
+  /** IGNITE_API_URL, shown in the CreateBuild command after an upload ('' when builds are off). */
   apiUrl: string;
   /** RESUMABLE_UPLOADS: the page uploads with tus-js-client, else with one multipart POST. */
   resumable: boolean;
