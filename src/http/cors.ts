@@ -28,7 +28,7 @@ export const CORS_ALLOWED_HEADERS = [
 export const CORS_EXPOSED_HEADERS = [
   'Repr-Digest', 'X-Request-Id', 'Retry-After',
   'Location', 'Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Upload-Metadata', 'Upload-Defer-Length',
-  'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Ignite-Context-Id', 'Ignite-Size-Bytes',
+  'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Ignite-Context-Id', 'Ignite-Size-Bytes', 'Ignite-Build-Id', 'Ignite-Build-State', 'Ignite-Build-Error',
 ];
 
 /**
