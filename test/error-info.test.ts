@@ -12,7 +12,7 @@ import { createUpload, patchUpload, tusRequest, TUS, b64 } from './tus-client.js
 /** Every reason the bridge can put in an ErrorInfo: the catalogue's codes, read from its source, and one per upstream gRPC code. */
 async function catalogueCodes(): Promise<string[]> {
   const source = await readFile(new URL('../../src/errors.ts', import.meta.url), 'utf8');
-  const codes = [...source.matchAll(/(?:new BridgeError|invalid|super)\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!);
+  const codes = [...source.matchAll(/(?:new BridgeError|new BuildError|invalid|super)\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!);
   const upstream = Object.keys(GrpcCode).filter((name) => name !== 'OK').map((name) => `UPSTREAM_${name}`);
   return [...new Set([...codes, ...upstream])].sort();
 }
