@@ -9,7 +9,6 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { openPage, recordRequests, useChromium } from './browser.js';
 import { sha256, startStack, storedBytes, type Stack } from './helpers.js';
-import { openRawPage, rssMiB } from './raw-chromium.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const run = promisify(execFile);
@@ -237,15 +236,6 @@ describe('the upload page packs a folder as tar.gz while it uploads (headless Ch
     assert.equal(requests.filter((r) => r.startsWith('POST')).length, 2, requests.join());
     assert.ok(!requests.includes('DELETE /v1/ignite/uploads/:id'), 'no orphan upload was created, so none to delete');
   });
-
-  // Measured and reported, not asserted (FOLDER_MEMORY_MIB=100,1024 for the figures in the README).
-  test('memory: the renderer RSS while a folder is packed and uploaded (measured, reported)', TIMEOUT, async (t) => {
-    const sizes = (process.env['FOLDER_MEMORY_MIB'] ?? '8,100').split(',').map(Number);
-    for (const mib of sizes) {
-      const grown = await measure(t, mib);
-      console.log(`renderer RSS while packing and uploading a ${mib} MiB folder: peak +${grown.toFixed(1)} MiB over idle`);
-    }
-  });
 });
 
 async function listArchive(t: TestContext, archive: Buffer): Promise<string[]> {
@@ -254,32 +244,4 @@ async function listArchive(t: TestContext, archive: Buffer): Promise<string[]> {
   await writeFile(join(dir, 'ctx.tar.gz'), archive);
   const { stdout } = await run('tar', ['-tzf', join(dir, 'ctx.tar.gz')], { maxBuffer: 16 * MiB });
   return stdout.split('\n').filter(Boolean);
-}
-
-/**
- * Peak renderer RSS over its idle value (MiB) while a folder of `mib` MiB of random files is packed
- * and uploaded, in a Chromium without DevTools' network buffer (see raw-chromium.ts).
- */
-async function measure(t: TestContext, mib: number): Promise<number> {
-  const stack = await startStack(t);
-  const root = await folderOf(t, `mem-${mib}`, randomTree(mib, MiB));
-  const page = await openRawPage(t, `${stack.baseUrl}/`);
-  await page.setInputFiles('#folder', [root]);
-  await page.waitFor("!document.getElementById('folder-summary').hidden", 60_000);
-  const pids = await page.rendererPids();
-  assert.ok(pids.length > 0, 'a renderer process');
-  const idle = await rssMiB(pids);
-  let peak = idle;
-  const sampler = setInterval(() => void rssMiB(pids).then((rss) => { peak = Math.max(peak, rss); }), 100);
-  try {
-    await page.evaluate("document.getElementById('upload').click()");
-    await page.waitFor("!document.getElementById('result').hidden || !document.getElementById('error').hidden", 600_000);
-  } finally {
-    clearInterval(sampler);
-  }
-  const contextId = await page.evaluate<string>("document.getElementById('context-id').textContent");
-  assert.ok(contextId, await page.evaluate<string>("document.getElementById('error').textContent"));
-  assert.equal(stack.observed.length, 1);
-  assert.equal(stack.observed[0]!.bytes, (await storedBytes(stack, contextId)).length);
-  return peak - idle;
 }

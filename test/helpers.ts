@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import type { TestContext } from 'node:test';
 import { crc32 } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -48,8 +47,16 @@ export interface StackOptions {
   importJobs?: AppDependencies['importJobs'];
 }
 
+/**
+ * Where a starter registers its clean-up: a test's TestContext, or a benchmark's own list
+ * (bench/teardown.ts). Hooks run in the order they were added.
+ */
+export interface Teardown {
+  after(fn: () => unknown): void;
+}
+
 /** The real bridge on port 0 in front of the real reference upstream on port 0, torn down after the test. */
-export async function startStack(t: TestContext, options: StackOptions = {}): Promise<Stack> {
+export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });

@@ -1,15 +1,16 @@
 /**
  * Headless Chromium driven over the bare DevTools protocol, without Playwright: Playwright turns on
  * the Network domain, whose buffer keeps request bodies in the renderer (up to about 200 MB), which
- * would hide what a page itself holds. Here only Target, Runtime, DOM and SystemInfo are used.
+ * would hide what a page itself holds. Here only Target, Page, Runtime, DOM, Browser and SystemInfo
+ * are used.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { WebSocket } from 'undici';
-import { findChromium } from './browser.js';
+import { findChromium } from '../test/browser.js';
+import type { Teardown } from '../test/helpers.js';
 
 export interface RawPage {
   evaluate<T>(expression: string): Promise<T>;
@@ -18,18 +19,35 @@ export interface RawPage {
   setInputFiles(selector: string, paths: string[]): Promise<void>;
   /** The renderer processes' ids (SystemInfo.getProcessInfo). */
   rendererPids(): Promise<number[]>;
+  /** e.g. "Chrome/147.0.7727.0". */
+  version: string;
 }
 
-export async function openRawPage(t: TestContext, url: string): Promise<RawPage> {
+interface Message {
+  id?: number;
+  method?: string;
+  sessionId?: string;
+  result?: unknown;
+  error?: { message: string };
+}
+
+/** A Chromium of its own, with one page loaded from `url` (its load event fired), closed by `t`. */
+export async function openRawPage(t: Teardown, url: string): Promise<RawPage> {
   const found = await findChromium();
   const profile = await mkdtemp(join(tmpdir(), 'raw-chromium-'));
   const child = spawn(found.executablePath, [
     '--headless=new', '--remote-debugging-port=0', `--user-data-dir=${profile}`, '--no-sandbox', '--disable-gpu',
     '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', 'about:blank',
   ], { env: { ...process.env, ...found.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const gone = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
   t.after(async () => {
     child.kill('SIGKILL');
-    await rm(profile, { recursive: true, force: true });
+    // The profile is removed once Chromium has gone: a browser still writing to it fails the rm.
+    await gone;
+    await rm(profile, { recursive: true, force: true, maxRetries: 3 });
   });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let output = '';
@@ -48,8 +66,10 @@ export async function openRawPage(t: TestContext, url: string): Promise<RawPage>
   t.after(() => ws.close());
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const listeners = new Set<(message: Message) => void>();
   ws.addEventListener('message', (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const message = JSON.parse(String(event.data)) as Message;
+    if (message.method) for (const listener of listeners) listener(message);
     const waiter = message.id === undefined ? undefined : pending.get(message.id);
     if (!waiter) return;
     pending.delete(message.id!);
@@ -61,8 +81,31 @@ export async function openRawPage(t: TestContext, url: string): Promise<RawPage>
     pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
   });
-  const { targetId } = await send<{ targetId: string }>('Target.createTarget', { url });
+  const nextEvent = (method: string, sessionId: string, timeoutMs: number) => new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      listeners.delete(listener);
+      reject(new Error(`no ${method} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (message: Message) => {
+      if (message.method !== method || message.sessionId !== sessionId) return;
+      clearTimeout(timer);
+      listeners.delete(listener);
+      resolve();
+    };
+    listeners.add(listener);
+  });
+
+  // The target is opened blank and navigated here, so that the wait is for this page's load event:
+  // a target created with the URL still shows its initial about:blank for a while, whose readyState
+  // is already 'complete', and a selector run on it matches nothing.
+  const { targetId } = await send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
   const { sessionId } = await send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
+  await send('Page.enable', {}, sessionId);
+  const loaded = nextEvent('Page.loadEventFired', sessionId, 20_000);
+  const { errorText } = await send<{ errorText?: string }>('Page.navigate', { url }, sessionId);
+  if (errorText) throw new Error(`${url}: ${errorText}`);
+  await loaded;
+
   const evaluate = async <T>(expression: string) => {
     const { result, exceptionDetails } = await send<{ result: { value: T }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, sessionId);
     if (exceptionDetails) throw new Error(`${expression}: ${exceptionDetails.text}`);
@@ -75,28 +118,20 @@ export async function openRawPage(t: TestContext, url: string): Promise<RawPage>
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  await waitFor("document.readyState === 'complete'", 20_000);
+  const { product } = await send<{ product: string }>('Browser.getVersion');
   return {
     evaluate,
     waitFor,
+    version: product,
     async setInputFiles(selector, files) {
-      const { root } = await send<{ root: { nodeId: number } }>('DOM.getDocument', {}, sessionId);
-      const { nodeId } = await send<{ nodeId: number }>('DOM.querySelector', { nodeId: root.nodeId, selector }, sessionId);
-      await send('DOM.setFileInputFiles', { files, nodeId }, sessionId);
+      // The element as a live object of the page (not a DOM-domain node id, which a new document invalidates).
+      const { result } = await send<{ result: { objectId?: string; subtype?: string } }>('Runtime.evaluate', { expression: `document.querySelector(${JSON.stringify(selector)})` }, sessionId);
+      if (!result.objectId || result.subtype === 'null') throw new Error(`no element matches ${selector} on ${url}`);
+      await send('DOM.setFileInputFiles', { files, objectId: result.objectId }, sessionId);
     },
     async rendererPids() {
       const { processInfo } = await send<{ processInfo: { type: string; id: number }[] }>('SystemInfo.getProcessInfo');
       return processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
     },
   };
-}
-
-/** Renderer RSS in MiB, the largest of the given processes (from /proc). */
-export async function rssMiB(pids: number[]): Promise<number> {
-  let largest = 0;
-  for (const pid of pids) {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    largest = Math.max(largest, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-  }
-  return largest;
 }
