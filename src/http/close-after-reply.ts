@@ -3,8 +3,6 @@ import type { Socket } from 'node:net';
 
 /** How long unread request bytes are discarded after an early reply before the socket is destroyed. */
 export const LINGER_MS = 2000;
-/** How many request bytes are discarded after an early reply, at most, before the socket is destroyed. */
-export const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * For a reply sent before the request body was read: `Connection: close`, so
@@ -13,8 +11,8 @@ export const LINGER_MAX_BYTES = 64 * 1024 * 1024;
  * out; with request bytes still arriving that becomes a TCP reset, which can
  * wipe the reply from the client's receive buffer before it reads it (a
  * client without `Expect: 100-continue`, e.g. wget, reads only once it has
- * written its body). So the input is discarded for a bounded time and number
- * of bytes first, then the socket is destroyed.
+ * written its body). So the input is discarded for a bounded time first, then
+ * the socket is destroyed.
  */
 export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return;
@@ -34,17 +32,10 @@ export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void
 
 /**
  * Keeps reading (and dropping) what the client still sends after our reply
- * and FIN, until it closes, LINGER_MS pass or LINGER_MAX_BYTES arrive; then
- * destroys the socket. Bytes are counted on the socket (Node's parser reads
- * its handle directly, so the socket emits no 'data').
+ * and FIN, until it closes or LINGER_MS pass; then destroys the socket.
  */
 export function lingerThenDestroy(socket: Socket): void {
-  const start = socket.bytesRead;
-  const deadline = Date.now() + LINGER_MS;
-  const timer = setInterval(() => {
-    if (Date.now() >= deadline || socket.bytesRead - start > LINGER_MAX_BYTES) socket.destroy();
-  }, 50);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
-  socket.once('close', () => clearInterval(timer));
-  if (socket.destroyed) clearInterval(timer);
+  socket.once('close', () => clearTimeout(timer));
 }
