@@ -85,14 +85,16 @@ const notStarted = (message: string): BuildOutcome => ({ kind: 'not-started', ap
 
 /**
  * The build step as a replica reports it when `ownerGone`: the replica that
- * ran it stopped, so a step it left "sent" has an unknown outcome, and one
- * it never sent did not start. Undefined while it is still pending.
+ * ran it cannot be reached, so a step it left "sent" has an unknown outcome.
+ * One it never marked sent is unknown too, not "not started": a replica cut
+ * off rather than stopped may still send it, and a client told "not started"
+ * would start a second build. Undefined while it is still pending.
  */
 export function reportedOutcome(step: BuildStep | undefined, ownerGone: boolean): BuildOutcome | undefined {
   if (step?.outcome) return step.outcome;
   if (!ownerGone) return undefined;
   if (step) return { kind: 'unknown', reason: 'the bridge replica that called CreateBuild stopped before its answer' };
-  return notStarted('the bridge replica that held the upload stopped before it called CreateBuild');
+  return { kind: 'unknown', reason: 'the bridge replica that held the upload cannot be reached, and had not recorded the build step' };
 }
 
 /**
