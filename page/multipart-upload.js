@@ -40,7 +40,8 @@ export function startMultipart({ file, name, token, build, outcome }) {
     const contextId = request.getResponseHeader('Ignite-Context-Id');
     if (request.status === 424 && contextId) {
       const reason = answer && answer.details && answer.details[0] && answer.details[0].reason;
-      return outcome.succeed({ contextId, sizeBytes: String(file.size), buildError: reason || 'BUILD_NOT_STARTED' });
+      const message = answer && typeof answer.message === 'string' ? answer.message : undefined;
+      return outcome.succeed({ contextId, sizeBytes: String(file.size), buildError: reason || 'BUILD_NOT_STARTED', message });
     }
     outcome.fail(errorMessage(request.status, request.statusText, request.responseText));
   });

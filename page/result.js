@@ -11,8 +11,20 @@ export function buildName(contextName) {
   return base || 'my-app';
 }
 
+/** What the page says when the context is stored and its build did not start (or may not have). */
+function notStartedText(answer) {
+  // The bridge's message names the stored context and the API's own words (a 424's body).
+  const why = answer.message ? ` ${answer.message}` : '';
+  if (answer.buildState === 'pending') return 'The bridge is still starting the build (CreateBuild has not answered yet): do not start another.';
+  if (answer.buildError === 'BUILD_OUTCOME_UNKNOWN') {
+    return `Whether the build started is unknown (BUILD_OUTCOME_UNKNOWN): it may exist. Look for a build of ${answer.contextId} before starting one.${why}`;
+  }
+  if (answer.buildError) return `The build did not start (${answer.buildError}): start it with the command below.${why}`;
+  return 'The bridge started no build: start it with the command below.';
+}
+
 /**
- * answer: { contextId, sizeBytes, build?: the API's JSON, buildId?, buildState?, buildError? }.
+ * answer: { contextId, sizeBytes, build?: the API's JSON, buildId?, buildState?, buildError?, message? }.
  * requested: { name, tags } when the page asked for a build.
  */
 export function showResult(answer, contextName, requested, apiUrl) {
@@ -28,11 +40,7 @@ export function showResult(answer, contextName, requested, apiUrl) {
   }
   const notStarted = $('build-not-started');
   notStarted.hidden = !(requested && !buildId);
-  if (requested && !buildId) {
-    notStarted.textContent = answer.buildError
-      ? `The build did not start (${answer.buildError}): start it with the command below.`
-      : 'The bridge started no build: start it with the command below.';
-  }
+  if (requested && !buildId) notStarted.textContent = notStartedText(answer);
   $('build-manual').hidden = Boolean(buildId);
   const payload = JSON.stringify({
     name: requested ? requested.name : buildName(contextName),

@@ -15,6 +15,8 @@ const TOKEN_KEY = 'ignite-upload-bridge.token';
 const FOLDER_CHUNK_BYTES = 4 * 1024 * 1024;
 const apiUrl = document.body.dataset.apiUrl || 'https://api.dev.dodil.io';
 const resumable = document.body.dataset.uploadMode === 'resumable' && typeof tus !== 'undefined' && tus.isSupported;
+// Without IGNITE_API_URL the bridge refuses uploads that ask for a build: the page offers none.
+const builds = document.body.dataset.builds === 'on';
 
 /** { kind: 'archive', file } or { kind: 'folder', plan }, or null. */
 let chosen = null;
@@ -27,6 +29,8 @@ if (resumable) {
   // A folder is packed while it uploads, which needs a stream the bridge can take in pieces: tus.
   for (const part of document.querySelectorAll('[data-folder-only]')) part.hidden = false;
 }
+
+$('build-options').hidden = !builds;
 
 // The token stays in this tab's sessionStorage: never in the URL, never in localStorage.
 el.tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || '';
@@ -122,7 +126,8 @@ function outcome(name, build) {
   return {
     succeed(answer) {
       finish();
-      setStatus(answer.buildError ? 'Upload complete; the build did not start.' : 'Upload complete.');
+      const status = { BUILD_NOT_STARTED: 'Upload complete; the build did not start.', BUILD_OUTCOME_UNKNOWN: 'Upload complete; whether the build started is unknown.' };
+      setStatus(status[answer.buildError] || 'Upload complete.');
       showResult(answer, name, build, apiUrl);
     },
     fail(message) {
@@ -185,7 +190,7 @@ function folderSource(plan) {
 
 /** { name, tags } when "Start a build" is ticked. */
 function requestedBuild(contextName) {
-  if (!el.buildBox.checked) return undefined;
+  if (!builds || !el.buildBox.checked) return undefined;
   const tags = el.buildTags.value.split(',').map((t) => t.trim()).filter(Boolean);
   return { name: el.buildName.value.trim() || buildName(contextName), tags: tags.length ? tags : ['latest'] };
 }

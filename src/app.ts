@@ -29,6 +29,8 @@ import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
 import type { IdempotencyStore } from './admission/idempotency-store.js';
 import { UploadAdmissions } from './admission/upload-admission.js';
+import { BuildClient } from './builds/create-build.js';
+import { ResumableBuilds } from './resumable/resumable-build.js';
 
 /** Connecting to the replica that holds a resumable upload: past this, it is taken as gone (410). */
 const OWNER_CONNECT_TIMEOUT_MS = 5000;
@@ -151,6 +153,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     onRecordFailed: () => metrics.idempotencyRecordFailures.inc(),
   });
   const observer = new UploadObserver(metrics);
+  // One pooled agent for every CreateBuild call; none when builds are off (IGNITE_API_URL unset).
+  const builds = config.apiUrl ? new BuildClient(config.apiUrl, config.buildRequestTimeoutMs) : undefined;
+  if (builds) app.addHook('onClose', () => builds.close());
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
   await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
   const resumable = config.resumableUploads
@@ -167,8 +172,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
       ]);
       const forwarding = new OwnerForwarding({
         connectMs: OWNER_CONNECT_TIMEOUT_MS,
-        // The owner answers a final PATCH once the upstream did; a PATCH it reads waits for its client at most the idle timeout.
-        answerMs: config.upstreamResponseTimeoutMs + config.uploadIdleTimeoutMs + OWNER_CONNECT_TIMEOUT_MS,
+        // The owner answers a final PATCH once the upstream and CreateBuild did; a PATCH it reads waits for its client at most the idle timeout.
+        answerMs: config.upstreamResponseTimeoutMs + config.buildRequestTimeoutMs + config.uploadIdleTimeoutMs + OWNER_CONNECT_TIMEOUT_MS,
         // HEAD and DELETE wait only for the owner to end a PATCH still open.
         quickAnswerMs: 2 * OWNER_CONNECT_TIMEOUT_MS,
       });
@@ -192,9 +197,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
         log: app.log,
       });
     }
-    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer, shared: sharedUploads });
+    const resumableBuilds = new ResumableBuilds(builds, resumable, sharedUploads);
+    await app.register(resumableUploadRoutes, { config, uploads: resumable, gate, observer, shared: sharedUploads, builds: resumableBuilds });
   }
-  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl ?? '', resumable: config.resumableUploads });
+  if (config.uploadPage) await app.register(uploadPageRoutes, { apiUrl: config.apiUrl ?? '', resumable: config.resumableUploads, builds: builds !== undefined });
   return app;
 }
 

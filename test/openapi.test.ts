@@ -346,6 +346,26 @@ describe('the resumable upload routes (tus) answer as openapi.yaml says', () => 
     conforms('post', '/v1/ignite/uploads', createdWhole);
   });
 
+  test('a build through tus: the final 200 with `build`, 424, HEAD\'s Ignite-Build-* headers, 400 at creation', async (t) => {
+    const faults: { status?: number } = {};
+    const stack = await startStack(t, { reference: { buildApi: { faults } } });
+    const withBuild = { 'upload-metadata': `filename ${Buffer.from('ctx.tar.gz').toString('base64')},build ${Buffer.from('web').toString('base64')}` };
+    const archive = gzipLike(40_000);
+    for (const status of [undefined, 401]) {
+      faults.status = status;
+      const path = await create(stack, archive.length, withBuild);
+      const final = await call(stack, 'patch', path, { body: archive, headers: { ...OCTETS, 'upload-offset': '0' } });
+      assert.equal(final.status, status ? 424 : 200, final.text);
+      conforms('patch', UPLOAD, final);
+      const head = await call(stack, 'head', path, { headers: TUS });
+      assert.equal(head.headers['ignite-build-state'], status ? 'not-started' : 'queued');
+      conforms('head', UPLOAD, head);
+    }
+    const invalid = await call(stack, 'post', '/v1/ignite/uploads', { headers: { ...TUS, 'upload-length': '10', 'upload-metadata': `${withBuild['upload-metadata']},tags ${Buffer.from('-bad').toString('base64')}` } });
+    assert.equal(invalid.status, 400);
+    conforms('post', '/v1/ignite/uploads', invalid);
+  });
+
   test('423 while the upstream commits, 503 at MAX_RESUMABLE_UPLOADS', async (t) => {
     const stack = await startStack(t, { config: { maxResumableUploads: 1 }, reference: { faults: { answerDelayMs: 1500 } } });
     const archive = gzipLike(70_000);

@@ -34,7 +34,7 @@ describe('the upload page', () => {
     const res = await instance.inject({ method: 'GET', url: '/' });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
-    assert.ok(res.body.includes('<body data-api-url="https://api.example.test/&quot;&gt;&lt;script&gt;" data-upload-mode="resumable">'), 'the URL is escaped into an attribute');
+    assert.ok(res.body.includes('<body data-api-url="https://api.example.test/&quot;&gt;&lt;script&gt;" data-upload-mode="resumable" data-builds="on">'), 'the URL is escaped into an attribute; builds are on');
     assert.match(String(res.headers['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     // Nothing from a CDN: every script and stylesheet is relative to the bridge.

@@ -1,3 +1,4 @@
+import type { BuildStep } from './resumable-build.js';
 import type { Answer, ResumableSpec } from './resumable-upload.js';
 
 /** What every replica knows of a resumable upload, from its creation on. */
@@ -26,6 +27,8 @@ export interface UploadRecord {
   /** When its owner was about to half-close its call: from then on its outcome is the upstream's, never "nothing stored". */
   sentAt?: number;
   end?: RecordEnd;
+  /** The build step of a completed upload that asked for one: "build sent", then its outcome. */
+  build?: BuildStep;
 }
 
 /**
@@ -49,6 +52,14 @@ export interface ResumableRecordStore {
   finish(id: string, owner: RecordOwner, end: RecordEnd, ttlMs: number): Promise<boolean>;
   /** The owner, about to half-close, marks the record "sent" (kept `ttlMs`, not renewed); false when `owner` no longer owns it. */
   markSent(id: string, owner: RecordOwner, now: number, ttlMs: number): Promise<boolean>;
+  /**
+   * The owner, about to call CreateBuild, marks the record "build sent"
+   * (kept `ttlMs`); false when `owner` no longer owns it or a build step is
+   * already recorded: then no build may be started.
+   */
+  markBuildSent(id: string, owner: RecordOwner, step: BuildStep, ttlMs: number): Promise<boolean>;
+  /** The owner records the build step's outcome (kept `ttlMs`); false when `owner` no longer owns it. */
+  finishBuild(id: string, owner: RecordOwner, step: BuildStep, ttlMs: number): Promise<boolean>;
   /**
    * Undoes a claim whose answer the owner never saw (its command timed out
    * but landed): the record is unclaimed again, unless it was sent or ended.

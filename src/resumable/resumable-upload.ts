@@ -3,6 +3,8 @@ import { Errors, OutcomeUnknownError, toBridgeError, type BridgeError } from '..
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { ReceivedArchive, Upload, UploadStreamer } from '../upload/stream-upload.js';
 import type { ForwardedHeaders } from '../upload/upload-target.js';
+import type { BuildRequest } from '../builds/build-request.js';
+import type { BuildStep } from './resumable-build.js';
 
 export interface ResumableSpec {
   id: string;
@@ -17,6 +19,8 @@ export interface ResumableSpec {
   capKeys: string[];
   /** When it was created, if not now (another replica created it; this one claimed its first PATCH). */
   createdAt?: number;
+  /** The build to start once the context is stored (Upload-Metadata `build` and `tags`). */
+  build?: BuildRequest | undefined;
 }
 
 export interface ResumableTimes {
@@ -78,6 +82,10 @@ export class ResumableUpload {
   error: BridgeError | undefined;
   /** In phase `unknown`: the upstream's late answer may still come. */
   awaitingAnswer = false;
+  /** The headers of the PATCH that delivered the last byte: the build step's credential and request id. */
+  completedBy: ForwardedHeaders | undefined;
+  /** Its build step, once started (spec.build). */
+  build: BuildStep | undefined;
   /** Why it ended, as the request that was running then is told. */
   private cause: BridgeError | undefined;
   /** An earlier PATCH ended before the upload was complete. */
@@ -232,6 +240,7 @@ export class ResumableUpload {
     }
     // Every byte is in, even if this request ended meanwhile: commit (whoever asks next sees 423, then the answer).
     if (this.spec.length !== undefined && this.offset === this.spec.length) {
+      this.completedBy = request.headers;
       const answer = this.commit(upload);
       if (interrupted === undefined) return { kind: 'completed', answer: await answer };
       answer.catch(() => {});

@@ -35,6 +35,7 @@ export class ResumableUploads {
   /** Writes to the shared store still under way (how uploads ended): a drain waits for them. */
   private readonly writes = new Set<Promise<unknown>>();
   private draining = false;
+  private readonly completedListeners: Array<(upload: ResumableUpload) => void> = [];
 
   constructor(
     private readonly streamer: UploadStreamer,
@@ -79,7 +80,15 @@ export class ResumableUploads {
     this.open.set(upload.id, upload);
     this.caps.take(upload.id, spec.capKeys);
     void upload.whenEnded().then(() => this.retire(upload));
+    upload.onEnded(() => {
+      if (upload.answer) for (const listener of this.completedListeners) listener(upload);
+    });
     return upload;
+  }
+
+  /** Calls `listener` with each upload held here once it completed (its context stored). */
+  onCompleted(listener: (upload: ResumableUpload) => void): void {
+    this.completedListeners.push(listener);
   }
 
   /** Whether this replica holds (or still remembers) the upload, whoever may see it. */

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BridgeError, Errors, GrpcCode } from '../errors.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { OWNER_HOP_HEADER, type OwnerForwarding } from './owner-forwarding.js';
+import { buildStateHeaders, reportedOutcome, finalBuildAnswer, type BuildRecorder, type BuildStep } from './resumable-build.js';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from './resumable-records.js';
 import type { ResumableSpec, ResumableTimes, ResumableUpload } from './resumable-upload.js';
 import { newUploadId, type ResumableUploads } from './resumable-uploads.js';
@@ -37,6 +38,8 @@ export interface UnclaimedUpload {
 const METHODS = new Set(['HEAD', 'PATCH', 'DELETE']);
 const PUBLISH_RETRY_MS = 1000;
 const PUBLISH_ATTEMPTS = 30;
+/** The "build sent" marker is retried this often (a second apart) before the build is given up as not started. */
+const BUILD_SENT_ATTEMPTS = 3;
 /** Claims whose command failed (e.g. timed out) and may still have landed, reconciled when the store answers again. */
 const MAX_UNSURE_CLAIMS = 1024;
 
@@ -48,7 +51,7 @@ const MAX_UNSURE_CLAIMS = 1024;
  * owner's upload ends with (its answer, or why it is gone) is written back
  * to the record, so any replica answers for it afterwards.
  */
-export class SharedResumableUploads {
+export class SharedResumableUploads implements BuildRecorder {
   /** Claims under way here: a second request for the upload waits for the first's to be held. */
   private readonly claiming = new Map<string, Promise<void>>();
   /** Ends still being written to the store, per upload: a newer end is written after the one in flight. */
@@ -94,15 +97,21 @@ export class SharedResumableUploads {
     if (hop !== undefined) {
       // Forwarded here by another replica: served from this process's memory, or refused, never forwarded on.
       if (hop === this.o.self().instance && this.o.uploads.has(id)) return undefined;
-      throw ownerGone(await this.o.records.read(id), hop === this.o.self().instance ? 'no longer has it' : 'restarted');
+      const record = await this.o.records.read(id);
+      // A stored context is answered from its record; the build step its owner left unfinished never finishes.
+      if (record?.end && 'answer' in record.end) return this.dispatch(request, reply, method, id, record, true);
+      throw ownerGone(record, hop === this.o.self().instance ? 'no longer has it' : 'restarted');
     }
     if (this.o.uploads.has(id)) return undefined;
     return this.dispatch(request, reply, method, id, await this.o.records.read(id));
   }
 
-  private async dispatch(request: FastifyRequest, reply: FastifyReply, method: string, id: string, record: UploadRecord | undefined): Promise<FastifyReply | undefined> {
+  private async dispatch(request: FastifyRequest, reply: FastifyReply, method: string, id: string, record: UploadRecord | undefined, ownerStopped = false): Promise<FastifyReply | undefined> {
     if (!record || (record.spec.scope !== 'anonymous' && record.spec.scope !== this.o.scopeOf(request))) throw Errors.uploadNotFound();
-    if (record.end) return answerEnded(request, reply, method, record.end, record.spec);
+    if (record.end) {
+      if ('answer' in record.end && record.spec.build && !record.build?.outcome && !ownerStopped) return this.forwardForBuild(request, reply, method, record);
+      return answerEnded(request, reply, method, record.end, record, ownerStopped);
+    }
     if (record.owner) {
       const self = this.o.self();
       if (record.owner.instance === self.instance) {
@@ -163,6 +172,57 @@ export class SharedResumableUploads {
     } finally {
       slot?.release();
     }
+  }
+
+  /**
+   * A stored context whose build step its owner has not recorded an outcome
+   * for: the owner answers (it knows whether the call is still running);
+   * when it is gone, the record does (the step can no longer finish).
+   */
+  private async forwardForBuild(request: FastifyRequest, reply: FastifyReply, method: string, record: UploadRecord): Promise<FastifyReply> {
+    const owner = record.owner;
+    const self = this.o.self();
+    // This replica reached here without holding the upload: if it was the owner, it forgot it or restarted.
+    if (!owner || owner.instance === self.instance || owner.address === self.address) return answerEnded(request, reply, method, record.end!, record, true);
+    let gone: BridgeError | undefined;
+    try {
+      return await this.o.forwarding.forward(request, reply, owner, new AbortController().signal, (detail) => (gone = Errors.uploadOwnerGone(detail)));
+    } catch (err) {
+      if (err !== gone) throw err;
+      return answerEnded(request, reply, method, record.end!, record, true);
+    }
+  }
+
+  /** Before the CreateBuild call: the record moves to "build sent", by a compare-and-set on this replica as its owner. */
+  async markBuildSent(upload: ResumableUpload, step: BuildStep): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await this.o.records.markBuildSent(upload.id, this.o.self(), step, this.o.times.answerTtlMs)) return;
+        throw new Error('the upload\'s record in the shared store (REDIS_URL) no longer names this bridge replica');
+      } catch (err) {
+        if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE' || attempt >= BUILD_SENT_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+      }
+    }
+  }
+
+  /** The build step's outcome, written to the record for every replica, retried while the store cannot answer. */
+  recordBuild(upload: ResumableUpload, step: BuildStep): void {
+    const owner = this.o.self();
+    this.o.uploads.track((async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.o.records.finishBuild(upload.id, owner, step, this.o.times.answerTtlMs);
+          return;
+        } catch (err) {
+          if (attempt >= PUBLISH_ATTEMPTS) {
+            this.o.log.warn({ uploadId: upload.id, err }, 'recording a resumable upload\'s build outcome in the shared store failed; other replicas forward to this one for it meanwhile');
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+        }
+      }
+    })());
   }
 
   /**
@@ -294,8 +354,13 @@ function ownerGone(record: UploadRecord | undefined, detail: string): BridgeErro
   return Errors.uploadOwnerGone(detail);
 }
 
-/** A request for an upload that ended on its owner, answered from the record as the owner would, on every replica. */
-function answerEnded(request: FastifyRequest, reply: FastifyReply, method: string, end: RecordEnd, spec: RecordSpec): FastifyReply {
+/**
+ * A request for an upload that ended on its owner, answered from the record
+ * as the owner would, on every replica (`ownerStopped`: the build step the
+ * owner left unfinished never finishes).
+ */
+function answerEnded(request: FastifyRequest, reply: FastifyReply, method: string, end: RecordEnd, record: UploadRecord, ownerStopped: boolean): FastifyReply {
+  const { spec } = record;
   if ('terminated' in end) throw Errors.uploadNotFound();
   if ('gone' in end) throw new BridgeError(end.gone.code, end.gone.message, 410, GrpcCode.NOT_FOUND);
   if ('unknown' in end) {
@@ -310,10 +375,16 @@ function answerEnded(request: FastifyRequest, reply: FastifyReply, method: strin
     'ignite-context-id': end.answer.contextId,
     'ignite-size-bytes': end.answer.sizeBytes,
   };
+  const outcome = spec.build ? reportedOutcome(record.build, ownerStopped) : undefined;
+  if (spec.build) Object.assign(headers, buildStateHeaders(outcome));
   if (method === 'HEAD') return reply.code(200).headers({ 'cache-control': 'no-store', ...headers, ...lengthHeaders(spec, end.offset) }).send();
   const offset = byteCount('Upload-Offset', request.headers['upload-offset']);
   if (offset !== end.offset) throw Errors.offsetMismatch(end.offset, request.headers['upload-offset'] as string | undefined);
-  return reply.code(200).headers(headers).send(end.answer);
+  if (!outcome) return reply.code(200).headers(headers).send(end.answer);
+  // The final PATCH again: the final answer again (200 with the build, or its 424).
+  reply.headers(headers);
+  const built = finalBuildAnswer(end.answer, outcome, (more) => { reply.headers(more); });
+  return reply.code(200).headers(built.headers).type('application/json').send(built.body);
 }
 
 function lengthHeaders(spec: RecordSpec, completedLength: number | undefined): Record<string, string> {

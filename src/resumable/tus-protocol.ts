@@ -4,7 +4,8 @@ import { Errors } from '../errors.js';
 export const TUS_VERSION = '1.0.0';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,termination,expiration';
 export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
-const MAX_METADATA_BYTES = 4096;
+/** Room for a name, a build name (255 bytes) and 16 tags, base64-encoded, and a client's own fields. */
+const MAX_METADATA_BYTES = 8192;
 
 type Header = string | string[] | undefined;
 

@@ -10,6 +10,8 @@ import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
 import { addressCapKey, credentialCapKey } from '../resumable/creation-caps.js';
 import type { SharedResumableUploads } from '../resumable/shared-uploads.js';
+import { buildStateHeaders, finalBuildAnswer, type ResumableBuilds } from '../resumable/resumable-build.js';
+import { buildRequest } from '../builds/build-request.js';
 import { byteCount, httpDate, parseMetadata, PATCH_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION } from '../resumable/tus-protocol.js';
 import { validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
@@ -21,6 +23,8 @@ export interface ResumableRoutesOptions {
   observer: UploadObserver;
   /** With REDIS_URL: records in the shared store, requests for uploads held elsewhere forwarded to their owner. */
   shared?: SharedResumableUploads | undefined;
+  /** Starts the build an upload asked for once its context is stored. */
+  builds: ResumableBuilds;
 }
 
 const BASE = '/v1/ignite/uploads';
@@ -30,7 +34,7 @@ const BASE = '/v1/ignite/uploads';
  * termination, expiration) on Fastify routes: each upload's state is its
  * open gRPC call (ResumableUpload), nothing is staged on disk.
  */
-export async function resumableUploadRoutes(app: FastifyInstance, { config, uploads, gate, observer, shared }: ResumableRoutesOptions): Promise<void> {
+export async function resumableUploadRoutes(app: FastifyInstance, { config, uploads, gate, observer, shared, builds }: ResumableRoutesOptions): Promise<void> {
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS') return;
     const version = request.headers['tus-resumable'];
@@ -65,6 +69,9 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const metadata = parseMetadata(h['upload-metadata']);
     const rawName = metadata.get('filename') ?? metadata.get('name');
     if (rawName === undefined) throw Errors.missingName('give it in Upload-Metadata as `filename` or `name` (tus-js-client: `metadata: { filename: "ctx.tar.gz" }`).');
+    // Checked at creation, before any byte: the build starts once the final PATCH stored the context.
+    const build = buildRequest(metadata.get('build'), metadata.get('tags'));
+    if (build && !config.apiUrl) throw Errors.buildNotConfigured();
     // creation-with-upload: the body, if any, is the first PATCH.
     const withBody = (byteCount('Content-Length', h['content-length']) ?? 0) > 0 || h['transfer-encoding'] !== undefined;
     const spec = {
@@ -74,6 +81,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       scope: caller.scope,
       // Tokens are not verified at creation: an invented one must not buy a fresh quarter of the caps.
       capKeys: [addressCapKey(request.ip), ...(caller.scope === 'anonymous' ? [] : [credentialCapKey(caller.scope)])],
+      ...(build ? { build } : {}),
     };
     const upload = shared ? await shared.create(spec, withBody) : uploads.create(spec);
     reply.header('location', `${BASE}/${upload.id}`);
@@ -83,7 +91,8 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
         // A creation Node's parser refused creates nothing: the upload ends (its call, if opened, is reset).
         if (refused) upload.end(refused);
         if (upload.phase !== 'receiving') {
-          reply.removeHeader('location');
+          // A stored context (its build refused, 424) keeps its URL: HEAD there reports the build step.
+          if (upload.phase !== 'completed') reply.removeHeader('location');
           throw err;
         }
         // Only this request ended: the upload exists, with what arrived.
@@ -100,7 +109,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       await upload.takeOver();
       reply.header('cache-control', 'no-store');
       if (upload.phase !== 'completed') upload.assertReceiving();
-      return reply.code(200).headers({ ...offsetHeaders(upload), ...lengthHeaders(upload), ...answerHeaders(upload) }).send();
+      return reply.code(200).headers({ ...offsetHeaders(upload), ...lengthHeaders(upload), ...answerHeaders(upload), ...buildHeaders(upload) }).send();
     },
     PATCH: async (request: FastifyRequest, reply: FastifyReply) => {
       const upload = find(request);
@@ -189,7 +198,15 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       slot.release();
     }
     if (result.kind === 'progress') return false;
-    reply.code(200).headers({ ...offsetHeaders(upload), ...answerHeaders(upload) }).send(result.answer);
+    reply.headers({ ...offsetHeaders(upload), ...answerHeaders(upload) });
+    // The slot is released: the CreateBuild call holds none. Started once; a repeated final PATCH gets the same answer.
+    const building = builds.start(upload);
+    if (!building) {
+      reply.code(200).send(result.answer);
+      return true;
+    }
+    const built = finalBuildAnswer(result.answer, await building, (headers) => { reply.headers(headers); });
+    reply.code(200).headers(built.headers).type('application/json').send(built.body);
     return true;
   }
 }
@@ -202,6 +219,11 @@ function lengthHeaders(upload: ResumableUpload): Record<string, string> {
   const headers: Record<string, string> = upload.length === undefined ? { 'upload-defer-length': '1' } : { 'upload-length': String(upload.length) };
   if (upload.spec.metadata !== undefined) headers['upload-metadata'] = upload.spec.metadata;
   return headers;
+}
+
+/** A stored context that asked for a build: where its build step stands (HEAD never says 4xx or 5xx for it). */
+function buildHeaders(upload: ResumableUpload): Record<string, string> {
+  return upload.answer && upload.spec.build ? buildStateHeaders(upload.build?.outcome) : {};
 }
 
 function answerHeaders(upload: ResumableUpload): Record<string, string> {

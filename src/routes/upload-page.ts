@@ -17,6 +17,8 @@ export interface UploadPageOptions {
   apiUrl: string;
   /** RESUMABLE_UPLOADS: the page uploads with tus-js-client, else with one multipart POST. */
   resumable: boolean;
+  /** Whether this bridge starts builds (IGNITE_API_URL is set): else "Start a build" is hidden. */
+  builds: boolean;
 }
 
 // Everything the page needs comes from this origin; nothing inline, nothing from a CDN.
@@ -37,12 +39,13 @@ const escapeAttribute = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** GET / (the browser upload page) and its stylesheet and scripts, read once at start-up. */
-export async function uploadPageRoutes(app: FastifyInstance, { apiUrl, resumable }: UploadPageOptions): Promise<void> {
+export async function uploadPageRoutes(app: FastifyInstance, { apiUrl, resumable, builds }: UploadPageOptions): Promise<void> {
   const read = (file: string) => readFileSync(`${PUBLIC_DIR}${file}`, 'utf8');
-  // The mode travels in a data attribute: the CSP allows no inline script to carry it.
+  // The mode and whether builds are on travel in data attributes: the CSP allows no inline script to carry it.
   let html = read('index.html')
     .replace('%IGNITE_API_URL%', escapeAttribute(apiUrl))
-    .replace('%UPLOAD_MODE%', resumable ? 'resumable' : 'multipart');
+    .replace('%UPLOAD_MODE%', resumable ? 'resumable' : 'multipart')
+    .replace('%BUILDS%', builds ? 'on' : 'off');
   if (!resumable) html = html.replace(`  ${TUS_SCRIPT_TAG}\n`, '');
   const assets = new Map([
     ['upload.css', { type: 'text/css; charset=utf-8', body: read('upload.css') }],

@@ -1,11 +1,12 @@
 import type { Redis, Result } from 'ioredis';
+import type { BuildStep } from '../resumable/resumable-build.js';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from '../resumable/resumable-records.js';
 import { uploadKey } from './keys.js';
 import { DEADLINE_GUARD, type RedisConnection } from './redis-connection.js';
 
 /** The hash's fields, in the order every script answers them. */
-type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null, sent: string | null];
-const FIELDS = ['spec', 'expires', 'owner', 'end', 'sent'] as const;
+type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null, sent: string | null, build: string | null];
+const FIELDS = ['spec', 'expires', 'owner', 'end', 'sent', 'build'] as const;
 
 /**
  * Every script starts with DEADLINE_GUARD and takes the deadline as its last
@@ -27,7 +28,7 @@ return 1`;
  * Answers the fields as they are afterwards.
  */
 const SET_IF_OPEN = `${DEADLINE_GUARD}
-local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end', 'sent')
+local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end', 'sent', 'build')
 if v[1] and not v[3] and not v[4] and tonumber(v[2]) > tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -60,6 +61,19 @@ redis.call('HDEL', KEYS[1], 'owner')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
+/**
+ * The build step, compare-and-set on the owner. ARGV: owner JSON, step JSON,
+ * 'first' (only when no step is recorded yet: "build sent") or 'outcome', lifetime.
+ */
+const SET_BUILD = `${DEADLINE_GUARD}
+local v = redis.call('HMGET', KEYS[1], 'owner', 'build')
+if v[1] ~= ARGV[1] then return 0 end
+-- A "build sent" that landed though its answer was lost is the same step: written again, not refused.
+if ARGV[3] == 'first' and v[2] and v[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'build', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     igniteUploadCreate(key: string, spec: string, expires: number, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
@@ -67,6 +81,7 @@ declare module 'ioredis' {
     igniteUploadFinish(key: string, owner: string, end: string, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadMarkSent(key: string, owner: string, now: number, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadUnclaim(key: string, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteUploadSetBuild(key: string, owner: string, step: string, mode: 'first' | 'outcome', ttlMs: number, deadline: number): Result<number, Context>;
   }
 }
 
@@ -77,14 +92,15 @@ function defineCommands(client: Redis): void {
   client.defineCommand('igniteUploadFinish', { numberOfKeys: 1, lua: FINISH });
   client.defineCommand('igniteUploadMarkSent', { numberOfKeys: 1, lua: MARK_SENT });
   client.defineCommand('igniteUploadUnclaim', { numberOfKeys: 1, lua: UNCLAIM });
+  client.defineCommand('igniteUploadSetBuild', { numberOfKeys: 1, lua: SET_BUILD });
 }
 
 /**
  * Resumable uploads' records in Redis: one hash per upload (`spec`,
- * `expires`, `owner`, `end`, `sent`), so claiming and ending touch one field
+ * `expires`, `owner`, `end`, `sent`, `build`), so claiming and ending touch one field
  * each and Lua never re-encodes JSON. The owner is compared as the exact
  * JSON its replica wrote. A replica of the previous version, which reads
- * neither `sent` nor the newer kinds of `end`, still sees an owned record.
+ * neither `sent`, `build` nor the newer kinds of `end`, still sees an owned record.
  */
 export class RedisResumableRecords implements ResumableRecordStore {
   constructor(private readonly redis: RedisConnection) {
@@ -116,6 +132,14 @@ export class RedisResumableRecords implements ResumableRecordStore {
     return (await this.redis.run((c) => c.igniteUploadMarkSent(uploadKey(id), ownerJson(owner), now, ttlMs, this.redis.deadline()))) === 1;
   }
 
+  async markBuildSent(id: string, owner: RecordOwner, step: BuildStep, ttlMs: number): Promise<boolean> {
+    return (await this.redis.run((c) => c.igniteUploadSetBuild(uploadKey(id), ownerJson(owner), JSON.stringify(step), 'first', ttlMs, this.redis.deadline()))) === 1;
+  }
+
+  async finishBuild(id: string, owner: RecordOwner, step: BuildStep, ttlMs: number): Promise<boolean> {
+    return (await this.redis.run((c) => c.igniteUploadSetBuild(uploadKey(id), ownerJson(owner), JSON.stringify(step), 'outcome', ttlMs, this.redis.deadline()))) === 1;
+  }
+
   async unclaim(id: string, owner: RecordOwner, ttlMs: number): Promise<boolean> {
     return (await this.redis.run((c) => c.igniteUploadUnclaim(uploadKey(id), ownerJson(owner), ttlMs, this.redis.deadline()))) === 1;
   }
@@ -124,11 +148,12 @@ export class RedisResumableRecords implements ResumableRecordStore {
 /** One spelling of an owner, so the scripts can compare it as a string. */
 const ownerJson = ({ address, instance }: RecordOwner): string => JSON.stringify({ address, instance });
 
-function decode([spec, expires, owner, end, sent]: Fields): UploadRecord | undefined {
+function decode([spec, expires, owner, end, sent, build]: Fields): UploadRecord | undefined {
   if (spec === null) return undefined;
   const record: UploadRecord = { spec: JSON.parse(spec) as RecordSpec, expiresAt: Number(expires) };
   if (owner !== null) record.owner = JSON.parse(owner) as RecordOwner;
   if (end !== null) record.end = JSON.parse(end) as RecordEnd;
   if (sent !== null) record.sentAt = Number(sent);
+  if (build !== null) record.build = JSON.parse(build) as BuildStep;
   return record;
 }
