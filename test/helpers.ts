@@ -52,7 +52,8 @@ export interface StackOptions {
 export async function startStack(t: TestContext, options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
   const reference = await startReferenceUpstream({ dataDir, ...options.reference });
-  const config = configWith({ host: '127.0.0.1', port: 0, dataDir, ...options.config });
+  // As `npm start` does: CreateBuild goes to the reference's own API unless the test says otherwise.
+  const config = configWith({ host: '127.0.0.1', port: 0, dataDir, apiUrl: reference.apiUrl, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
   const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, idempotencyStore: options.idempotencyStore, importJobs: options.importJobs });
   await app.listen({ host: '127.0.0.1', port: 0 });
