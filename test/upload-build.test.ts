@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -272,6 +273,26 @@ describe('signed webhook uploads that ask for a build', () => {
     assertRefusal(replayed, 401, 16, /does not match/, 'UNAUTHENTICATED');
     assert.equal((await cancelled).outcome, 'cancelled');
     assert.equal(storedContexts(stack).length, 1);
+    assert.equal(builds.length, 1);
+  });
+
+  test('the README\'s v2 recipe (openssl + curl) uploads and builds', async (t) => {
+    const { stack, builds } = await signedStack(t);
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const script = /```sh\n(# Upload and build, signed with v2[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(script, 'README has the v2 shell block');
+    const dir = await mkdtemp(join(tmpdir(), 'build-signed-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const archive = gzipLike(524288 + 9);
+    await writeFile(join(dir, 'ctx.tar.gz'), archive);
+    // Asynchronously: the bridge answers from this very process.
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, BRIDGE: stack.baseUrl, WEBHOOK_SECRET: SECRET } });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => { out.stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { out.stderr += d; });
+    const [code] = await once(child, 'close') as [number];
+    assert.equal(code, 0, out.stdout + out.stderr);
+    await assertBuilt(stack, { status: 200, body: out.stdout }, archive, 'my-app', ['latest']);
     assert.equal(builds.length, 1);
   });
 
