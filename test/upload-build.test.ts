@@ -288,8 +288,8 @@ describe('signed webhook uploads that ask for a build', () => {
     // Asynchronously: the bridge answers from this very process.
     const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, BRIDGE: stack.baseUrl, WEBHOOK_SECRET: SECRET } });
     const out = { stdout: '', stderr: '' };
-    child.stdout.on('data', (d: Buffer) => { out.stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { out.stderr += d; });
+    child.stdout.on('data', (d: Buffer) => { out.stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out.stderr += d.toString(); });
     const [code] = await once(child, 'close') as [number];
     assert.equal(code, 0, out.stdout + out.stderr);
     await assertBuilt(stack, { status: 200, body: out.stdout }, archive, 'my-app', ['latest']);
