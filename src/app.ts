@@ -29,7 +29,7 @@ import type { ImportJobStore } from './imports/import-jobs.js';
 import { openSharedState } from './shared-state/shared-state.js';
 import type { IdempotencyStore } from './admission/idempotency-store.js';
 import { UploadAdmissions } from './admission/upload-admission.js';
-import { BuildClient } from './builds/create-build.js';
+import type { BuildClient } from './builds/create-build.js';
 import { ResumableBuilds } from './resumable/resumable-build.js';
 
 /** Connecting to the replica that holds a resumable upload: past this, it is taken as gone (410). */
@@ -146,18 +146,23 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const lateAnswers = new LateAnswers(config.upstreamOutcomeWaitMs, config.maxConcurrentUploads);
   app.decorate('lateAnswers', lateAnswers);
   metrics.countLateAnswers(() => lateAnswers.size);
+  // One pooled agent for every CreateBuild (undici, loaded only when builds are on).
+  let builds: BuildClient | undefined;
+  if (config.apiUrl) {
+    const { BuildClient } = await import('./builds/create-build.js');
+    const client = builds = new BuildClient(config.apiUrl, config.buildRequestTimeoutMs);
+    app.addHook('onClose', () => client.close());
+  }
   const admissions = new UploadAdmissions(config, {
+    builds,
     upstream: deps.upstream,
     lateAnswers,
     store: deps.idempotencyStore ?? shared.idempotency,
     onRecordFailed: () => metrics.idempotencyRecordFailures.inc(),
   });
   const observer = new UploadObserver(metrics);
-  // One pooled agent for every CreateBuild call; none when builds are off (IGNITE_API_URL unset).
-  const builds = config.apiUrl ? new BuildClient(config.apiUrl, config.buildRequestTimeoutMs) : undefined;
-  if (builds) app.addHook('onClose', () => builds.close());
   await app.register(uploadRoutes, { config, streamer, gate, admissions, observer });
-  await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
+  await app.register(importRoutes, { config, streamer, gate, observer, lateAnswers, builds, jobs: deps.importJobs ?? shared.imports, ...deps.imports });
   const resumable = config.resumableUploads
     ? new ResumableUploads(streamer, { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, maxUploads: config.maxResumableUploads, answerTtlMs: config.idempotencyTtlMs }, lateAnswers, () => metrics.resumableResumes.inc())
     : undefined;

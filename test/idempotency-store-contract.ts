@@ -103,4 +103,34 @@ export function storeContract(make: (clock: Clock) => IdempotencyStore | Promise
     await c.advance(TTL_MS);
     assert.equal((await store.claim(key, LEASE_MS)).state, 'claimed');
   });
+
+  test('the build step: "build sent" by the holder\'s token reads awaiting; a build that did not start keeps a token a retry takes once; started and unknown keep none', async () => {
+    const store = await make(clock());
+    const key = `k-${Math.random()}`;
+    const token = await claimed(store, key);
+    assert.equal(await store.markSent(key, token), true);
+    const context = record('build');
+    assert.equal(await store.markBuildSent(key, 'not-the-token', { token, record: context }), false);
+    assert.equal(await store.markBuildSent(key, token, { token, record: context }), true);
+    assert.deepEqual(await store.peek(key), { state: 'awaiting' });
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'awaiting' });
+    const refused = { ...context, build: { kind: 'not-started' as const, apiStatus: 500, message: 'no', details: [] } };
+    assert.equal(await store.complete(key, token, refused), true);
+    assert.deepEqual(await store.claim(key, LEASE_MS), { state: 'done', record: refused, token });
+
+    // Two retries race for the build: the first compare-and-set wins, the second finds the token gone.
+    assert.equal(await store.markBuildSent(key, token, { token: 'retry-1', record: context }), true);
+    assert.equal(await store.markBuildSent(key, token, { token: 'retry-2', record: context }), false);
+    assert.deepEqual(await store.peek(key), { state: 'awaiting' });
+    const started = { ...context, build: { kind: 'started' as const, json: '{"id":"bld_1"}', id: 'bld_1' } };
+    assert.equal(await store.complete(key, 'retry-1', started), true);
+    assert.deepEqual(await store.peek(key), { state: 'done', record: started });
+    assert.equal(await store.markBuildSent(key, 'retry-1', { token: 'retry-3', record: context }), false, 'a started build is never sent again');
+
+    const other = `k-${Math.random()}`;
+    const held = await claimed(store, other);
+    const unknown = { ...context, build: { kind: 'unknown' as const, reason: 'timeout' } };
+    assert.equal(await store.complete(other, held, unknown), true);
+    assert.deepEqual(await store.peek(other), { state: 'done', record: unknown });
+  });
 }

@@ -116,12 +116,12 @@ describe('openapi.yaml', () => {
     const content = (post['requestBody'] as Json)['content'] as Json;
     for (const type of ['multipart/form-data', 'application/gzip', 'application/zip', 'application/octet-stream', '*/*']) assert.ok(content[type], type);
     const form = deref((content['multipart/form-data'] as Json)['schema'] as Json, '').node;
-    assert.deepEqual(Object.keys(form['properties'] as Json), ['name', 'expectedSizeBytes', 'sha256', 'file'], 'multipart fields in order');
+    assert.deepEqual(Object.keys(form['properties'] as Json), ['name', 'expectedSizeBytes', 'sha256', 'build', 'tags', 'file'], 'multipart fields in order');
     const uploaded = deref((post['responses'] as Json)['200'] as Json, '').node;
-    assert.deepEqual(Object.keys(uploaded['headers'] as Json).sort(), ['Idempotent-Replayed', 'Repr-Digest', 'traceparent', 'x-request-id']);
+    assert.deepEqual(Object.keys(uploaded['headers'] as Json).sort(), ['Idempotent-Replayed', 'Ignite-Build-Id', 'Ignite-Context-Id', 'Ignite-Size-Bytes', 'Repr-Digest', 'traceparent', 'x-request-id']);
     const unavailable = deref((post['responses'] as Json)['503'] as Json, '').node;
     assert.ok((unavailable['headers'] as Json)['Retry-After']);
-    for (const status of ['400', '401', '403', '404', '408', '409', '413', '415', '422', '502', '503', '504']) {
+    for (const status of ['400', '401', '403', '404', '408', '409', '413', '415', '422', '424', '502', '503', '504']) {
       const response = (post['responses'] as Json)[status] ?? (((paths['/v1/ignite/contexts:import']!['post'] as Json)['responses']) as Json)[status];
       assert.ok(response, `refusal ${status} is documented`);
     }
@@ -236,6 +236,27 @@ describe('the real server answers as openapi.yaml says', () => {
     const down = await call(unreachable, 'post', '/v1/ignite/contexts?name=a.tar.gz', { body: gzipLike(2000) });
     assert.equal(down.status, 503);
     conforms('post', '/v1/ignite/contexts', down);
+  });
+
+  test('upload and build: 200 with build and Ignite-* headers (PUT, multipart), 424, 400 INVALID_BUILD', async (t) => {
+    const faults: { status?: number } = {};
+    const stack = await startStack(t, { reference: { buildApi: { faults } } });
+    const built = await call(stack, 'put', '/v1/ignite/contexts/ctx.tar.gz?build=app&tags=latest', { body: gzipLike(5000) });
+    assert.equal(built.status, 200, built.text);
+    assert.ok(built.headers['ignite-build-id']);
+    conforms('put', '/v1/ignite/contexts/{name}', built);
+    const form = multipartForm([{ name: 'build', value: 'app' }, { name: 'file', filename: 'x.tar.gz', data: gzipLike(3000) }]);
+    const multipart = await call(stack, 'post', '/v1/ignite/contexts', form);
+    assert.equal(multipart.status, 200, multipart.text);
+    conforms('post', '/v1/ignite/contexts', multipart);
+
+    faults.status = 401;
+    const refused = await call(stack, 'put', '/v1/ignite/contexts/ctx.tar.gz?build=app', { body: gzipLike(5000) });
+    assert.equal(refused.status, 424, refused.text);
+    conforms('put', '/v1/ignite/contexts/{name}', refused);
+    const invalid = await call(stack, 'post', '/v1/ignite/contexts?name=a.tar.gz&build=app&tags=-x', { body: gzipLike(100) });
+    assert.equal(invalid.status, 400);
+    conforms('post', '/v1/ignite/contexts', invalid);
   });
 
   test('operations: /healthz, /readyz, /metrics, /openapi.yaml', async (t) => {

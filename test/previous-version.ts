@@ -13,6 +13,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const PREVIOUS_VERSION = 'cecf6ab8202f38efce471c8dbd6412101de029bc';
 
+/** The bridge as released before builds (it ignores `?build=`): it must read the build step's records as taken, never free. */
+export const PRE_BUILD_VERSION = '025a501413a2e4622c00905ed5fd5223ca0cf609';
+
 /**
  * Compiles `commit`'s bridge from this repository's git history into a temp
  * dir (kept per commit, so later runs reuse it) with this checkout's

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { Errors } from '../errors.js';
-import { isSigned, SignatureCheck } from './signature.js';
+import { isSigned, SignatureCheck, type SignedTarget } from './signature.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -21,11 +21,11 @@ export interface Caller {
  * (checked whatever else it carries; forwarded with IGNITE_SERVICE_TOKEN when
  * one is configured) or carries its own Authorization; neither is a 401.
  */
-export function identifyCaller(headers: Headers, config: Pick<Config, 'webhookSecret' | 'serviceToken'>): Caller {
+export function identifyCaller(headers: Headers, config: Pick<Config, 'webhookSecret' | 'serviceToken'>, target?: SignedTarget): Caller {
   const authorization = typeof headers.authorization === 'string' ? headers.authorization : undefined;
   if (config.webhookSecret && isSigned(headers)) {
     return {
-      signature: new SignatureCheck(config.webhookSecret, headers),
+      signature: new SignatureCheck(config.webhookSecret, headers, target),
       upstreamAuthorization: config.serviceToken ? `Bearer ${config.serviceToken}` : authorization,
       // One secret, one signing identity; a rotated secret starts a fresh key space.
       scope: `signature:${hash(config.webhookSecret)}`,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { BuildOutcome } from '../builds/create-build.js';
 
 /**
  * Where Idempotency-Keys live. The bridge only talks to this interface: one
@@ -22,7 +23,19 @@ export interface IdempotencyStore {
    * False when the claim is no longer held: the call must then be cancelled.
    */
   markSent(key: string, token: string): Promise<boolean>;
-  /** The attempt succeeded: remember its result until the TTL runs out. */
+  /**
+   * Just before CreateBuild: the key becomes "build sent" (read like "sent":
+   * `awaiting` while its owner lives; once it is gone, `done` with the build's
+   * outcome unknown), carrying the stored context, by the same compare-and-set
+   * on `token`: the holder's claim after the upload, or a finished record whose
+   * build did not start (its `token`). `next.token` is the new holder's.
+   */
+  markBuildSent(key: string, token: string, next: { token: string; record: IdempotentResult }): Promise<boolean>;
+  /**
+   * The attempt succeeded: remember its result until the TTL runs out. A
+   * result whose build did not start keeps `token`, so a retry may take it
+   * (compare-and-set) to retry CreateBuild alone.
+   */
   complete(key: string, token: string, record: IdempotentResult): Promise<boolean>;
   /** The half-closed call never got an answer: never upload again under this key, until the TTL runs out. */
   markUnknown(key: string, token: string): Promise<boolean>;
@@ -37,25 +50,36 @@ export type Claim =
   | { state: 'claimed'; token: string }
   | { state: 'free' }
   | { state: ClaimPhase }
-  | { state: 'done'; record: IdempotentResult }
+  /** `token`: set while the build did not start, for a retry to take it (markBuildSent). */
+  | { state: 'done'; record: IdempotentResult; token?: string }
   | { state: 'unknown' };
 
 export interface IdempotentResult {
-  /** name, size and sha-256 of the archive that produced the response. */
+  /** name, size and sha-256 of the archive that produced the response, and the build asked for. */
   fingerprint: string;
   response: { contextId: string; sizeBytes: string };
+  /** How CreateBuild ended, for an upload that asked for a build (absent while it is being sent). */
+  build?: BuildOutcome;
 }
+
+/** The token a finished record keeps: only while its build may still be retried. */
+export const retryToken = (record: IdempotentResult, token: string): { token?: string } =>
+  record.build?.kind === 'not-started' ? { token } : {};
+
+/** What a "build sent" key whose owner died reads as: the context is stored, the build may exist. */
+export const buildOwnerLost = (record: IdempotentResult): IdempotentResult =>
+  ({ ...record, build: { kind: 'unknown', reason: 'the bridge replica calling CreateBuild stopped before its answer' } });
 
 export const newClaimToken = (): string => randomBytes(16).toString('hex');
 
 type Entry =
-  | { state: ClaimPhase | 'sent'; token: string; expiresAt: number }
-  | { state: 'done'; record: IdempotentResult; expiresAt: number }
+  | { state: ClaimPhase | 'sent'; token: string; expiresAt: number; record?: IdempotentResult }
+  | { state: 'done'; record: IdempotentResult; expiresAt: number; token?: string }
   | { state: 'unknown'; expiresAt: number };
 
 /**
  * One replica's memory: at most `maxKeys` finished keys, oldest forgotten
- * first; a held claim, a sent one and an unknown outcome are never evicted,
+ * first; a held claim, a sent one and an unknown outcome (the upload's or the build's) are never evicted,
  * only expired (forgetting them would let a retry upload a second copy).
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -83,7 +107,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.live(key);
     if (!entry) return { state: 'free' };
     switch (entry.state) {
-      case 'done': return { state: 'done', record: entry.record };
+      case 'done': return { state: 'done', record: entry.record, ...entry.token === undefined ? {} : { token: entry.token } };
       // This process is the owner: while it runs, it awaits the answer.
       case 'sent': return { state: 'awaiting' };
       default: return { state: entry.state };
@@ -102,8 +126,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return true;
   }
 
+  async markBuildSent(key: string, token: string, next: { token: string; record: IdempotentResult }): Promise<boolean> {
+    if (!this.heldBy(key, token)) return false;
+    this.entries.set(key, { state: 'sent', token: next.token, record: next.record, expiresAt: this.now() + this.sentMs });
+    return true;
+  }
+
   async complete(key: string, token: string, record: IdempotentResult): Promise<boolean> {
-    return this.finish(key, token, { state: 'done', record, expiresAt: this.now() + this.ttlMs });
+    return this.finish(key, token, { state: 'done', record, expiresAt: this.now() + this.ttlMs, ...retryToken(record, token) });
   }
 
   async markUnknown(key: string, token: string): Promise<boolean> {
@@ -131,7 +161,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   private heldBy(key: string, token: string): boolean {
     const entry = this.live(key);
-    return entry !== undefined && 'token' in entry && entry.token === token;
+    return entry !== undefined && 'token' in entry && entry.token !== undefined && entry.token === token;
   }
 
   private live(key: string): Entry | undefined {
@@ -147,7 +177,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (this.entries.size <= this.maxKeys) return;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxKeys) return;
-      if (entry.state === 'done') this.entries.delete(key);
+      // A build whose outcome is unknown is kept like an unknown upload: a retry must never start a second.
+      if (entry.state === 'done' && entry.record.build?.kind !== 'unknown') this.entries.delete(key);
     }
   }
 }

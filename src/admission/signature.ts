@@ -14,27 +14,40 @@ export function isSigned(headers: Headers): boolean {
   return headers[SIGNATURE_HEADER] !== undefined || headers[TIMESTAMP_HEADER] !== undefined;
 }
 
+/** The request line's method and target (path and query exactly as sent), which a v2 signature covers. */
+export interface SignedTarget {
+  method: string;
+  url: string;
+}
+
 /**
- * HMAC-SHA256 over `timestamp + "." + raw body`, keyed with WEBHOOK_SECRET,
- * fed while the body streams past. The headers are checked when it is
- * created (before the body); the MAC only once the last byte is in.
+ * HMAC-SHA256 keyed with WEBHOOK_SECRET, fed while the body streams past:
+ * v1 (`X-Signature-256: sha256=<hex>`) over `timestamp + "." + raw body`;
+ * v2 (`X-Signature-256: v2=<hex>`) over `timestamp.METHOD.path?query.` and
+ * the raw body, so a query (e.g. `?build=`) cannot be changed either. The
+ * headers are checked when it is created (before the body); the MAC only once
+ * the last byte is in.
  */
 export class SignatureCheck {
   private readonly hmac: Hmac;
   private readonly expected: Buffer;
+  /** 2 when the method and target are signed too. */
+  readonly version: 1 | 2;
 
-  constructor(secret: string, headers: Headers, nowSeconds = Math.floor(Date.now() / 1000)) {
+  constructor(secret: string, headers: Headers, target?: SignedTarget, nowSeconds = Math.floor(Date.now() / 1000)) {
     const signature = single(headers[SIGNATURE_HEADER], 'X-Signature-256');
     const timestamp = single(headers[TIMESTAMP_HEADER], 'X-Signature-Timestamp');
-    const hex = /^sha256=([0-9a-fA-F]{64})$/.exec(signature.trim())?.[1];
-    if (!hex) throw Errors.unauthenticated('X-Signature-256 is not `sha256=` followed by 64 hex digits');
+    const [, scheme, hex] = /^(sha256|v2)=([0-9a-fA-F]{64})$/.exec(signature.trim()) ?? [];
+    if (!hex) throw Errors.unauthenticated('X-Signature-256 is not `sha256=` (or `v2=`) followed by 64 hex digits');
+    this.version = scheme === 'v2' ? 2 : 1;
+    if (this.version === 2 && !target) throw Errors.unauthenticated('A v2 signature is only accepted on single-request uploads and imports');
     if (!/^\d{1,12}$/.test(timestamp.trim())) throw Errors.unauthenticated('X-Signature-Timestamp is not a Unix time in seconds');
     const skew = Math.abs(nowSeconds - Number(timestamp.trim()));
     if (skew > SIGNATURE_WINDOW_SECONDS) {
       throw Errors.unauthenticated(`X-Signature-Timestamp is ${skew} s away from the bridge's clock (at most ${SIGNATURE_WINDOW_SECONDS} s are accepted, so a captured request cannot be replayed later): sign with the current time`);
     }
     this.expected = Buffer.from(hex, 'hex');
-    this.hmac = createHmac('sha256', secret).update(`${timestamp.trim()}.`);
+    this.hmac = createHmac('sha256', secret).update(this.version === 2 ? `${timestamp.trim()}.${target!.method}.${target!.url}.` : `${timestamp.trim()}.`);
   }
 
   update(piece: Buffer): void {

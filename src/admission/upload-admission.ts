@@ -3,6 +3,10 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import type { BuildRequest } from '../builds/build-request.js';
+import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
+import type { HandedOff } from '../builds/reply-built.js';
+import type { ForwardedHeaders } from '../upload/upload-target.js';
 import { hashingSink } from './hashing-sink.js';
 import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
 import type { ReceivedArchive, UploadJob, UploadOutcome } from '../upload/stream-upload.js';
@@ -10,12 +14,10 @@ import type { UploadTarget } from '../upload/upload-target.js';
 import { identifyCaller, type Caller } from './authenticate.js';
 import { ClaimLease, claimLeaseMs } from './claim-lease.js';
 import { idempotencyKey } from './idempotency-key.js';
-import type { IdempotencyStore, IdempotentResult } from './idempotency-store.js';
+import { newClaimToken, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
 export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'> & { signal: AbortSignal };
-
-type Response = IdempotentResult['response'];
 
 const RECORD_RETRY_MS = 250;
 const MAX_RECORD_RETRY_MS = 5000;
@@ -27,7 +29,12 @@ export interface AdmissionDependencies {
   store: IdempotencyStore;
   /** Counts a success whose Idempotency-Key record could not be written (the client still gets its 200). */
   onRecordFailed?: () => void;
+  /** CreateBuild, when IGNITE_API_URL is set; without it a request that asks for a build is refused. */
+  builds?: BuildClient | undefined;
 }
+
+/** Where a request's build parameters came from: a v1 signature covers the body, not the query. */
+export type BuildSource = 'query' | 'body';
 
 /**
  * Signatures and Idempotency-Keys around the upload routes: `admit` runs
@@ -48,9 +55,9 @@ export class UploadAdmissions {
   }
 
   async admit(request: FastifyRequest): Promise<Admission> {
-    const caller = identifyCaller(request.headers, this.config);
+    const caller = identifyCaller(request.headers, this.config, { method: request.method, url: request.raw.url ?? request.url });
     const key = idempotencyKey(request.headers['idempotency-key']);
-    const admission = new Admission(request, caller, this.deps);
+    const admission = new Admission(request, caller, this.config, this.deps);
     if (key === undefined) return admission;
     const storeKey = `${caller.scope}\n${key}`;
     // A signature is only verified after the body: a signed request takes its key then, so a
@@ -68,6 +75,7 @@ export class UploadAdmissions {
       leaseMs,
       recordForMs: this.config.upstreamOutcomeWaitMs + this.config.idempotencyTtlMs,
       previous: claim.state === 'done' ? claim.record : undefined,
+      previousToken: claim.state === 'done' ? claim.token : undefined,
       lease: claim.state === 'claimed' ? new ClaimLease(this.store, storeKey, claim.token, leaseMs) : undefined,
     };
     return admission;
@@ -82,12 +90,24 @@ interface KeyState {
   recordForMs: number;
   /** The first successful attempt's result, when this is a retry of it. */
   previous: IdempotentResult | undefined;
+  /** The previous result's token while its build may be retried (taken by compare-and-set). */
+  previousToken: string | undefined;
   /** Set while this attempt holds the key (signed requests take it once their signature verified). */
   lease: ClaimLease | undefined;
+  /** Set once this retry took the build step from a record whose build did not start. */
+  retry?: Holder;
 }
+
+/** Who holds a key: an upload's renewed claim, or a build retry's token. */
+type Holder = Pick<ClaimLease, 'key' | 'token' | 'held' | 'stop'>;
+
+
 
 export class Admission {
   idempotency: KeyState | undefined;
+  /** The build this upload asks for once its context is stored. */
+  private build: BuildRequest | undefined;
+  private headers: ForwardedHeaders = {};
   private name = '';
   private archive: Readonly<ReceivedArchive> | undefined;
   private rawTap: ((piece: Buffer) => void) | undefined;
@@ -96,15 +116,32 @@ export class Admission {
   constructor(
     private readonly request: FastifyRequest,
     private readonly caller: Caller,
+    private readonly config: Pick<Config, 'serviceToken'>,
     private readonly deps: AdmissionDependencies,
   ) {
     this.log = request.log;
   }
 
+  /**
+   * The build asked for, before the archive's first byte is forwarded: 400
+   * without IGNITE_API_URL; on a signed request, only when signed (a v1
+   * signature covers the body, not the query) and with IGNITE_SERVICE_TOKEN
+   * (CreateBuild's credential), so a captured request cannot start another build.
+   */
+  requestBuild(build: BuildRequest | undefined, source: BuildSource): void {
+    if (!build) return;
+    if (!this.deps.builds) throw Errors.buildNotConfigured();
+    const signature = this.caller.signature;
+    if (signature && source === 'query' && signature.version !== 2) throw Errors.buildNotSigned();
+    if (signature && !this.config.serviceToken) throw Errors.signedBuildNeedsServiceToken();
+    this.build = build;
+  }
+
   job(base: Pick<RouteJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
+    this.headers = { ...base.headers, authorization: this.caller.upstreamAuthorization };
     const job: RouteJob = {
       ...base,
-      headers: { ...base.headers, authorization: this.caller.upstreamAuthorization },
+      headers: this.headers,
       // A key's fingerprint of the body is its sha-256 (see `fingerprint`).
       digests: this.idempotency ? [...new Set([...base.digests ?? [], 'sha256' as const])] : base.digests,
       watch: (name, archive) => {
@@ -135,20 +172,77 @@ export class Admission {
     return job;
   }
 
-  /** The upload went through: remember it, or answer a retry with the first response. */
-  async finish(outcome: UploadOutcome, reply: FastifyReply): Promise<Response> {
+  /**
+   * The upload went through: remember it, or answer a retry with the first
+   * response; then, when a build was asked for, the hand-off (after
+   * `releaseSlot`: CreateBuild holds no upload slot).
+   */
+  async finish(outcome: UploadOutcome, reply: FastifyReply, releaseSlot: () => void): Promise<HandedOff> {
     this.untap();
     const response = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
     const state = this.idempotency;
-    if (!state) return response;
-    if (state.previous) {
-      if (state.previous.fingerprint !== this.fingerprint()) throw Errors.idempotencyKeyReused();
-      reply.header('idempotent-replayed', 'true');
-      return state.previous.response;
+    if (state?.previous) {
+      const previous = state.previous;
+      if (previous.fingerprint !== this.fingerprint()) throw Errors.idempotencyKeyReused();
+      if (!this.build || previous.build?.kind === 'started') reply.header('idempotent-replayed', 'true');
+      if (!this.build) return previous.response;
+      releaseSlot();
+      if (previous.build?.kind === 'not-started' && state.previousToken) return this.retryBuild(previous, state.previousToken);
+      // Started (replayed), unknown (sticky) or, the token gone, taken by a retry that then stopped.
+      return { ...previous.response, build: previous.build ?? buildTaken };
     }
-    await this.record((lease) => state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response }));
-    return response;
+    if (!this.build) {
+      if (state) await this.record((lease) => state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response }));
+      return response;
+    }
+    releaseSlot();
+    const record: IdempotentResult = { fingerprint: this.fingerprint(), response };
+    const lease = state?.lease;
+    if (state && lease) {
+      let sent = false;
+      try {
+        sent = lease.held && await state.store.markBuildSent(state.key, lease.token, { token: lease.token, record });
+      } catch (err) {
+        this.log.error({ err: toBridgeError(err) }, 'the build could not be marked as sent in the shared store: CreateBuild was not called');
+      }
+      if (!sent) {
+        // The same token either way: the record is the upload's "sent" or this "build sent", never another attempt's.
+        await this.record((held) => state.store.complete(state.key, held.token, { ...record, build: notMarked }));
+        return { ...response, build: notMarked };
+      }
+    }
+    const build = await this.createBuild(response.contextId);
+    if (state) await this.record((held) => state.store.complete(state.key, held.token, { ...record, build }));
+    return { ...response, build };
   }
+
+  /** A retry after BUILD_NOT_STARTED: only CreateBuild again, with this request's credential, once the key is taken from the record. */
+  private async retryBuild(previous: IdempotentResult, token: string): Promise<HandedOff> {
+    const state = this.idempotency!;
+    const next = newClaimToken();
+    const record: IdempotentResult = { fingerprint: previous.fingerprint, response: previous.response };
+    let taken: boolean;
+    try {
+      taken = await state.store.markBuildSent(state.key, token, { token: next, record });
+    } catch (err) {
+      this.log.error({ err: toBridgeError(err) }, 'the build retry could not be marked as sent in the shared store: CreateBuild was not called');
+      return { ...previous.response, build: notMarked };
+    }
+    // Another retry took it first: it answers; this one is told to ask again.
+    if (!taken) throw Errors.idempotencyKeyAwaitingOutcome();
+    state.retry = { key: state.key, token: next, held: true, stop: () => {} };
+    const build = await this.createBuild(previous.response.contextId);
+    await this.record((held) => state.store.complete(state.key, held.token, { ...record, build }));
+    return { ...previous.response, build };
+  }
+
+  private async createBuild(contextId: string): Promise<BuildOutcome> {
+    const build = await this.deps.builds!.create(this.build!, contextId, this.headers);
+    this.log.info({ contextId, build: build.kind, ...build.kind === 'started' ? { buildId: build.id } : {}, ...build.kind === 'not-started' ? { apiStatus: build.apiStatus } : {} },
+      `build ${build.kind}`);
+    return build;
+  }
+
 
   /**
    * The upload failed. A first attempt gives its key back so the retry runs
@@ -177,7 +271,8 @@ export class Admission {
     if (!state) return;
     await this.record((lease) => {
       switch (late.kind) {
-        case 'answered': return state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response: late.response });
+        // A build asked for was never started (the client had its 504): a retry with the key starts only the build.
+        case 'answered': return state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response: late.response, ...this.build ? { build: lateContext } : {} });
         case 'failed': return state.store.release(state.key, lease.token);
         case 'unknown': return state.store.markUnknown(state.key, lease.token);
       }
@@ -189,9 +284,9 @@ export class Admission {
    * A store that fails is tried again in the background until it answers: a key left "sent" would answer 409 for as
    * long as this process lives, one left claimed by a cancelled upload would hold its retries off.
    */
-  private async record(write: (lease: ClaimLease) => Promise<boolean>): Promise<void> {
+  private async record(write: (lease: Holder) => Promise<boolean>): Promise<void> {
     const state = this.idempotency;
-    const lease = state?.lease;
+    const lease = state?.retry ?? state?.lease;
     if (!state || !lease) return;
     lease.stop();
     try {
@@ -206,7 +301,7 @@ export class Admission {
     }
   }
 
-  private recordLater(write: (lease: ClaimLease) => Promise<boolean>, lease: ClaimLease, until: number, delayMs: number): void {
+  private recordLater(write: (lease: Holder) => Promise<boolean>, lease: Holder, until: number, delayMs: number): void {
     if (Date.now() + delayMs > until) return;
     setTimeout(() => {
       write(lease).then(
@@ -216,8 +311,10 @@ export class Admission {
     }, delayMs).unref();
   }
 
+  /** An upload without a build keeps the previous version's fingerprint, so both read each other's records. */
   private fingerprint(): string {
-    return JSON.stringify([this.name, this.archive?.bytes, this.archive?.digests.sha256?.toString('hex')]);
+    const upload = [this.name, this.archive?.bytes, this.archive?.digests.sha256?.toString('hex')];
+    return JSON.stringify(this.build ? [...upload, this.build.name, this.build.tags] : upload);
   }
 
   /** A verified signed first attempt takes its key now, before the half-close. */
@@ -242,3 +339,18 @@ export class Admission {
     this.rawTap = undefined;
   }
 }
+
+/** The build step could not be recorded as sent: CreateBuild was not called, a retry with the key may call it. */
+const notMarked: BuildOutcome = {
+  kind: 'not-started', apiStatus: 0, details: [],
+  message: 'the build step could not be marked as sent in the shared store (Redis, REDIS_URL), so CreateBuild was not called',
+};
+
+/** The upstream's answer came after the client's 504: the build was never asked for. */
+const lateContext: BuildOutcome = {
+  kind: 'not-started', apiStatus: 0, details: [],
+  message: 'the upstream answered after the client was told the outcome was unknown, so CreateBuild was not called',
+};
+
+/** A "not started" record without its token: a retry took it and its outcome was never recorded. */
+const buildTaken: BuildOutcome = { kind: 'unknown', reason: 'a retry took the build step and its outcome was not recorded' };

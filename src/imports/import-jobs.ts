@@ -7,7 +7,9 @@ export type ImportState = 'pending' | 'running' | 'succeeded' | 'failed' | 'unkn
 export interface ImportStatus {
   importId: string;
   status: ImportState;
-  result?: { contextId: string; sizeBytes: string };
+  /** The stored context; with `build` (the API's answer) once a build asked for started. */
+  result?: { contextId: string; sizeBytes: string; build?: unknown };
+  /** Why it failed; a failed import with a `result` stored its context, and its build did not start (424's body). */
   error?: StatusBody;
 }
 

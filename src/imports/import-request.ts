@@ -1,11 +1,14 @@
 import { Errors } from '../errors.js';
 import { validateName } from '../upload/names.js';
+import { buildRequest, type BuildRequest } from '../builds/build-request.js';
 
 export interface ImportRequest {
   url: string;
   name: string;
   /** Sent to the source (e.g. a GitHub token); dropped when a redirect leaves its origin. */
   headers: Record<string, string>;
+  /** The build to start once the context is stored. */
+  build?: BuildRequest | undefined;
 }
 
 const MAX_HEADERS = 20;
@@ -24,12 +27,13 @@ export function parseImportRequest(body: Buffer): ImportRequest {
     throw Errors.invalidImport('The body is not valid JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw Errors.invalidImport('The body is not a JSON object');
-  const { url, name, headers, ...rest } = json as Record<string, unknown>;
+  const { url, name, headers, build, tags, ...rest } = json as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw Errors.invalidImport(`Unknown field ${JSON.stringify(unknown[0])} (known: url, name, headers)`);
+  if (unknown.length > 0) throw Errors.invalidImport(`Unknown field ${JSON.stringify(unknown[0])} (known: url, name, headers, build, tags)`);
+  if (tags !== undefined && !Array.isArray(tags)) throw Errors.invalidBuild('"tags" must be an array of strings, e.g. ["latest"]');
   if (typeof url !== 'string' || url === '') throw Errors.invalidImport('"url" is missing or not a string');
   if (typeof name !== 'string') throw Errors.invalidImport('"name" is missing or not a string');
-  return { url, name: validateName(name), headers: parseHeaders(headers) };
+  return { url, name: validateName(name), headers: parseHeaders(headers), build: buildRequest(build, tags) };
 }
 
 function parseHeaders(headers: unknown): Record<string, string> {

@@ -14,6 +14,11 @@ import { identifyCaller } from '../admission/authenticate.js';
 import { reprDigest, wantedDigests } from '../upload/digests.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import { onParseError } from '../http/client-error.js';
+import type { BuildRequest } from '../builds/build-request.js';
+import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
+import type { StoredContext } from '../builds/hand-off.js';
+import { replyHandedOff } from '../builds/reply-built.js';
+import type { ImportOutcome } from '../imports/import-jobs.js';
 
 export interface ImportOptions {
   /** How host names are resolved before the address check (tests inject hostile resolvers). */
@@ -28,6 +33,8 @@ export interface ImportRoutesOptions extends Partial<ImportOptions> {
   observer: UploadObserver;
   /** Async imports' status: this replica's memory, or Redis for every replica. */
   jobs: ImportJobStore;
+  /** CreateBuild, when IGNITE_API_URL is set. */
+  builds?: BuildClient | undefined;
 }
 
 /** The JSON body is tiny: {url, name, headers}. */
@@ -39,7 +46,7 @@ const IMPORT_BODY_LIMIT = 64 * 1024;
  * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
  * started with `Prefer: respond-async`.
  */
-export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, lateAnswers, jobs, resolveHost }: ImportRoutesOptions): Promise<void> {
+export async function importRoutes(app: FastifyInstance, { config, streamer, gate, observer, lateAnswers, jobs, builds, resolveHost }: ImportRoutesOptions): Promise<void> {
   const policy: TargetPolicy = {
     allowHttp: config.importAllowHttp,
     allowPrivateAddresses: config.importAllowPrivateAddresses,
@@ -54,7 +61,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   // caller is known (401 before the body), and give a client that never finishes its body a 408.
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.method !== 'POST') return payload;
-    identifyCaller(request.headers, config);
+    identifyCaller(request.headers, config, signedTarget(request));
     if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
     const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
     // Framing Node's parser refuses ends the body now, not at the idle timeout.
@@ -69,7 +76,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   });
 
   app.post('/v1/ignite/contexts::import', async (request, reply) => {
-    const caller = identifyCaller(request.headers, config);
+    const caller = identifyCaller(request.headers, config, signedTarget(request));
     const body = request.body;
     if (!Buffer.isBuffer(body)) throw Errors.invalidImport('The body must be JSON sent with `Content-Type: application/json`');
     if (caller.signature) {
@@ -77,6 +84,11 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       caller.signature.verify();
     }
     const spec = parseImportRequest(body);
+    if (spec.build) {
+      if (!builds) throw Errors.buildNotConfigured();
+      // The JSON body is signed, build included; CreateBuild then needs the bridge's own credential.
+      if (caller.signature && !config.serviceToken) throw Errors.signedBuildNeedsServiceToken();
+    }
     // Refusals (400, 403) come before any answer, also for an asynchronous import.
     const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
     const headers = forwardedHeaders(request, caller.upstreamAuthorization);
@@ -91,7 +103,12 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, wantedDigests(request.headers)), 'import', reply);
         const digest = reprDigest(outcome.digests);
         if (digest) reply.header('repr-digest', digest);
-        return { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+        const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+        if (!spec.build) return context;
+        // Stored: CreateBuild holds no upload slot, and a client that leaves now cancels nothing.
+        reply.raw.removeListener('close', onClose);
+        slot.release();
+        return replyHandedOff(reply, { ...context, build: await startBuild(request, spec.build, context.contextId, headers) });
       } catch (err) {
         if (err instanceof OutcomeUnknownError) followLate(request, err);
         throw err;
@@ -108,7 +125,12 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     });
     const halfClosing = () => jobs.halfClosing(job.importId);
     observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, [], halfClosing), 'import').then(
-      (outcome) => jobs.finish(job.importId, { result: { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes } }),
+      async (outcome) => {
+        const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+        if (!spec.build) return jobs.finish(job.importId, { result: context });
+        slot.release();
+        return jobs.finish(job.importId, buildStatus(context, await startBuild(request, spec.build, context.contextId, headers)));
+      },
       (err: unknown) => {
         const error = toBridgeError(err);
         request.log.info({ importId: job.importId, code: error.code }, error.message);
@@ -129,6 +151,12 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     if (!status) throw Errors.importNotFound(importId);
     return status;
   });
+
+  async function startBuild(request: FastifyRequest, build: BuildRequest, contextId: string, headers: Record<string, string | undefined>): Promise<BuildOutcome> {
+    const outcome = await builds!.create(build, contextId, headers);
+    request.log.info({ contextId, build: outcome.kind, ...outcome.kind === 'started' ? { buildId: outcome.id } : {} }, `import: build ${outcome.kind}`);
+    return outcome;
+  }
 
   /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
   function followLate(request: FastifyRequest, err: OutcomeUnknownError, importId?: string): void {
@@ -182,6 +210,22 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       clearTimeout(timer);
     }
   }
+}
+
+/** What a v2 signature covers besides the body. */
+const signedTarget = (request: FastifyRequest) => ({ method: request.method, url: request.raw.url ?? request.url });
+
+/**
+ * An async import's status once its build was asked for: `succeeded` with the
+ * API's answer under `result.build`, or `failed` with the stored context in
+ * `result` and the 424's body (BUILD_NOT_STARTED, BUILD_OUTCOME_UNKNOWN) in `error`.
+ */
+function buildStatus(context: StoredContext, build: BuildOutcome): ImportOutcome {
+  if (build.kind === 'started') return { result: { ...context, build: JSON.parse(build.json) as unknown } };
+  const error = build.kind === 'not-started'
+    ? Errors.buildNotStarted(context.contextId, build.apiStatus, build.message, build.details)
+    : Errors.buildOutcomeUnknown(context.contextId, build.reason);
+  return { result: context, error: error.toStatus() };
 }
 
 /** RFC 7240 `Prefer: respond-async`, possibly among other preferences. */

@@ -10,7 +10,9 @@ import { algorithmsOf, digestFromHexField, digestsFromHeaders, reprDigest, verif
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import type { UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
-import type { RouteJob, UploadAdmissions } from '../admission/upload-admission.js';
+import type { Admission, RouteJob, UploadAdmissions } from '../admission/upload-admission.js';
+import { buildRequest, MAX_TAGS, type BuildRequest } from '../builds/build-request.js';
+import { replyHandedOff } from '../builds/reply-built.js';
 
 export interface UploadRoutesOptions {
   config: Config;
@@ -22,12 +24,14 @@ export interface UploadRoutesOptions {
 
 /** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-const MULTIPART_FIELDS = ['name', 'expectedSizeBytes', 'sha256'] as const;
-type MultipartFields = Partial<Record<(typeof MULTIPART_FIELDS)[number], string>>;
+const MULTIPART_FIELDS = ['name', 'expectedSizeBytes', 'sha256', 'build', 'tags'] as const;
+type MultipartFields = Partial<Record<Exclude<(typeof MULTIPART_FIELDS)[number], 'tags'>, string>> & { tags?: string[] };
+/** Long enough for a build name and 16 tags of 128 characters in one field. */
+const FIELD_SIZE_BYTES = 4096;
 /**
  * Text fields other than MULTIPART_FIELDS are ignored, never refused: form
  * clients add their own (Uppy's XHR upload sends `name` and `type` before the
- * file, others `relativePath`), and `build`/`tags` are read by the build step.
+ * file, others `relativePath`).
  */
 type IgnoredField = (fieldname: string) => void;
 
@@ -37,10 +41,11 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       // One past the limit, so our own counter (which knows the archive size) reports 413 first.
       fileSize: config.maxContextBytes + 1,
       files: 1,
-      fields: 8,
-      fieldSize: 1024,
+      // Room for `tags` repeated once per tag.
+      fields: 8 + MAX_TAGS,
+      fieldSize: FIELD_SIZE_BYTES,
       fieldNameSize: 100,
-      parts: 10,
+      parts: 10 + MAX_TAGS,
       headerPairs: 16,
     },
   });
@@ -75,7 +80,8 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     const declared = declaredLength(request);
     if (declared !== undefined && declared > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
     const digests = digestsFromHeaders(request.headers);
-    return runUpload(request, reply, (job) => streamer.upload(request.raw, {
+    const build = queryBuild(request.query as Record<string, unknown>);
+    return runUpload(request, reply, build, (job) => streamer.upload(request.raw, {
       ...job,
       name,
       expectedSizeBytes: declared ?? 0,
@@ -93,7 +99,8 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       throw Errors.tooLarge(config.maxContextBytes);
     }
     const query = request.query as Record<string, unknown>;
-    return runUpload(request, reply, async (job) => {
+    const inQuery = queryBuild(query);
+    return runUpload(request, reply, inQuery, async (job, admission) => {
       const parts = request.parts()[Symbol.asyncIterator]();
       // Fields and the end of the form are read outside the streamer's idle timer: a client that stalls there
       // must not hold its slot (and an open upstream call) forever.
@@ -108,6 +115,11 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
           break;
         }
         readField(part.value, fields, (fieldname) => request.log.debug({ field: fieldname }, 'multipart text field ignored'));
+      }
+      if (fields.build !== undefined || fields.tags !== undefined) {
+        if (inQuery) throw Errors.invalidBuild('the build is given both in the query and in the form: give it once');
+        // Before the file part's first byte is read, let alone forwarded.
+        admission.requestBuild(buildRequest(fields.build, fields.tags), 'body');
       }
       if (!file) throw Errors.missingFilePart();
       if (file.fieldname !== 'file') throw Errors.unexpectedPart(`The file part is named "${file.fieldname}", not "file"`);
@@ -142,15 +154,15 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
-  type StartUpload = (job: RouteJob) => Promise<UploadOutcome>;
+  type StartUpload = (job: RouteJob, admission: Admission) => Promise<UploadOutcome>;
 
   /** Every upload form: metrics and the one log line per upload, around the upload itself. */
-  function runUpload(request: FastifyRequest, reply: FastifyReply, start: StartUpload) {
-    return observer.observe(request, (watch) => admitUpload(request, reply, watch, start), undefined, reply);
+  async function runUpload(request: FastifyRequest, reply: FastifyReply, build: BuildRequest | undefined, start: StartUpload) {
+    return replyHandedOff(reply, await observer.observe(request, (watch) => admitUpload(request, reply, watch, build, start), undefined, reply));
   }
 
-  /** Shared by every upload form: capacity, abort wiring, 100-continue, the reply. */
-  async function admitUpload(request: FastifyRequest, reply: FastifyReply, watch: UploadWatch, start: StartUpload) {
+  /** Shared by every upload form: capacity, abort wiring, 100-continue, the reply (and the build's hand-off). */
+  async function admitUpload(request: FastifyRequest, reply: FastifyReply, watch: UploadWatch, build: BuildRequest | undefined, start: StartUpload) {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity') throw Errors.unsupportedContentEncoding(encoding);
     const authorization = request.headers.authorization;
@@ -167,21 +179,30 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     try {
       // Signature headers and Idempotency-Key: refused (401, 409, 504) before the body.
       const admission = await admissions.admit(request);
+      admission.requestBuild(build, 'query');
       // Every early check has passed: only now may the client start sending its body.
       if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-      const outcome = await start(admission.job({ headers, signal, watch, digests: wantedDigests(request.headers) })).catch(async (err: unknown) => {
+      const outcome = await start(admission.job({ headers, signal, watch, digests: wantedDigests(request.headers) }), admission).catch(async (err: unknown) => {
         await admission.fail(err);
         throw err;
       });
       const digest = reprDigest(outcome.digests);
       if (digest) reply.header('repr-digest', digest);
-      return await admission.finish(outcome, reply);
+      return await admission.finish(outcome, reply, () => {
+        reply.raw.removeListener('close', onClose);
+        slot.release();
+      });
     } finally {
       reply.raw.removeListener('close', onClose);
       unroute();
       slot.release();
     }
   }
+}
+
+/** `?build=<name>&tags=a,b` (or `tags` repeated): validated before the body. */
+function queryBuild(query: Record<string, unknown>): BuildRequest | undefined {
+  return buildRequest(query['build'], query['tags']);
 }
 
 function queryName(query: Record<string, unknown>): string | undefined {
@@ -211,11 +232,15 @@ function readField(part: MultipartValue | Multipart, fields: MultipartFields, ig
     ignored(field.fieldname);
     return;
   }
-  if (field.valueTruncated) throw Errors.malformedMultipart(`the field ${field.fieldname} is longer than 1024 bytes`);
+  if (field.valueTruncated) throw Errors.malformedMultipart(`the field ${field.fieldname} is longer than ${FIELD_SIZE_BYTES} bytes`);
+  if (field.fieldname === 'tags') {
+    (fields.tags ??= []).push(String(field.value));
+    return;
+  }
   if (fields[field.fieldname as keyof MultipartFields] !== undefined) {
     throw Errors.unexpectedPart(`The field "${field.fieldname}" is given twice`);
   }
-  fields[field.fieldname as keyof MultipartFields] = String(field.value);
+  fields[field.fieldname as Exclude<keyof MultipartFields, 'tags'>] = String(field.value);
 }
 
 /** @fastify/multipart and busboy errors as the refusals the client gets. */

@@ -1,12 +1,20 @@
 import type { Redis, Result } from 'ioredis';
-import { newClaimToken, type Claim, type ClaimPhase, type IdempotencyStore, type IdempotentResult } from '../admission/idempotency-store.js';
+import { buildOwnerLost, newClaimToken, retryToken, type Claim, type ClaimPhase, type IdempotencyStore, type IdempotentResult } from '../admission/idempotency-store.js';
 import { IDEMPOTENCY_PREFIX } from './keys.js';
 import { DEADLINE_GUARD, type RedisConnection } from './redis-connection.js';
 import type { ReplicaHeartbeat } from './replica-heartbeat.js';
 
+/**
+ * "build sent" is an `awaiting` entry that carries its `record` (the stored
+ * context): the previous version reads it as "awaiting an answer" (409) or,
+ * its owner gone, "outcome unknown", never as free. A finished record keeps a
+ * `token` only while its build may be retried; the previous version reads it
+ * as done (its fingerprint, which names the build, never matches a retry
+ * without one: 422).
+ */
 type Stored =
-  | { state: ClaimPhase; token: string; sent?: true; owner?: string }
-  | { state: 'done'; record: IdempotentResult }
+  | { state: ClaimPhase; token: string; sent?: true; owner?: string; record?: IdempotentResult }
+  | { state: 'done'; record: IdempotentResult; token?: string }
   | { state: 'unknown' };
 
 // Every script writes, so each starts with the deadline guard; its deadline is the last ARGV.
@@ -16,7 +24,7 @@ const CLAIM = `${DEADLINE_GUARD}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 return redis.call('GET', KEYS[1])`;
 
-/** The key's entry when it holds a live claim with this token (finished records carry none), else nil. */
+/** The key's entry when it holds a live claim with this token (finished records carry none, but one whose build may be retried), else nil. */
 const HELD = `
 local function held(key, token)
   local value = redis.call('GET', key)
@@ -125,8 +133,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       this.owner.leaseMs, this.redis.deadline()))) === 1;
   }
 
+  async markBuildSent(key: string, token: string, next: { token: string; record: IdempotentResult }): Promise<boolean> {
+    const value = encode({ state: 'awaiting', token: next.token, sent: true, owner: this.owner.instance, record: next.record });
+    return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, token, value, this.sentMs,
+      this.owner.leaseMs, this.redis.deadline()))) === 1;
+  }
+
   async complete(key: string, token: string, record: IdempotentResult): Promise<boolean> {
-    return this.replace(key, token, { state: 'done', record }, this.ttlMs);
+    return this.replace(key, token, { state: 'done', record, ...retryToken(record, token) }, this.ttlMs);
   }
 
   async markUnknown(key: string, token: string): Promise<boolean> {
@@ -152,10 +166,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private async decode(value: string): Promise<Claim> {
     const entry = JSON.parse(value) as Stored;
     switch (entry.state) {
-      case 'done': return { state: 'done', record: entry.record };
+      case 'done': return { state: 'done', record: entry.record, ...entry.token === undefined ? {} : { token: entry.token } };
       case 'unknown': return { state: 'unknown' };
       default:
-        if (entry.sent && !(await this.owner.alive(entry.owner ?? ''))) return { state: 'unknown' };
+        if (entry.sent && !(await this.owner.alive(entry.owner ?? ''))) {
+          return entry.record ? { state: 'done', record: buildOwnerLost(entry.record) } : { state: 'unknown' };
+        }
         return { state: entry.state };
     }
   }
