@@ -20,7 +20,7 @@ interface Upstream {
 /** The reference upstream as its own process, so the test can watch it die. */
 async function startUpstream(dataDir: string, port: number, faults?: object): Promise<Upstream> {
   const child = spawn(process.execPath, [UPSTREAM_MAIN], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), IGNITE_DATA_DIR: dataDir, REFERENCE_FAULTS: faults ? JSON.stringify(faults) : '' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), API_PORT: '0', IGNITE_DATA_DIR: dataDir, REFERENCE_FAULTS: faults ? JSON.stringify(faults) : '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -1,6 +1,6 @@
 /**
  * The reference upstream as its own process: `npm run upstream`.
- * Settings: HOST/PORT (default 127.0.0.1:50051), API_PORT (its CreateBuild API, default 50052), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
+ * Settings: HOST/PORT (default 127.0.0.1:50051), API_PORT (its CreateBuild API; default PORT + 1, or a free port when PORT is 0), IGNITE_DATA_DIR, IGNITE_REFERENCE_TOKEN;
  * TLS: REFERENCE_TLS_CERT_FILE and REFERENCE_TLS_KEY_FILE (PEM) serve TLS; REFERENCE_TLS_CLIENT_CA_FILE also requires client certificates (mTLS).
  * for tests and benchmarks only: REFERENCE_DISCARD=true, REFERENCE_FAULTS (JSON of Faults, e.g.
  * `{"answerDelayMs":2000}` or `{"exitDuringCommit":"between-renames"}`) and
@@ -16,9 +16,10 @@ const cert = file('REFERENCE_TLS_CERT_FILE');
 const key = file('REFERENCE_TLS_KEY_FILE');
 const clientCa = file('REFERENCE_TLS_CLIENT_CA_FILE');
 
+const port = Number(process.env['PORT'] ?? 50051);
 const upstream = await startReferenceUpstream({
   host: process.env['HOST'] || '127.0.0.1',
-  port: Number(process.env['PORT'] ?? 50051),
+  port,
   dataDir: process.env['IGNITE_DATA_DIR'] || './data',
   token: process.env['IGNITE_REFERENCE_TOKEN'] || undefined,
   discard: process.env['REFERENCE_DISCARD'] === 'true',
@@ -26,7 +27,7 @@ const upstream = await startReferenceUpstream({
   http2WindowBytes: process.env['REFERENCE_HTTP2_WINDOW_BYTES'] ? Number(process.env['REFERENCE_HTTP2_WINDOW_BYTES']) : undefined,
   faults: process.env['REFERENCE_FAULTS'] ? (JSON.parse(process.env['REFERENCE_FAULTS']) as Faults) : {},
   buildApi: {
-    port: Number(process.env['API_PORT'] ?? 50052),
+    port: process.env['API_PORT'] ? Number(process.env['API_PORT']) : port && port + 1,
     ...(process.env['REFERENCE_BUILD_FAULTS'] ? { faults: JSON.parse(process.env['REFERENCE_BUILD_FAULTS']) as BuildFaults } : {}),
   },
 });
