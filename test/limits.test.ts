@@ -343,7 +343,7 @@ describe('multipart names and limits', () => {
     assertRefusal(manyFields, 400, grpcStatus.INVALID_ARGUMENT, /too many parts/);
 
     const hugeField = await postForm(stack, multipartBody([['name', 'n'.repeat(2 * MiB)]], { filename: 'a.tar.gz', bytes: archive }));
-    assertRefusal(hugeField, 400, grpcStatus.INVALID_ARGUMENT, /longer than 1024 bytes/);
+    assertRefusal(hugeField, 400, grpcStatus.INVALID_ARGUMENT, /longer than 4096 bytes/);
 
     // busboy keeps at most 80 KiB of a part's headers (and 16 pairs) and drops the rest: bounded, no hang.
     const hugeHeaders = Buffer.concat([
