@@ -58,7 +58,7 @@ export interface BridgeListener {
   /** Fastify's `serverFactory`. */
   serverFactory: (handler: Handler) => Server;
   /** GOAWAY on every HTTP/2 connection: no new streams there; those in flight finish. */
-  goAway(): void;
+  goAway: () => void;
 }
 
 /**
