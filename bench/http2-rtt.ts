@@ -45,7 +45,7 @@ const small = join(dir, 'small.tar.gz');
 writeFileSync(small, smallArchive(KIB));
 
 const upstream = await startUpstream({ REFERENCE_DISCARD: 'true', REFERENCE_HTTP2_WINDOW_BYTES: String(4 * MIB) });
-const bridge = await startBridge(upstream.target, [], { LOG_LEVEL: 'warn' });
+const bridge = await startBridge(upstream.target);
 const proxy = await DelayProxy.start(Number(new URL(bridge.url).port));
 proxy.delayMs = RTT_MS;
 const base = `http://127.0.0.1:${proxy.port}/v1/ignite/contexts`;
