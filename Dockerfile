@@ -31,7 +31,7 @@ COPY --from=build /app/dist/page ./dist/page
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
-# Slim images have no curl: node's fetch probes the liveness endpoint.
+# Slim images have no curl: node's fetch probes the liveness endpoint (over TLS when the bridge terminates it; its own certificate is not for 127.0.0.1).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const tls = Boolean(process.env.TLS_CERT_FILE); if (tls) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; fetch((tls ? 'https' : 'http') + '://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

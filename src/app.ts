@@ -10,6 +10,8 @@ import { loggerOptions } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
 import { closeAfterReply } from './http/close-after-reply.js';
+import { bridgeListener } from './http/listener.js';
+import { serverTls } from './http/server-tls.js';
 import { corsOptions } from './http/cors.js';
 import { healthRoutes } from './routes/health.js';
 import { countResponses, metricsRoutes } from './routes/metrics.js';
@@ -32,6 +34,9 @@ import { UploadAdmissions } from './admission/upload-admission.js';
 import type { BuildClient } from './builds/create-build.js';
 import { ResumableBuilds } from './resumable/resumable-build.js';
 
+/** An HTTP/2 connection without frames this long is closed (GOAWAY); like HTTP/1's keep-alive timeout, a little longer. */
+const HTTP2_SESSION_IDLE_MS = 75_000;
+
 /** Connecting to the replica that holds a resumable upload: past this, it is taken as gone (410). */
 const OWNER_CONNECT_TIMEOUT_MS = 5000;
 
@@ -47,6 +52,8 @@ export interface AppDependencies {
   importJobs?: ImportJobStore;
   /** Node HTTP server options, e.g. a short headersTimeout in tests. */
   http?: ServerOptions;
+  /** How long a new cleartext connection may send nothing before it is closed (default PREFACE_TIMEOUT_MS). */
+  prefaceTimeoutMs?: number;
 }
 
 declare module 'fastify' {
@@ -56,11 +63,21 @@ declare module 'fastify' {
     lateAnswers: LateAnswers;
     /** The tus uploads this replica holds, when RESUMABLE_UPLOADS is on. */
     resumableUploads: ResumableUploads | undefined;
+    /** GOAWAY on every HTTP/2 connection (shutdown): streams in flight finish, new ones go elsewhere. */
+    http2GoAway: () => void;
   }
 }
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const metrics = new BridgeMetrics(deps.upstream);
+  const listener = bridgeListener({
+    http2: config.http2,
+    tls: serverTls(config),
+    maxConcurrentStreams: config.maxConcurrentUploads,
+    sessionIdleMs: HTTP2_SESSION_IDLE_MS,
+    prefaceTimeoutMs: deps.prefaceTimeoutMs,
+    http: deps.http,
+  });
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config),
     // Behind a balancer, request.ip (and the logs) show the client only when the proxy is trusted.
@@ -79,7 +96,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     // No route declares a JSON schema, so Fastify's default compilers (Ajv, fast-json-stringify: a
     // few MiB of every process's memory) are never loaded; a schema added later fails loudly at start-up.
     schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
-    http: deps.http ?? null,
+    // HTTP/1.1 and HTTP/2 on one port (see listener.ts); Fastify's `http2` option would serve HTTP/2 only.
+    serverFactory: listener.serverFactory,
     clientErrorHandler: clientErrorHandler((error, err) => {
       metrics.malformedRequests.inc({ status: error.httpStatus });
       app.log.info({ code: error.code, status: error.httpStatus, parserCode: err.code }, `malformed request: ${error.message}`);
@@ -111,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   const gate = new UploadGate(config.maxConcurrentUploads);
   app.decorate('uploadGate', gate);
+  app.decorate('http2GoAway', listener.goAway);
   const streamer = new UploadStreamer(deps.upstream, {
     chunkSizeBytes: config.chunkSizeBytes,
     maxContextBytes: config.maxContextBytes,

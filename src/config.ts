@@ -141,6 +141,10 @@ const settings = {
   upstreamOutcomeWaitMs: { env: 'UPSTREAM_OUTCOME_WAIT_MS', default: '600000', description: 'after a 504 for a half-closed call, keep waiting this long for its answer so a retry with the same Idempotency-Key can replay it; then reset the call and record the outcome as unknown', parse: integer(1, 86_400_000) },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '30000', description: 'on SIGTERM/SIGINT: let uploads finish this long, then cancel those still receiving bytes; half-closed calls are still awaited (up to UPSTREAM_RESPONSE_TIMEOUT_MS)', parse: integer(0, 86_400_000) },
   logLevel: { env: 'LOG_LEVEL', default: 'info', description: 'pino log level', parse: logLevel },
+  // Serving HTTP/2 and TLS:
+  http2: { env: 'HTTP2', default: 'true', description: 'serve h2c (HTTP/2 prior knowledge) next to HTTP/1.1 on the same port, and ALPN h2 with TLS_CERT_FILE; false for HTTP/1.1 only', parse: onOff },
+  tlsCertFile: { env: 'TLS_CERT_FILE', default: '', description: 'PEM certificate (chain) with TLS_KEY_FILE: the bridge terminates TLS itself, with ALPN h2 and http/1.1', parse: optionalText },
+  tlsKeyFile: { env: 'TLS_KEY_FILE', default: '', description: 'PEM private key of TLS_CERT_FILE', parse: optionalText },
   // Operations (TLS to the upstream, proxies):
   grpcTls: { env: 'IGNITE_GRPC_TLS', default: 'false', description: 'true for TLS to the upstream (system roots unless IGNITE_GRPC_CA_FILE is set)', parse: onOff },
   grpcCaFile: { env: 'IGNITE_GRPC_CA_FILE', default: '', description: 'PEM file of the CA that signed the upstream\'s certificate (needs IGNITE_GRPC_TLS=true)', parse: optionalText },

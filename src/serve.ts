@@ -6,6 +6,7 @@ import type { ReferenceUpstream } from './reference-upstream/server.js';
 import { startedUp } from './gc-tuning.js';
 import { helpText } from './help.js';
 import { checkStartup } from './startup-checks.js';
+import { serverTls } from './http/server-tls.js';
 import { stopOnSignals } from './shutdown.js';
 
 /** Starts the bridge (see main.ts, the entry point). */
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     config = loadConfig();
     checkStartup(config);
     credentials = upstreamCredentials(config);
+    serverTls(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`ignite-upload-bridge: ${err.message}`);
@@ -48,9 +50,10 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const base = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+  const base = `${config.tlsCertFile ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
   app.log.info({
     url: base,
+    protocols: config.http2 ? (config.tlsCertFile ? 'HTTP/1.1 and HTTP/2 (ALPN)' : 'HTTP/1.1 and h2c') : 'HTTP/1.1',
     upstream: reference ? `embedded reference upstream on ${reference.target}, storing under ${reference.store.dir}` : config.grpcTarget,
   }, `ignite-upload-bridge listening on ${base}; try: curl -T ctx.tar.gz ${base}/v1/ignite/contexts/`);
   if (!config.apiUrl) app.log.info('builds are off: IGNITE_API_URL is not set (it has no default with IGNITE_GRPC_TARGET), so uploads that ask for a build get 400 BUILD_NOT_CONFIGURED');

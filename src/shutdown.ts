@@ -41,6 +41,8 @@ export async function shutDown({ app, gate, upstream, reference, graceMs, resuma
   const resumable = app.resumableUploads;
   gate.drain();
   resumable?.drain();
+  // HTTP/2 clients open their next streams on a new connection (another replica, or this one's 503); streams in flight finish.
+  app.http2GoAway();
   app.log.info({ uploadsInFlight: gate.inFlight, resumableUploads: resumable?.size ?? 0, graceMs, resumableDrainMs }, 'draining: new uploads are refused');
   // Paused resumable uploads get the grace period (or the drain) to finish, too.
   const finished = await idleWithin(gate, graceMs);

@@ -41,6 +41,8 @@ export interface StackOptions {
   imports?: AppDependencies['imports'];
   /** Node HTTP server options (e.g. a short headersTimeout). */
   http?: AppDependencies['http'];
+  /** How long a new cleartext connection may stay silent (the preface sniff). */
+  prefaceTimeoutMs?: AppDependencies['prefaceTimeoutMs'];
   /** Where Idempotency-Keys live (default: the app's own memory store). */
   idempotencyStore?: AppDependencies['idempotencyStore'];
   /** Where async imports are kept (default: the app's own memory store). */
@@ -62,10 +64,11 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   // As `npm start` does: builds go to the reference upstream's CreateBuild API unless a test says otherwise.
   const config = configWith({ host: '127.0.0.1', port: 0, dataDir, apiUrl: reference.apiUrl, ...options.config });
   const upstream = new UpstreamClient({ target: options.target ?? reference.target, responseTimeoutMs: config.upstreamResponseTimeoutMs, ...options.upstream });
-  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, idempotencyStore: options.idempotencyStore, importJobs: options.importJobs });
+  const app = await buildApp(config, { upstream, logger: options.logger ?? false, imports: options.imports, http: options.http, prefaceTimeoutMs: options.prefaceTimeoutMs, idempotencyStore: options.idempotencyStore, importJobs: options.importJobs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
+  const scheme = config.tlsCertFile ? 'https' : 'http';
   const observed: UploadObservation[] = [];
   const opened: UploadObservation[] = [];
   reference.events.on('upload', (o: UploadObservation) => observed.push(o));
@@ -81,7 +84,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
     await rm(dataDir, { recursive: true, force: true });
   });
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl: `${scheme}://127.0.0.1:${address.port}`,
     app,
     upstream,
     reference,

@@ -80,6 +80,7 @@ describe('deploy/kubernetes', () => {
     const service = services[0]!;
     const servicePort = (service['spec'].ports as Manifest[])[0]!;
     assert.ok(['http', 8080].includes(servicePort['targetPort']));
+    assert.equal(servicePort['appProtocol'], 'kubernetes.io/h2c', 'the port is declared h2c, so an ingress that speaks it uses HTTP/2');
 
     const hpa = one(all, 'HorizontalPodAutoscaler');
     assert.equal(hpa['apiVersion'], 'autoscaling/v2');

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, type Config } from '../config.js';
+import { readPem } from '../read-pem.js';
 
 type ChannelSettings = Pick<Config, 'grpcTls' | 'grpcCaFile' | 'grpcCertFile' | 'grpcKeyFile' | 'grpcKeepaliveTimeMs' | 'grpcKeepaliveTimeoutMs'>;
 
@@ -42,17 +42,6 @@ export function upstreamChannelOptions(config: ChannelSettings): grpc.ChannelOpt
     'grpc.keepalive_timeout_ms': config.grpcKeepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 0,
   };
-}
-
-function readPem(path: string | undefined, env: string): Buffer | undefined {
-  if (!path) return undefined;
-  try {
-    const pem = readFileSync(path);
-    if (!pem.includes('-----BEGIN')) throw new Error('no PEM block in it');
-    return pem;
-  } catch (err) {
-    throw new ConfigError(`${env}=${path} cannot be used: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }
 
 function envName(key: 'grpcCaFile' | 'grpcCertFile' | 'grpcKeyFile'): string {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants } from 'node:http2';
 import type { Socket } from 'node:net';
+import { http2StreamOf, type Http2Stream } from './http2-request.js';
 
 /** How long unread request bytes are discarded after an early reply before the socket is destroyed. */
 export const LINGER_MS = 2000;
@@ -16,6 +18,11 @@ export const LINGER_MS = 2000;
  */
 export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return;
+  const stream = http2StreamOf(req);
+  if (stream) {
+    closeStreamAfterReply(stream, res);
+    return;
+  }
   res.setHeader('connection', 'close');
   res.once('finish', () => {
     const socket = req.socket;
@@ -38,4 +45,15 @@ export function lingerThenDestroy(socket: Socket): void {
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * HTTP/2: other uploads may share the connection, so only this stream ends.
+ * Once the reply is out, RST_STREAM(NO_ERROR) tells the client to stop
+ * sending its body (RFC 9113 8.1) and drops what already arrived of it.
+ */
+function closeStreamAfterReply(stream: Http2Stream, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+  });
 }

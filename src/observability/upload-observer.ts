@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { clientLeft } from '../http/http2-request.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grpcCodeName, toBridgeError, type BridgeError } from '../errors.js';
 import type { ReceivedArchive } from '../upload/stream-upload.js';
@@ -60,9 +61,7 @@ export class UploadObserver {
     };
     try {
       const result = await run(watch);
-      const socket = request.raw.socket;
-      // The kernel takes the answer even from a client that left; its FIN (or reset) is what tells.
-      const gone = () => reply !== undefined && (!reply.raw.writableFinished || socket.destroyed || socket.readableEnded);
+      const gone = () => reply !== undefined && (!reply.raw.writableFinished || clientLeft(request.raw));
       const ok = () => end(gone() ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
       if (reply && !reply.raw.destroyed) reply.raw.once('close', ok);
       else ok();

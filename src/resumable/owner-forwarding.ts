@@ -1,8 +1,8 @@
 import { Agent, request as send, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, type BridgeError } from '../errors.js';
 import { closeAfterReply } from '../http/close-after-reply.js';
+import { bodyComplete, hasRequestBody } from '../http/http2-request.js';
 import type { RecordOwner } from './resumable-records.js';
 
 /**
@@ -52,7 +52,7 @@ export class OwnerForwarding {
     }
     headers['x-request-id'] = String(request.id);
     headers[OWNER_HOP_HEADER] = owner.instance;
-    const withBody = hasBody(request.method, request.headers);
+    const withBody = request.method !== 'HEAD' && hasRequestBody(request.raw);
     const waitsForContinue = withBody && request.headers.expect?.toLowerCase() === '100-continue';
     if (waitsForContinue) headers['expect'] = '100-continue';
     let answer: IncomingMessage;
@@ -115,16 +115,13 @@ export class OwnerForwarding {
 }
 
 /** The client's body into the owner's request; a client that leaves mid-body cuts the owner's request in turn. */
-function passBody(body: Readable & { complete?: boolean }, out: ClientRequest): void {
+function passBody(body: IncomingMessage, out: ClientRequest): void {
+  // A client reset mid-body ends an HTTP/2 request too: the pipe must not pass that end on as the body's.
+  body.once('aborted', () => out.destroy(Errors.clientAborted()));
   body.pipe(out);
   body.once('close', () => {
-    if (!body.complete) out.destroy(Errors.clientAborted());
+    if (!bodyComplete(body)) out.destroy(Errors.clientAborted());
   });
-}
-
-function hasBody(method: string, headers: IncomingHttpHeaders): boolean {
-  if (method === 'HEAD') return false;
-  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
 function passedBack(headers: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -5,6 +5,7 @@ import { identifyCaller } from '../admission/authenticate.js';
 import { onParseError, parseErrorOf } from '../http/client-error.js';
 import { discardBody } from '../http/discard-body.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
+import { hasRequestBody } from '../http/http2-request.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload.js';
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
@@ -73,7 +74,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const build = buildRequest(metadata.get('build'), metadata.get('tags'));
     if (build && !config.apiUrl) throw Errors.buildNotConfigured();
     // creation-with-upload: the body, if any, is the first PATCH.
-    const withBody = (byteCount('Content-Length', h['content-length']) ?? 0) > 0 || h['transfer-encoding'] !== undefined;
+    const withBody = (byteCount('Content-Length', h['content-length']) ?? 0) > 0 || hasRequestBody(request.raw);
     const spec = {
       name: validateName(rawName),
       length,

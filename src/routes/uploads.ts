@@ -5,6 +5,7 @@ import { BridgeError, Errors } from '../errors.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
 import { routeParseErrors } from '../http/client-error.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
+import { bodyComplete } from '../http/http2-request.js';
 import { untilBodyComplete, withDeadline } from '../upload/abortable.js';
 import { algorithmsOf, digestFromHexField, digestsFromHeaders, reprDigest, verifyDigests, wantedDigests } from '../upload/digests.js';
 import { filenameFromContentDisposition, validateName } from '../upload/names.js';
@@ -175,7 +176,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
     const unroute = routeParseErrors(request.raw, reply.raw, (err) => slot.abort(err));
     // `complete`: every body byte has been received and parsed. A socket destroyed before they are all read
     // still fails the read, which cancels the call; a client that merely leaves no longer does.
-    const signal = untilBodyComplete(slot.signal, () => request.raw.complete);
+    const signal = untilBodyComplete(slot.signal, () => bodyComplete(request.raw));
     try {
       // Signature headers and Idempotency-Key: refused (401, 409, 504) before the body.
       const admission = await admissions.admit(request);

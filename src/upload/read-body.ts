@@ -75,12 +75,18 @@ export function readBody(source: Readable, options: ReadBodyOptions, onPiece: (p
         else source.resume();
       }, finish);
     };
+    const prematureClose = () => broken(Object.assign(new Error('the body closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     const onEnd = () => {
+      // An HTTP/2 request the client reset before END_STREAM still ends (after 'aborted'): that end is a cut.
+      if ((source as { aborted?: boolean }).aborted === true) {
+        prematureClose();
+        return;
+      }
       ended = true;
       if (!blocked) finish();
     };
     const onClose = () => {
-      if (!ended) broken(Object.assign(new Error('the body closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      if (!ended) prematureClose();
     };
     const onError = (err: unknown) => broken(err);
     const onAbort = () => finish(signal.reason);
