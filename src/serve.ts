@@ -8,6 +8,7 @@ import { helpText } from './help.js';
 import { checkStartup } from './startup-checks.js';
 import { serverTls } from './http/server-tls.js';
 import { stopOnSignals } from './shutdown.js';
+import { tracingSwitch } from './observability/tracing-switch.js';
 
 /** Starts the bridge (see main.ts, the entry point). */
 async function main(): Promise<void> {
@@ -17,11 +18,13 @@ async function main(): Promise<void> {
   }
   let config: Config;
   let credentials: ReturnType<typeof upstreamCredentials>;
+  let traces: ReturnType<typeof tracingSwitch>;
   try {
     config = loadConfig();
     checkStartup(config);
     credentials = upstreamCredentials(config);
     serverTls(config);
+    traces = tracingSwitch();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`ignite-upload-bridge: ${err.message}`);
@@ -29,6 +32,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+
+  // Before the Fastify instance exists (@fastify/otel hooks its creation); off, no OpenTelemetry module is loaded.
+  const tracing = traces ? await (await import('./observability/otel.js')).startTracing(traces) : undefined;
 
   let reference: ReferenceUpstream | undefined;
   if (!config.grpcTarget) {
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
     responseTimeoutMs: config.upstreamResponseTimeoutMs,
   });
   const app = await buildApp(config, { upstream });
+  if (tracing) app.addHook('onClose', () => tracing.shutdown());
   await app.listen({ host: config.host, port: config.port });
   startedUp();
 

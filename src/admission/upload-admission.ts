@@ -147,7 +147,9 @@ export class Admission {
       watch: (name, archive) => {
         this.name = name;
         this.archive = archive;
-        base.watch?.(name, archive);
+        const span = base.watch?.(name, archive);
+        span?.set({ 'ignite.idempotency_key': this.idempotency !== undefined, 'ignite.idempotent_replay': this.idempotency?.previous !== undefined });
+        return span;
       },
     };
     const signature = this.caller.signature;

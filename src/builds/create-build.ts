@@ -1,5 +1,6 @@
 import { Agent, errors, request } from 'undici';
 import type { BuildRequest } from './build-request.js';
+import { NO_SPAN, tracing, type TraceSpan } from '../observability/tracing.js';
 
 /** The API's answer is passed on verbatim, up to this size. */
 export const MAX_BUILD_ANSWER_BYTES = 64 * 1024;
@@ -36,6 +37,20 @@ export class BuildClient {
   }
 
   async create(build: BuildRequest, contextId: string, headers: BuildHeaders): Promise<BuildOutcome> {
+    const span = tracing.on ? tracing.start('CreateBuild', {
+      kind: 'client',
+      attributes: { 'http.request.method': 'POST', 'url.full': this.url, 'ignite.context_id': contextId, 'ignite.build.name': build.name },
+    }) : NO_SPAN;
+    const outcome = await this.send(build, contextId, span.traceparent ? { ...headers, traceparent: span.traceparent } : headers, span);
+    span.set({ 'ignite.build.outcome': outcome.kind, 'ignite.build_id': outcome.kind === 'started' ? outcome.id : undefined });
+    if (outcome.kind === 'not-started') span.fail({ code: 'BUILD_NOT_STARTED', message: outcome.message });
+    if (outcome.kind === 'unknown') span.fail({ code: 'BUILD_OUTCOME_UNKNOWN', message: outcome.reason });
+    span.end();
+    return outcome;
+  }
+
+  /** One POST; `headers.traceparent` is the one sent (the span's when traced, else the request's). */
+  private async send(build: BuildRequest, contextId: string, headers: BuildHeaders, span: TraceSpan): Promise<BuildOutcome> {
     const sent: Record<string, string> = { 'content-type': 'application/json' };
     for (const [name, value] of Object.entries(headers) as Array<[string, string | undefined]>) if (value) sent[name] = value;
     const signal = AbortSignal.timeout(this.timeoutMs);
@@ -47,6 +62,7 @@ export class BuildClient {
         body: JSON.stringify({ name: build.name, tags: build.tags, contextId }),
       });
       status = res.statusCode;
+      span.set({ 'http.response.status_code': status });
       body = await readCapped(res.body);
     } catch (err) {
       if (err instanceof errors.ConnectTimeoutError || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || (err as NodeJS.ErrnoException).code === 'ENOTFOUND') {

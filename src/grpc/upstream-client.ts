@@ -5,6 +5,7 @@ import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js'
 import { installChunkFraming } from './frame-in-place.js';
 import { deserializeResponse, serializeMetadata, UPLOAD_METHOD_PATH, type UploadMetadata, type UploadResponse } from './upload-messages.js';
 import { findHttp2Stream, resetCall } from './reset-call.js';
+import { tracing, type TraceSpan } from '../observability/tracing.js';
 
 /**
  * Chunks handed to the call and not yet written to the connection. One is
@@ -52,8 +53,8 @@ export class UpstreamClient implements UploadTarget {
     });
   }
 
-  open(metadata: UploadMetadata, headers: ForwardedHeaders): UploadCall {
-    return new UploadCall(this.channel, metadata, headers, this.responseTimeoutMs);
+  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan): UploadCall {
+    return new UploadCall(this.channel, metadata, headers, this.responseTimeoutMs, tracing.on ? callSpan(this.target, parent) : undefined);
   }
 
   /** Chunks with headroom for the message header, so the serializer frames them in place. */
@@ -87,6 +88,21 @@ function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
   return metadata;
 }
 
+/**
+ * The client span of one UploadBuildContext call, by hand: the call goes
+ * straight to the channel, where instrumentation that patches grpc-js's
+ * Client never sees it.
+ */
+const [UPLOAD_SERVICE, UPLOAD_METHOD] = UPLOAD_METHOD_PATH.slice(1).split('/') as [string, string];
+
+function callSpan(target: string, parent: TraceSpan | undefined): TraceSpan {
+  return tracing.start(UPLOAD_METHOD_PATH.slice(1), {
+    kind: 'client',
+    parent,
+    attributes: { 'rpc.system': 'grpc', 'rpc.service': UPLOAD_SERVICE, 'rpc.method': UPLOAD_METHOD, 'server.address': target },
+  });
+}
+
 /** A call on the channel itself: no interceptors, no Writable, messages handed over already serialized. */
 type ChannelCall = ReturnType<grpc.Channel['createCall']>;
 
@@ -111,8 +127,10 @@ export class UploadCall implements OpenUpload {
     metadata: UploadMetadata,
     headers: ForwardedHeaders,
     private readonly timeoutMs: number,
+    span?: TraceSpan,
   ) {
-    const callMetadata = toMetadata(headers);
+    // Exactly one traceparent upstream: the call's span when traced, else the request's as it came.
+    const callMetadata = toMetadata(span ? { ...headers, traceparent: span.traceparent } : headers);
     let settle!: { resolve: (r: UploadResponse) => void; reject: (e: BridgeError) => void };
     this.response = new Promise<UploadResponse>((resolve, reject) => { settle = { resolve, reject }; });
     this.response.catch(() => {}); // observed by whoever awaits it; a cancel must not become unhandled
@@ -132,6 +150,11 @@ export class UploadCall implements OpenUpload {
         settle.reject(this.failure);
       } else {
         settle.resolve(response);
+      }
+      if (span) {
+        span.set({ 'rpc.grpc.status_code': err?.code ?? grpc.status.OK, 'ignite.sent_bytes': this.sentBytes });
+        if (this.failure) span.fail(this.failure);
+        span.end();
       }
       this.wake?.();
     };

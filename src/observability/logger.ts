@@ -1,5 +1,6 @@
 import type { FastifyLoggerStreamDestination, PinoLoggerOptions } from 'fastify/types/logger.js';
 import type { Config } from '../config.js';
+import { tracing } from './tracing.js';
 
 export interface LogFormat {
   /** One readable line per event (pino-pretty) instead of JSON; default: stdout is a terminal. */
@@ -30,6 +31,8 @@ export function loggerOptions(
       ],
       censor: '[redacted]',
     },
+    // A line written while a request is handled names its trace (tracing on only: no cost when off).
+    ...(tracing.on ? { mixin: () => tracing.logFields() } : {}),
     ...(stream
       ? { stream }
       : pretty

@@ -4,9 +4,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { grpcCodeName, toBridgeError, type BridgeError } from '../errors.js';
 import type { ReceivedArchive } from '../upload/stream-upload.js';
 import type { BridgeMetrics, UploadMode, UploadOutcomeLabel } from './metrics.js';
+import { NO_SPAN, tracing, type TraceSpan } from './tracing.js';
 
-/** Given to the upload pipeline, which hands over its live counters once the upload starts. */
-export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => void;
+/**
+ * Given to the upload pipeline, which hands over its live counters once the
+ * upload starts; answers the upload's span, the parent of its upstream call.
+ */
+export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => TraceSpan;
 
 /**
  * Sees every upload from start to end: feeds the metrics and writes the one
@@ -19,23 +23,36 @@ export class UploadObserver {
   /**
    * With `reply`, a success is logged once the answer went out or the client
    * was found gone (`ok_client_gone`: the upload still counts, the client left
-   * after its last byte).
+   * after its last byte). The upload's span is a child of the request's, or
+   * of `parent` (a resumable upload's creation).
    */
   async observe<T extends { contextId: string }>(
     request: FastifyRequest,
     run: (watch: UploadWatch) => Promise<T>,
     mode: UploadMode = uploadMode(request),
     reply?: FastifyReply,
+    parent?: string,
   ): Promise<T> {
     const started = performance.now();
     let name: string | undefined;
     let archive: Readonly<ReceivedArchive> | undefined;
+    let span = NO_SPAN;
     const watch: UploadWatch = (n, a) => {
       name = n;
       archive = a;
+      if (tracing.on) span = tracing.start('upload', { parent, attributes: { 'ignite.upload.mode': mode, 'ignite.upload.name': n } });
+      return span;
     };
     this.metrics.inFlight.inc();
     const end = (outcome: UploadOutcomeLabel, upstreamCode: string | undefined, extra: Record<string, unknown>) => {
+      span.set({
+        'ignite.upload.archive_type': archive?.contentType,
+        'ignite.upload.bytes': archive?.bytes ?? 0,
+        'ignite.upload.chunks': archive?.chunks ?? 0,
+        'ignite.upload.outcome': outcome,
+        'ignite.context_id': typeof extra['contextId'] === 'string' ? extra['contextId'] : undefined,
+      });
+      span.end();
       this.metrics.inFlight.dec();
       const seconds = (performance.now() - started) / 1000;
       const bytes = archive?.bytes ?? 0;
@@ -68,6 +85,7 @@ export class UploadObserver {
       return result;
     } catch (err) {
       const error = toBridgeError(err);
+      span.fail(error);
       end(outcomeOf(error), upstreamCodeOf(error), { code: error.code, status: error.httpStatus });
       throw err;
     }

@@ -30,7 +30,10 @@ export interface BuildApiOptions {
   contextsDir: string;
   token?: string | undefined;
   faults?: BuildFaults;
-  /** Gets 'build' with each BuildRecord created, and 'build-refused' with the status of each refusal. */
+  /**
+   * Gets 'build' with each BuildRecord created and the request's headers (each
+   * name's values, as sent), and 'build-refused' with the status of each refusal.
+   */
   events: EventEmitter;
 }
 
@@ -120,7 +123,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, dir: string, op
     await handle.close();
   }
   await rename(temp, join(dir, `${record.id}.json`));
-  options.events.emit('build', record);
+  options.events.emit('build', record, req.headersDistinct);
   answer(res, 200, json);
 }
 

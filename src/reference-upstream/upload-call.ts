@@ -40,6 +40,8 @@ export interface UploadObservation {
   metadata?: UploadMetadata;
   /** The call's gRPC request metadata (headers), as the upstream received it. */
   requestMetadata: Record<string, string>;
+  /** Every `traceparent` value the call carried (a bridge must send at most one). */
+  traceparents: string[];
   /** Chunk messages received. */
   chunks: number;
   /** The largest chunk, in bytes. */
@@ -77,7 +79,7 @@ export function handleUpload(
   onReported: () => void,
 ): void {
   const seen: UploadObservation = {
-    outcome: 'failed', requestMetadata: stringMetadata(call.metadata), chunks: 0, maxChunk: 0, lastChunk: 0, sizesBeforeLast: [], bytes: 0,
+    outcome: 'failed', requestMetadata: stringMetadata(call.metadata), traceparents: call.metadata.get('traceparent').map(String), chunks: 0, maxChunk: 0, lastChunk: 0, sizesBeforeLast: [], bytes: 0,
   };
   // The same object is reported again with 'upload' when the call ends.
   events.emit('call', seen);

@@ -4,6 +4,7 @@ import { Errors, type BridgeError } from '../errors.js';
 import { closeAfterReply } from '../http/close-after-reply.js';
 import { bodyComplete, hasRequestBody } from '../http/http2-request.js';
 import type { RecordOwner } from './resumable-records.js';
+import { tracing } from '../observability/tracing.js';
 
 /**
  * Marks a request one replica forwarded to the owner of an upload, naming
@@ -51,6 +52,8 @@ export class OwnerForwarding {
       if (value !== undefined && !HOP_BY_HOP.has(name) && !name.startsWith(':')) headers[name] = value;
     }
     headers['x-request-id'] = String(request.id);
+    // Traced, the owner's span is a child of this replica's (one traceparent, replacing the client's).
+    if (tracing.on) headers['traceparent'] = tracing.current().traceparent;
     headers[OWNER_HOP_HEADER] = owner.instance;
     const withBody = request.method !== 'HEAD' && hasRequestBody(request.raw);
     const waitsForContinue = withBody && request.headers.expect?.toLowerCase() === '100-continue';
@@ -127,7 +130,8 @@ function passBody(body: IncomingMessage, out: ClientRequest): void {
 function passedBack(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const kept: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'date') kept[name] = value;
+    // The traceparent echo is this replica's own (the client's), never the hop's.
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== 'date' && name !== 'traceparent') kept[name] = value;
   }
   return kept;
 }

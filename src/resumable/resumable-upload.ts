@@ -5,6 +5,7 @@ import type { ReceivedArchive, Upload, UploadStreamer } from '../upload/stream-u
 import type { ForwardedHeaders } from '../upload/upload-target.js';
 import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildStep } from './resumable-build.js';
+import type { TraceSpan } from '../observability/tracing.js';
 
 export interface ResumableSpec {
   id: string;
@@ -21,6 +22,8 @@ export interface ResumableSpec {
   createdAt?: number;
   /** The build to start once the context is stored (Upload-Metadata `build` and `tags`). */
   build?: BuildRequest | undefined;
+  /** The creation request's traceparent (tracing on): the upload's span is its child, each PATCH's span links to it. */
+  trace?: string | undefined;
 }
 
 export interface ResumableTimes {
@@ -54,7 +57,7 @@ export interface PatchRequest {
   /** Headers for the call, when this PATCH opens it. */
   headers: ForwardedHeaders;
   /** Starts the metrics' and log line's view of the upload, when this PATCH opens its call. */
-  observe: () => (name: string, archive: Readonly<ReceivedArchive>) => void;
+  observe: () => (name: string, archive: Readonly<ReceivedArchive>) => TraceSpan | void;
   /** Called once the PATCH is accepted, right before its body is read (e.g. 100 Continue). */
   beforeBody: () => void;
   /**

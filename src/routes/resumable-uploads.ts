@@ -7,6 +7,7 @@ import { discardBody } from '../http/discard-body.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import { hasRequestBody } from '../http/http2-request.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
+import { NO_SPAN, tracing } from '../observability/tracing.js';
 import { ResumableUpload, type PatchResult } from '../resumable/resumable-upload.js';
 import type { ResumableUploads } from '../resumable/resumable-uploads.js';
 import { addressCapKey, credentialCapKey } from '../resumable/creation-caps.js';
@@ -83,8 +84,11 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
       // Tokens are not verified at creation: an invented one must not buy a fresh quarter of the caps.
       capKeys: [addressCapKey(request.ip), ...(caller.scope === 'anonymous' ? [] : [credentialCapKey(caller.scope)])],
       ...(build ? { build } : {}),
+      // Kept in the upload's record: its span and every PATCH's find the creation's trace from any replica.
+      ...(tracing.on ? { trace: tracing.current().traceparent } : {}),
     };
     const upload = shared ? await shared.create(spec, withBody) : uploads.create(spec);
+    if (tracing.on) tracing.current().set({ 'ignite.resumable.upload_id': upload.id });
     reply.header('location', `${BASE}/${upload.id}`);
     const completed = withBody && upload instanceof ResumableUpload
       ? await patch(request, reply, upload, 0).catch((err: unknown) => {
@@ -150,6 +154,7 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const type = request.headers['content-type'];
     if (type?.split(';')[0]!.trim().toLowerCase() !== PATCH_CONTENT_TYPE) throw Errors.patchContentType(type);
     if (offset === undefined) throw Errors.offsetMismatch(upload.offset, undefined);
+    if (tracing.on) traceResume(upload, offset);
     const length = byteCount('Upload-Length', request.headers['upload-length']);
     if (length !== undefined && length > config.maxContextBytes) throw Errors.tooLarge(config.maxContextBytes);
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
@@ -164,11 +169,11 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     const authorization = request.headers.authorization;
     // One log line and one count per upload, however many PATCHes it takes: from the PATCH that opens its call.
     const observe = () => {
-      let watch: UploadWatch = () => {};
+      let watch: UploadWatch = () => NO_SPAN;
       void observer.observe(request, (w) => {
         watch = w;
         return upload.outcome();
-      }, 'resumable').catch(() => {});
+      }, 'resumable', undefined, upload.spec.trace).catch(() => {});
       return watch;
     };
     // Framing Node's parser refuses, or a client closing mid-body, ends this PATCH at once (not at the idle timeout).
@@ -210,6 +215,13 @@ export async function resumableUploadRoutes(app: FastifyInstance, { config, uplo
     reply.code(200).headers(built.headers).type('application/json').send(built.body);
     return true;
   }
+}
+
+/** A PATCH's span: which upload, from where, linked to the upload's creation (a PATCH is a trace of its own, or its client's). */
+function traceResume(upload: ResumableUpload, offset: number): void {
+  const span = tracing.current();
+  span.set({ 'ignite.resumable.upload_id': upload.id, 'ignite.resumable.offset': offset, 'ignite.resumable.resumed': upload.paused });
+  if (upload.spec.trace && upload.spec.trace !== span.traceparent) span.link(upload.spec.trace);
 }
 
 function offsetHeaders(upload: Pick<ResumableUpload, 'offset' | 'expiresAt'>): Record<string, string> {

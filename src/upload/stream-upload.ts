@@ -7,6 +7,7 @@ import { ARCHIVE_HEAD_BYTES, ArchiveHead } from './archive-head.js';
 import { abortable } from './abortable.js';
 import { readBody } from './read-body.js';
 import { Rechunker } from './rechunk.js';
+import type { TraceSpan } from '../observability/tracing.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -37,8 +38,11 @@ export interface UploadJob {
    * body ended and before its last chunk is sent, in place of the zip end-record check.
    */
   proveEnd?: () => Promise<void>;
-  /** Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line. */
-  watch?: (name: string, archive: Readonly<ReceivedArchive>) => void;
+  /**
+   * Handed the live counters (name, type, bytes, chunks) once the upload starts, for metrics and the upload log line;
+   * may answer the upload's span, which the target's call is traced under.
+   */
+  watch?: (name: string, archive: Readonly<ReceivedArchive>) => TraceSpan | void;
   /** Where the archive goes instead of the configured upstream, e.g. a hashing sink for an idempotent replay. */
   upstream?: UploadTarget;
   /** Cancels the upload (the client went away before its body was complete, the bridge shuts down); a BridgeError reason is what gets reported. */
@@ -145,6 +149,7 @@ export class Upload {
   private readonly detach: () => void;
   private maxBytes: number;
   private overLimit: () => BridgeError;
+  private readonly span: TraceSpan | undefined;
 
   constructor(
     private readonly job: UploadJob,
@@ -160,7 +165,7 @@ export class Upload {
     if (outer?.aborted) onAbort();
     else outer?.addEventListener('abort', onAbort, { once: true });
     this.detach = () => outer?.removeEventListener('abort', onAbort);
-    job.watch?.(job.name, this.archive);
+    this.span = job.watch?.(job.name, this.archive) ?? undefined;
   }
 
   /** Aborted once the upload failed or was cancelled; the reason is the BridgeError the client is told. */
@@ -306,7 +311,7 @@ export class Upload {
     this.heldBytes = 0;
     this.proof.prove(type, head, final);
     this.archive.contentType = type;
-    this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers);
+    this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers, this.span);
     // The target may end the call (UNAUTHENTICATED, …) while the body still streams.
     this.call.response.catch((err: unknown) => this.cancel(toBridgeError(err)));
     return head;

@@ -1,4 +1,5 @@
 import type { UploadMetadata, UploadResponse } from '../grpc/upload-messages.js';
+import type { TraceSpan } from '../observability/tracing.js';
 
 /** Request headers that travel with an upload to its target (gRPC metadata for the upstream). */
 export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;
@@ -9,7 +10,8 @@ export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' |
  * interface; targets implement it.
  */
 export interface UploadTarget {
-  open(metadata: UploadMetadata, headers: ForwardedHeaders): OpenUpload;
+  /** `parent`: the upload's span, which a target that makes a call traces it under (its traceparent replacing the request's). */
+  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan): OpenUpload;
   /** A buffer for `size` chunk bytes that the target can send without copying them (default: a plain buffer). */
   allocChunk?(size: number): Buffer;
 }
