@@ -1,8 +1,9 @@
 // One multipart POST with XHR (fetch has no upload progress): what the page does when the bridge has
 // resumable uploads off.
-import { errorMessage, showProgress, setStatus } from './view.js';
+import { describeFailure } from './failure-text.js';
+import { showProgress, setStatus } from './view.js';
 
-/** build: { name, tags } or undefined. outcome: { succeed(answer), fail(message), stopped(message) }. */
+/** build: { name, tags } or undefined. outcome: { succeed(answer), fail(message or { headline, detail }), stopped(message) }. */
 export function startMultipart({ file, name, token, build, outcome }) {
   // Fields before the file: the bridge reads the form as a stream and needs them first.
   const body = new FormData();
@@ -43,7 +44,7 @@ export function startMultipart({ file, name, token, build, outcome }) {
       const message = answer && typeof answer.message === 'string' ? answer.message : undefined;
       return outcome.succeed({ contextId, sizeBytes: String(file.size), buildError: reason || 'BUILD_NOT_STARTED', message });
     }
-    outcome.fail(errorMessage(request.status, request.statusText, request.responseText));
+    outcome.fail(describeFailure(request.status, request.statusText, request.responseText));
   });
   request.addEventListener('abort', () => outcome.stopped('Upload cancelled: nothing was stored.'));
   request.addEventListener('error', () => {

@@ -2,7 +2,8 @@
 // keeps its upstream call open between requests, so a dropped connection resumes at the offset the
 // bridge reports. The source is an archive (a File) or a folder packed while it uploads (a stream).
 /* global tus */
-import { el, errorMessage, hideError, restartSpeed, setStatus } from './view.js';
+import { describeFailure } from './failure-text.js';
+import { el, hideError, restartSpeed, setStatus } from './view.js';
 
 // A few quick retries for a blip, then slower ones for a flaky network; offline waits for `online`.
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
@@ -92,7 +93,7 @@ export function startResumable({ name, token, metadata, source, outcome }) {
       const answer = storedAnswer(response);
       // 424: the context is stored, only the build did not start; the page shows both.
       if (status === 424 && answer.contextId) return outcome.succeed(answer);
-      return outcome.fail(errorMessage(status, '', response.getBody()));
+      return outcome.fail(describeFailure(status, '', response.getBody()));
     }
     if (!navigator.onLine) {
       // tus-js-client does not retry while offline: the `online` handler resumes.

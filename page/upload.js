@@ -8,7 +8,7 @@ import { packFolder } from './folder-pack.js';
 import { startMultipart } from './multipart-upload.js';
 import { buildName, showResult } from './result.js';
 import { startResumable } from './tus-upload.js';
-import { $, clearMessages, el, formatBytes, restartSpeed, setStatus, showError, showProgress } from './view.js';
+import { $, clearMessages, el, endProgress, formatBytes, restartSpeed, setStatus, showError, showProgress } from './view.js';
 
 const TOKEN_KEY = 'ignite-upload-bridge.token';
 // The tus chunk of a folder upload: what the page holds (a few of them) and what a cut may re-send.
@@ -22,6 +22,8 @@ const builds = document.body.dataset.builds === 'on';
 let chosen = null;
 /** The upload in progress: { start(), cancel(), toggle?(), online?() }, or null. */
 let job = null;
+/** The chosen archive or folder is stored: Upload stays away until "Upload another" or a new choice. */
+let stored = false;
 
 if (resumable) {
   el.pauseButton.hidden = false;
@@ -42,6 +44,13 @@ el.tokenInput.addEventListener('input', () => {
 
 const chosenName = () => (chosen ? (chosen.kind === 'archive' ? chosen.file.name : `${chosen.plan.name}.tar.gz`) : '');
 
+/** Back to choosing: Upload instead of "Upload another". */
+function ready() {
+  stored = false;
+  el.anotherButton.hidden = true;
+  el.uploadButton.hidden = false;
+}
+
 function showChoice(label, detail) {
   $('file-choice').textContent = label;
   $('file-size').textContent = detail;
@@ -50,6 +59,7 @@ function showChoice(label, detail) {
 }
 
 function chooseArchive(file) {
+  ready();
   chosen = file ? { kind: 'archive', file } : null;
   el.summary.hidden = true;
   clearMessages();
@@ -66,6 +76,7 @@ function summarize(plan) {
 }
 
 async function chooseFolder(read) {
+  ready();
   chosen = null;
   clearMessages();
   el.uploadButton.disabled = true;
@@ -126,17 +137,24 @@ function outcome(name, build) {
   return {
     succeed(answer) {
       finish();
+      // The context is stored (a 424 too): pressing Upload again would store it a second time.
+      stored = true;
+      el.uploadButton.hidden = true;
+      el.anotherButton.hidden = false;
+      restartSpeed();
       const status = { BUILD_NOT_STARTED: 'Upload complete; the build did not start.', BUILD_OUTCOME_UNKNOWN: 'Upload complete; whether the build started is unknown.' };
       setStatus(status[answer.buildError] || 'Upload complete.');
       showResult(answer, name, build, apiUrl);
     },
     fail(message) {
       finish();
+      endProgress('failed');
       setStatus('Upload failed.');
       showError(message);
     },
     stopped(message, error) {
       finish();
+      endProgress('stopped');
       setStatus(message);
       if (error) showError(error);
     },
@@ -197,7 +215,7 @@ function requestedBuild(contextName) {
 
 el.form.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (job) return;
+  if (job || stored) return;
   clearMessages();
   if (!chosen || (chosen.kind === 'folder' && chosen.plan.files === 0)) {
     showError(resumable ? 'Choose an archive (a .tar.gz or .zip of your build context) or a folder first.' : 'Choose an archive first (a .tar.gz or .zip of your build context).');
@@ -208,7 +226,7 @@ el.form.addEventListener('submit', (event) => {
   const token = el.tokenInput.value.trim();
   const build = requestedBuild(chosen.kind === 'archive' ? chosen.file.name : chosen.plan.name);
   el.progressSection.hidden = false;
-  restartSpeed();
+  endProgress('');
   const total = chosen.kind === 'archive' ? chosen.file.size : chosen.plan.bytes;
   showProgress(0, total);
   setStatus(chosen.kind === 'archive' ? `Uploading ${name}…` : `Packing and uploading ${name}…`);
@@ -222,6 +240,16 @@ el.form.addEventListener('submit', (event) => {
     job = startResumable({ name, token, metadata, source, outcome: result });
   }
   job.start();
+});
+
+el.anotherButton.addEventListener('click', () => {
+  el.fileInput.value = '';
+  el.folderInput.value = '';
+  el.nameInput.value = '';
+  el.summary.hidden = true;
+  el.progressSection.hidden = true;
+  chooseArchive(null);
+  el.fileInput.focus();
 });
 
 el.pauseButton.addEventListener('click', () => {

@@ -13,6 +13,7 @@ export const el = {
   buildName: $('build-name'),
   buildTags: $('build-tags'),
   uploadButton: $('upload'),
+  anotherButton: $('upload-another'),
   pauseButton: $('pause'),
   cancelButton: $('cancel'),
   progressSection: $('progress-section'),
@@ -41,8 +42,18 @@ export function clearMessages() {
   setStatus('');
 }
 
+/** A sentence, or { headline, detail } for a refusal: the headline for a person, then the bridge's words. */
 export function showError(message) {
-  el.errorBox.textContent = message;
+  if (typeof message === 'string') {
+    el.errorBox.textContent = message;
+  } else {
+    const headline = document.createElement('strong');
+    headline.textContent = message.headline;
+    const detail = document.createElement('p');
+    detail.className = 'detail';
+    detail.textContent = message.detail;
+    el.errorBox.replaceChildren(headline, detail);
+  }
   el.errorBox.hidden = false;
 }
 
@@ -74,11 +85,15 @@ export function restartSpeed() {
   $('speed').textContent = '';
 }
 
-/** The JSON error's message, or a plain description when something else answered (a proxy, a crash). */
-export function errorMessage(statusCode, statusText, text) {
-  try {
-    const body = JSON.parse(text);
-    if (body && typeof body.message === 'string') return body.message;
-  } catch { /* not our JSON */ }
-  return `The upload failed with HTTP ${statusCode} ${statusText || ''}`.trim();
+/**
+ * How the bar looks once the upload ended without a stored context: 'failed' empties it and turns it
+ * red (a full blue bar would read as success), 'stopped' greys it where it stopped; '' is a running upload.
+ */
+export function endProgress(state) {
+  el.progressSection.dataset.state = state;
+  restartSpeed();
+  if (state === 'failed') {
+    el.progress.value = 0;
+    $('percent').textContent = 'Failed';
+  }
 }

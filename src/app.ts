@@ -12,7 +12,7 @@ import { UploadObserver } from './observability/upload-observer.js';
 import { closeAfterReply } from './http/close-after-reply.js';
 import { bridgeListener } from './http/listener.js';
 import { serverTls } from './http/server-tls.js';
-import { corsOptions } from './http/cors.js';
+import { corsOptions, logRefusedOrigins } from './http/cors.js';
 import { healthRoutes } from './routes/health.js';
 import { countResponses, metricsRoutes } from './routes/metrics.js';
 import { openapiRoutes } from './routes/openapi.js';
@@ -124,6 +124,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
+  // Before the CORS plugin, whose hook ends a preflight before later hooks run.
+  const refusedOrigin = logRefusedOrigins(config.corsAllowedOrigins);
+  app.addHook('onRequest', async (request) => refusedOrigin(request));
   // Before any route, so its onRequest hook also answers preflights for them.
   if (config.corsAllowedOrigins.length > 0) await app.register(cors, corsOptions(config.corsAllowedOrigins));
 

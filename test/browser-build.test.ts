@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import type { BuildRecord } from '../src/reference-upstream/server.js';
 import { openPage, recordRequests, useChromium } from './browser.js';
 import { gzipLike, sha256, startStack, storedBytes } from './helpers.js';
+import { collectBuilds } from './reference-helpers.js';
 
 const MiB = 1024 * 1024;
 const TIMEOUT = { timeout: 120_000 };
@@ -20,12 +20,6 @@ async function folderOf(t: TestContext, name: string, tree: Record<string, strin
     await writeFile(join(root, path), content);
   }
   return root;
-}
-
-function collectBuilds(events: NodeJS.EventEmitter): BuildRecord[] {
-  const builds: BuildRecord[] = [];
-  events.on('build', (b: BuildRecord) => builds.push(b));
-  return builds;
 }
 
 describe('"Start a build" on the page (headless Chromium, the reference\'s CreateBuild API)', () => {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { openPage, recordRequests, useChromium } from './browser.js';
 import { sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { collectBuilds } from './reference-helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const run = promisify(execFile);
@@ -17,6 +18,9 @@ const TIMEOUT = { timeout: 240_000 };
 // The mtime every fixture file gets: the archive must carry the files' own times.
 const MTIME = new Date('2024-05-06T07:08:09Z');
 const LONG_NAME = `${'a-file-name-longer-than-a-ustar-header-holds-'.repeat(3)}.txt`;
+// "A few thousand small files" (issue 21), in four directories of 750.
+const SMALL_FILES = 3000;
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 type Tree = Record<string, string | Buffer>;
 
@@ -179,6 +183,38 @@ describe('the upload page packs a folder as tar.gz while it uploads (headless Ch
       return [key!, Buffer.from(value, 'base64').toString()];
     }));
     assert.deepEqual(Object.fromEntries(metadata), { filename: 'Web Site.tar.gz', build: 'web-site', tags: 'latest,v2' });
+  });
+
+  test('a few thousand small files and a path over 100 bytes extract to exactly those files and modes; "Start a build" starts one', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const tree: Tree = { 'Dockerfile': 'FROM scratch\nCOPY . /app\n', [`src/${'deeply/'.repeat(10)}${LONG_NAME}`]: 'a path of more than 100 bytes\n' };
+    for (let i = 0; i < SMALL_FILES; i++) {
+      const name = `${['src', 'assets/icons', 'docs/pages', 'lib/vendor/x'][i % 4]}/f${String(i).padStart(4, '0')}`;
+      tree[i % 500 === 7 ? `${name}.sh` : `${name}.txt`] = i % 500 === 7 ? `#!/bin/sh\necho ${i}\n` : `${i}\n`;
+    }
+    const root = await folderOf(t, 'many-files', tree);
+    const builds = collectBuilds(stack.reference.events);
+    const { page, problems } = await openPage(t, browser());
+    await page.goto(`${stack.baseUrl}/`);
+    const started = Date.now();
+    const summary = await chooseFolder(page, root);
+    const kept = expected(tree, () => true);
+    assert.equal(kept.size, SMALL_FILES + 2);
+    assert.match(summary, new RegExp(`^${kept.size} files \\(.+\\) to pack; 6 starting with #! packed executable \\(0755\\)\\. Nothing skipped\\.$`));
+    await page.getByLabel('Start a build once it is stored').check();
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+
+    const { contextId, bytes } = await storedContext(page, stack);
+    const seconds = (Date.now() - started) / 1000;
+    const files = await extract(t, bytes);
+    assert.deepEqual(withoutTimes(files), kept, 'exactly the files, their bytes and modes');
+    assert.ok([...files.keys()].some((path) => Buffer.byteLength(path) > 100));
+    assert.equal(stack.opened.length, 1, 'one upstream call');
+    assert.deepEqual(builds.map((b) => [b.id, b.contextId, b.name, b.tags]), [[await page.locator('#build-id').textContent(), contextId, 'many-files', ['latest']]]);
+    assert.deepEqual(problems, []);
+    console.log(`${kept.size} files chosen, packed, uploaded and built in ${seconds.toFixed(1)} s`);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'upload-folder.png'), fullPage: true });
   });
 
   test('a connection cut inside a chunk resumes in that chunk: one upload, one upstream call, nothing re-sent from 0', TIMEOUT, async (t) => {

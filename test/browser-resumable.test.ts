@@ -93,6 +93,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     await page.getByRole('button', { name: 'Upload' }).click();
     const at = await waitForPercent(page, 20);
     assert.ok(at < 100, `cancelled at ${at}%, before the end`);
+    await page.waitForFunction(() => document.getElementById('speed')!.textContent!.endsWith('/s'));
     await page.getByRole('button', { name: 'Cancel' }).click();
 
     await page.getByRole('status').filter({ hasText: 'cancelled' }).waitFor();
@@ -100,6 +101,7 @@ describe('the upload page resumes uploads (tus) in headless Chromium', () => {
     assert.equal(await page.locator('#result').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
     assert.equal(await page.getByRole('button', { name: 'Upload' }).isEnabled(), true);
+    assert.equal(await page.locator('#speed').textContent(), '', 'no speed shown for a cancelled upload');
     assert.equal(requests.at(-1), 'DELETE /v1/ignite/uploads/:id');
 
     const [call, ...others] = await assertNothingStored(stack);

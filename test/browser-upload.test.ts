@@ -112,6 +112,7 @@ describe('the upload page in headless Chromium', () => {
     const observed = stack.nextObservation();
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 20);
+    await page.waitForFunction(() => document.getElementById('speed')!.textContent!.endsWith('/s'));
     const percentAtCancel = await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value);
     assert.ok(percentAtCancel < 100, `cancelled at ${percentAtCancel}%, before the end`);
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -120,6 +121,7 @@ describe('the upload page in headless Chromium', () => {
     assert.equal(await page.getByRole('status').textContent(), 'Upload cancelled: nothing was stored.');
     assert.equal(await page.locator('#result').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
+    assert.equal(await page.locator('#speed').textContent(), '', 'no speed shown for a cancelled upload');
     assert.deepEqual(requests, ['POST /v1/ignite/contexts', 'POST /v1/ignite/contexts']);
 
     const seen = await within(observed, 15_000, 'the reference upstream to finish the call');
@@ -130,7 +132,7 @@ describe('the upload page in headless Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
-  test('a file that is not an archive shows the 415 message', TIMEOUT, async (t) => {
+  test('a file that is not an archive: the person\'s text, the bridge\'s message, and a bar that is not left full and blue', TIMEOUT, async (t) => {
     const stack = await startStack(t);
     const { page } = await openPage(t, browser());
     await page.goto(`${stack.baseUrl}/`);
@@ -141,13 +143,56 @@ describe('the upload page in headless Chromium', () => {
 
     const alert = page.getByRole('alert');
     await alert.waitFor({ state: 'visible' });
-    const message = (await alert.textContent())!;
-    assert.match(message, /^The body is not a gzip or zip archive \(it starts with bytes 3c 21 44 4f\)/);
-    assert.match(message, /tar -cz/);
+    assert.equal(await alert.locator('strong').textContent(), 'This is not a .tar.gz or .zip archive.');
+    const detail = (await alert.locator('.detail').textContent())!;
+    assert.match(detail, /^The body is not a gzip or zip archive \(it starts with bytes 3c 21 44 4f\)/);
+    assert.match(detail, /tar -cz/);
     assert.equal(await page.getByRole('status').textContent(), 'Upload failed.');
     assert.equal(await page.locator('#result').isVisible(), false);
+    const bar = await page.locator('#progress').evaluate((el) => ({
+      value: (el as HTMLProgressElement).value,
+      color: getComputedStyle(el).accentColor,
+    }));
+    assert.equal(bar.value, 0, 'the bar is emptied');
+    assert.equal(bar.color, 'rgb(138, 28, 28)', 'red (--error-text), not the accent blue (rgb(35, 87, 217))');
+    assert.equal(await page.locator('#percent').textContent(), 'Failed');
+    assert.equal(await page.locator('#speed').textContent(), '');
     assert.equal(stack.observed.length, 0, 'no upstream call was made');
     assert.deepEqual(await dataDirEntries(stack), []);
+  });
+
+  test('after a success there is "Upload another", and the stored file cannot be uploaded twice', TIMEOUT, async (t) => {
+    const stack = await startStack(t);
+    const { page, problems } = await openPage(t, browser());
+    const requests = recordRequests(page);
+    await page.goto(`${stack.baseUrl}/`);
+    await page.getByLabel('Archive').setInputFiles({ name: 'first.tar.gz', mimeType: 'application/gzip', buffer: gzipLike(200_000) });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const first = (await page.locator('#context-id').textContent())!;
+
+    // Upload is gone, not merely re-enabled; a submit by Enter does nothing either.
+    assert.equal(await page.getByRole('button', { name: 'Upload', exact: true }).count(), 0);
+    const another = page.getByRole('button', { name: 'Upload another' });
+    assert.equal(await another.isVisible(), true);
+    await page.getByRole('textbox', { name: /^Name/ }).press('Enter');
+    assert.equal(await page.locator('#result').isVisible(), true, 'the result stays');
+
+    await another.click();
+    assert.equal(await page.locator('#result').isVisible(), false);
+    assert.equal(await page.locator('#file-choice').textContent(), 'Choose a file or drop it here');
+    assert.equal(await another.isVisible(), false);
+    const second = gzipLike(150_000);
+    await page.getByLabel('Archive').setInputFiles({ name: 'second.tar.gz', mimeType: 'application/gzip', buffer: second });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.locator('#result').waitFor({ state: 'visible' });
+    const contextId = (await page.locator('#context-id').textContent())!;
+    assert.notEqual(contextId, first);
+    assert.equal(sha256(await storedBytes(stack, contextId)), sha256(second));
+    // Had Enter (or a second click) sent first.tar.gz again, it would be between these two.
+    assert.deepEqual(stack.opened.map((o) => o.metadata?.name), ['first.tar.gz', 'second.tar.gz']);
+    assert.equal(requests.filter((r) => r.startsWith('POST')).length, 2, requests.join());
+    assert.deepEqual(problems, []);
   });
 
   test('a file dropped on the page is the one uploaded', TIMEOUT, async (t) => {

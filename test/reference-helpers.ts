@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadBuildProto } from '../src/grpc/proto.js';
 import { UPLOAD_METHOD_PATH, type UploadRequest, type UploadResponse } from '../src/grpc/upload-messages.js';
-import { startReferenceUpstream, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
+import { startReferenceUpstream, type BuildRecord, type ReferenceUpstream, type ReferenceUpstreamOptions, type UploadObservation } from '../src/reference-upstream/server.js';
 
 const UPSTREAM_MAIN = fileURLToPath(new URL('../src/reference-upstream/main.js', import.meta.url));
 
@@ -30,6 +30,13 @@ export async function startReference(t: TestContext, options: Partial<ReferenceU
 
 export const nextUpload = (reference: ReferenceUpstream): Promise<UploadObservation> =>
   once(reference.events, 'upload').then(([seen]) => seen as UploadObservation);
+
+/** Every build the reference upstream's CreateBuild API records from now on, in order. */
+export function collectBuilds(events: NodeJS.EventEmitter): BuildRecord[] {
+  const builds: BuildRecord[] = [];
+  events.on('build', (b: BuildRecord) => builds.push(b));
+  return builds;
+}
 
 export const contextEntries = async (dir: string): Promise<string[]> => (await readdir(dir)).sort();
 

@@ -5,14 +5,18 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../src/app.js';
 import { ConfigError, configWith, loadConfig, type Config } from '../src/config.js';
+import { REFUSED_ORIGINS_LOGGED } from '../src/http/cors.js';
+import { loggerOptions } from '../src/observability/logger.js';
 import { UpstreamClient } from '../src/grpc/upstream-client.js';
 import { TUS_BROWSER_BUILD } from '../src/routes/upload-page.js';
 import { gzipLike, startStack } from './helpers.js';
 
 /** Routing checks only: the upload paths themselves are exercised over real sockets elsewhere. */
-async function app(t: TestContext, overrides: Partial<Config> = {}): Promise<FastifyInstance> {
+async function app(t: TestContext, overrides: Partial<Config> = {}, logs?: Array<Record<string, unknown>>): Promise<FastifyInstance> {
   const upstream = new UpstreamClient({ target: '127.0.0.1:9', responseTimeoutMs: 1000 });
-  const instance = await buildApp(configWith(overrides), { upstream, logger: false });
+  // With `logs`, the app's JSON log lines land there, as a log shipper would read them.
+  const logger = logs ? loggerOptions({ logLevel: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } }) : false;
+  const instance = await buildApp(configWith(overrides), { upstream, logger });
   t.after(async () => {
     await instance.close();
     upstream.close();
@@ -158,5 +162,37 @@ describe('CORS', () => {
     assert.equal(refused.statusCode, 415);
     assert.equal(refused.headers['access-control-allow-origin'], origin, 'the page can read the error message');
     assert.equal((await refused.body.json() as { code: number }).code, 3);
+  });
+
+  test('a refused origin is logged once, at info, with the list it was checked against; the page\'s own origin and allowed ones are not', async (t) => {
+    const logs: Array<Record<string, unknown>> = [];
+    const instance = await app(t, { corsAllowedOrigins: ['https://app.example.com', 'http://localhost:3000'] }, logs);
+    const refusals = () => logs.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).startsWith('CORS: '));
+    for (let i = 0; i < 3; i++) assert.equal((await instance.inject(preflight('https://evil.example.com'))).statusCode, 404);
+    await instance.inject({ method: 'POST', url: '/v1/ignite/contexts', headers: { origin: 'https://evil.example.com', 'content-type': 'text/plain' }, payload: 'x' });
+    await instance.inject(preflight('https://app.example.com'));
+    // The bridge's own page sends its Origin on a POST; it needs no CORS (Host localhost:80 is http://localhost).
+    await instance.inject({ method: 'GET', url: '/healthz', headers: { origin: 'http://localhost', host: 'localhost:80' } });
+    await instance.inject(preflight('http://app.example.com'));
+
+    assert.deepEqual(refusals().map((line) => [line['level'], line['origin'], line['corsAllowedOrigins']]), [
+      [30, 'https://evil.example.com', ['https://app.example.com', 'http://localhost:3000']],
+      [30, 'http://app.example.com', ['https://app.example.com', 'http://localhost:3000']],
+    ]);
+    assert.equal(refusals()[0]!['msg'], 'CORS: origin https://evil.example.com is not in CORS_ALLOWED_ORIGINS=https://app.example.com,http://localhost:3000, so browsers block its pages\' uploads (they report a network error); add it to CORS_ALLOWED_ORIGINS to allow them. Logged once per origin.');
+    assert.equal(refusals()[0]!['method'], 'OPTIONS');
+  });
+
+  test('with CORS off the refusal names the empty list; past the cap of remembered origins one line says so and no more follow', async (t) => {
+    const logs: Array<Record<string, unknown>> = [];
+    const instance = await app(t, {}, logs);
+    const refusals = () => logs.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).startsWith('CORS: '));
+    for (let i = 0; i < REFUSED_ORIGINS_LOGGED + 5; i++) await instance.inject(preflight(`https://site-${i}.example.com`));
+    await instance.inject(preflight('https://site-0.example.com'));
+    const lines = refusals();
+    assert.equal(lines.length, REFUSED_ORIGINS_LOGGED + 1);
+    assert.match(lines[0]!['msg'] as string, /^CORS: origin https:\/\/site-0\.example\.com is not in CORS_ALLOWED_ORIGINS=\(empty: CORS is off\)/);
+    assert.deepEqual(lines[0]!['corsAllowedOrigins'], []);
+    assert.equal(lines.at(-1)!['msg'], `CORS: ${REFUSED_ORIGINS_LOGGED} refused origins were logged; further ones are not`);
   });
 });

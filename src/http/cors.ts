@@ -54,3 +54,51 @@ export function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptio
     strictPreflight: true,
   };
 }
+
+/** How many refused origins are remembered (and logged once each): a flood of made-up origins stays bounded. */
+export const REFUSED_ORIGINS_LOGGED = 1000;
+
+interface RefusedOriginRequest {
+  headers: { origin?: string | undefined };
+  method: string;
+  host: string;
+  log: { info(details: object, message: string): void };
+}
+
+/**
+ * An onRequest hook that logs, once per origin, a cross-origin request CORS_ALLOWED_ORIGINS does
+ * not allow: the browser only tells its page "network error", so the operator's log must say which
+ * origin was refused and against which list. The page's own origin needs no CORS and is not logged.
+ */
+export function logRefusedOrigins(allowedOrigins: readonly string[], cap = REFUSED_ORIGINS_LOGGED): (request: RefusedOriginRequest) => void {
+  const any = allowedOrigins.includes('*');
+  const allowed = new Set(allowedOrigins);
+  const logged = new Set<string>();
+  let full = false;
+  return (request) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || any || allowed.has(origin) || logged.has(origin) || full) return;
+    if (sameOrigin(origin, request.host)) return;
+    if (logged.size >= cap) {
+      full = true;
+      request.log.info({ origin, refusedOriginsLogged: cap }, `CORS: ${cap} refused origins were logged; further ones are not`);
+      return;
+    }
+    logged.add(origin);
+    const list = allowedOrigins.length > 0 ? allowedOrigins.join(',') : '(empty: CORS is off)';
+    request.log.info(
+      { origin, method: request.method, corsAllowedOrigins: [...allowedOrigins] },
+      `CORS: origin ${origin} is not in CORS_ALLOWED_ORIGINS=${list}, so browsers block its pages' uploads (they report a network error); add it to CORS_ALLOWED_ORIGINS to allow them. Logged once per origin.`,
+    );
+  };
+}
+
+function sameOrigin(origin: string, host: string): boolean {
+  try {
+    const url = new URL(origin);
+    // Through URL both sides drop the scheme's default port: http://h and Host: h:80 are one origin.
+    return url.host === new URL(`${url.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
+}
