@@ -53,7 +53,20 @@ export function lingerThenDestroy(socket: Socket): void {
  * sending its body (RFC 9113 8.1) and drops what already arrived of it.
  */
 function closeStreamAfterReply(stream: Http2Stream, res: ServerResponse): void {
-  res.once('finish', () => {
-    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
-  });
+  res.once('finish', () => resetOnceSent(stream, Date.now() + LINGER_MS));
+}
+
+/**
+ * 'finish' means the reply was handed to nghttp2, not that it was sent; and
+ * nghttp2 sends control frames ahead of queued DATA, so an RST_STREAM now
+ * could overtake the reply and the client would get nothing. The stream is
+ * half-closed locally only once its END_STREAM frame was written out.
+ */
+function resetOnceSent(stream: Http2Stream, deadline: number): void {
+  if (stream.closed || stream.destroyed) return;
+  if (stream.state.localClose || Date.now() >= deadline) {
+    stream.close(constants.NGHTTP2_NO_ERROR);
+    return;
+  }
+  setTimeout(() => resetOnceSent(stream, deadline), 1).unref();
 }
