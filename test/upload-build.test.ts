@@ -96,7 +96,7 @@ describe('upload and build in one request', () => {
     assert.equal(builds.length, 1);
   });
 
-  test('curl -F with build and tags fields before the file: built; a build field after the file part is 400 and nothing is stored', async (t) => {
+  test('curl -F with build and tags before or after the file: built; after it they are checked before the half-close', async (t) => {
     const { stack, builds } = await buildStack(t);
     const dir = await mkdtemp(join(tmpdir(), 'build-form-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
@@ -104,19 +104,41 @@ describe('upload and build in one request', () => {
     await writeFile(join(dir, 'ctx.tar.gz'), archive);
     const reply = await curl(['-F', 'build=form-app', '-F', 'tags=latest', '-F', 'tags=v1', '-F', `file=@${join(dir, 'ctx.tar.gz')}`, `${stack.baseUrl}/v1/ignite/contexts`]);
     await assertBuilt(stack, reply, archive, 'form-app', ['latest', 'v1']);
+    // curl sends the parts in the order given: the README's `curl -F file=@ctx.tar.gz -F build=my-app`.
+    const after = await curl(['-F', `file=@${join(dir, 'ctx.tar.gz')}`, '-F', 'build=my-app', '-F', 'tags=latest', `${stack.baseUrl}/v1/ignite/contexts`]);
+    await assertBuilt(stack, after, archive, 'my-app', ['latest']);
+    assert.equal(builds.length, 2);
 
+    // After the file, a bad build or a field that shapes the upload cancels the call: nothing is stored.
+    for (const [parts, message, reason] of [
+      [[{ name: 'build', value: 'a' }, { name: 'tags', value: '-bad' }], /the tag "-bad" is not a valid tag/, 'INVALID_BUILD'],
+      [[{ name: 'build', value: 'a' }, { name: 'build', value: 'b' }], /"build" is given twice/, 'UNEXPECTED_PART'],
+      [[{ name: 'name', value: 'late.tar.gz' }], /"name" comes after the file part/, 'UNEXPECTED_PART'],
+    ] as const) {
+      const mark = await markUpstream(stack);
+      const form = multipartForm([{ name: 'file', filename: 'late.tar.gz', data: gzipLike(600_000) }, ...parts]);
+      const ended = stack.nextObservation();
+      const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: form.body, headers: form.headers });
+      assertRefusal({ status: res.statusCode, body: await res.body.text() }, 400, 3, message, reason);
+      assert.equal((await ended).outcome, 'cancelled');
+      await assertNothingStored(stack, mark);
+    }
+
+    // An invalid tag in a field before the file is refused when it arrives, before the file part is read.
     const mark = await markUpstream(stack);
-    const late = multipartForm([{ name: 'file', filename: 'late.tar.gz', data: gzipLike(5000) }, { name: 'build', value: 'late-app' }]);
-    const res = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: late.body, headers: late.headers });
-    assertRefusal({ status: res.statusCode, body: await res.body.text() }, 400, 3, /"build" comes after the file part.*build, tags\) first/, 'UNEXPECTED_PART');
-    assert.equal(builds.length, 1);
-
-    // An invalid tag in a field is refused when it arrives, before the file part is read.
     const bad = multipartForm([{ name: 'build', value: 'x' }, { name: 'tags', value: '-bad' }, { name: 'file', filename: 'b.tar.gz', data: gzipLike(5000) }]);
     const badRes = await request(`${stack.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: bad.body, headers: bad.headers });
     assertRefusal({ status: badRes.statusCode, body: await badRes.body.text() }, 400, 3, /the tag "-bad" is not a valid tag/, 'INVALID_BUILD');
     await assertNothingStored(stack, mark);
-    assert.equal(builds.length, 1);
+    assert.equal(builds.length, 2);
+
+    // Builds off: a build after the file cancels the call too.
+    const off = await startStack(t, { config: { apiUrl: undefined } });
+    const offMark = await markUpstream(off);
+    const offForm = multipartForm([{ name: 'file', filename: 'o.tar.gz', data: gzipLike(600_000) }, { name: 'build', value: 'app' }]);
+    const offRes = await request(`${off.baseUrl}/v1/ignite/contexts`, { method: 'POST', body: offForm.body, headers: offForm.headers });
+    assertRefusal({ status: offRes.statusCode, body: await offRes.body.text() }, 400, 3, /IGNITE_API_URL is not set/, 'BUILD_NOT_CONFIGURED');
+    await assertNothingStored(off, offMark);
   });
 
   test('invalid build or tags, and no IGNITE_API_URL: 400 before the body, the upstream never saw a call', async (t) => {

@@ -26,6 +26,8 @@ export interface UploadRoutesOptions {
 /** Multipart framing and fields allowed on top of MAX_CONTEXT_BYTES when refusing by Content-Length. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const MULTIPART_FIELDS = ['name', 'expectedSizeBytes', 'sha256', 'build', 'tags'] as const;
+/** The fields a form may also send after its file part. */
+const AFTER_FILE_FIELDS: ReadonlySet<string> = new Set(['build', 'tags']);
 type MultipartFields = Partial<Record<Exclude<(typeof MULTIPART_FIELDS)[number], 'tags'>, string>> & { tags?: string[] };
 /** Long enough for a build name and 16 tags of 128 characters in one field. */
 const FIELD_SIZE_BYTES = 4096;
@@ -117,11 +119,14 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
         }
         readField(part.value, fields, (fieldname) => request.log.debug({ field: fieldname }, 'multipart text field ignored'));
       }
-      if (fields.build !== undefined || fields.tags !== undefined) {
+      const requestBuild = () => {
+        if (fields.build === undefined && fields.tags === undefined) return;
         if (inQuery) throw Errors.invalidBuild('the build is given both in the query and in the form: give it once');
-        // Before the file part's first byte is read, let alone forwarded.
         admission.requestBuild(buildRequest(fields.build, fields.tags), 'body');
-      }
+      };
+      // Before the file part's first byte is read, let alone forwarded.
+      requestBuild();
+      const beforeFile = { build: fields.build, tags: fields.tags?.length };
       if (!file) throw Errors.missingFilePart();
       if (file.fieldname !== 'file') throw Errors.unexpectedPart(`The file part is named "${file.fieldname}", not "file"`);
       const name = validateName(fields.name ?? queryName(query) ?? file.filename ?? '');
@@ -140,14 +145,20 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
             if (upload.file.truncated) throw Errors.tooLarge(config.maxContextBytes);
           },
           (archive) => verifyDigests(digests, archive.digests),
-          // The form must end right after the file: anything else is refused before the half-close.
+          // After the file only `build` and `tags` may follow (`curl -F file=@ctx.tar.gz -F build=app` sends
+          // them last): they matter only once the context is stored, so they are checked here, before the
+          // half-close. Anything that shapes the upload itself after it is refused.
           async () => {
-            const after = await next();
-            if (!after.done) {
-              throw Errors.unexpectedPart(after.value.type === 'file'
-                ? 'A second file part follows the first'
-                : `The field "${after.value.fieldname}" comes after the file part`);
+            for (let after = await next(); !after.done; after = await next()) {
+              if (after.value.type === 'file') throw Errors.unexpectedPart('A second file part follows the first');
+              if (!AFTER_FILE_FIELDS.has(after.value.fieldname)) {
+                if ((MULTIPART_FIELDS as readonly string[]).includes(after.value.fieldname)) throw Errors.unexpectedPart(`The field "${after.value.fieldname}" comes after the file part`);
+                request.log.debug({ field: after.value.fieldname }, 'multipart text field ignored');
+                continue;
+              }
+              readField(after.value, fields, () => {});
             }
+            if (fields.build !== beforeFile.build || fields.tags?.length !== beforeFile.tags) requestBuild();
           },
           ...job.checks ?? [],
         ],

@@ -1,0 +1,315 @@
+import { once } from 'node:events';
+import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { hashingSink } from './hashing-sink.js';
+import { identifyCaller } from './authenticate.js';
+import { ClaimLease, claimLeaseMs } from './claim-lease.js';
+import { idempotencyKey } from './idempotency-key.js';
+import { newClaimToken } from './idempotency-store.js';
+const RECORD_RETRY_MS = 250;
+const MAX_RECORD_RETRY_MS = 5000;
+/**
+ * Signatures and Idempotency-Keys around the upload routes: `admit` runs
+ * before the body (401, 409, the 504 of an unknown outcome), `job` adds the
+ * signature tap and check, then the key's move to "sent" (the last check
+ * before the half-close) and, for a retry of a finished key, swaps the
+ * upstream for a hashing sink; `finish` records or replays the response, and
+ * `fail` gives the key back, or keeps it while a late answer may still come.
+ */
+export class UploadAdmissions {
+    config;
+    deps;
+    store;
+    constructor(config, deps) {
+        this.config = config;
+        this.deps = deps;
+        this.store = deps.store;
+    }
+    async admit(request) {
+        const caller = identifyCaller(request.headers, this.config, { method: request.method, url: request.raw.url ?? request.url });
+        const key = idempotencyKey(request.headers['idempotency-key']);
+        const admission = new Admission(request, caller, this.config, this.deps);
+        if (key === undefined)
+            return admission;
+        const storeKey = `${caller.scope}\n${key}`;
+        // A signature is only verified after the body: a signed request takes its key then, so a
+        // forged one cannot hold a webhook's delivery key "in flight" and turn the real one away.
+        const leaseMs = claimLeaseMs(this.config);
+        const claim = caller.signature ? await this.store.peek(storeKey) : await this.store.claim(storeKey, leaseMs);
+        switch (claim.state) {
+            case 'in-flight': throw Errors.idempotencyKeyInFlight();
+            case 'awaiting': throw Errors.idempotencyKeyAwaitingOutcome();
+            case 'unknown': throw Errors.idempotencyOutcomeUnknown();
+        }
+        admission.idempotency = {
+            store: this.store,
+            key: storeKey,
+            leaseMs,
+            recordForMs: this.config.upstreamOutcomeWaitMs + this.config.idempotencyTtlMs,
+            previous: claim.state === 'done' ? claim.record : undefined,
+            previousToken: claim.state === 'done' ? claim.token : undefined,
+            lease: claim.state === 'claimed' ? new ClaimLease(this.store, storeKey, claim.token, leaseMs) : undefined,
+        };
+        return admission;
+    }
+}
+export class Admission {
+    request;
+    caller;
+    config;
+    deps;
+    idempotency;
+    /** The build this upload asks for once its context is stored. */
+    build;
+    headers = {};
+    name = '';
+    archive;
+    rawTap;
+    log;
+    constructor(request, caller, config, deps) {
+        this.request = request;
+        this.caller = caller;
+        this.config = config;
+        this.deps = deps;
+        this.log = request.log;
+    }
+    /**
+     * The build asked for, before the archive's first byte is forwarded: 400
+     * without IGNITE_API_URL; on a signed request, only when signed (a v1
+     * signature covers the body, not the query) and with IGNITE_SERVICE_TOKEN
+     * (CreateBuild's credential), so a captured request cannot start another build.
+     */
+    requestBuild(build, source) {
+        if (!build)
+            return;
+        if (!this.deps.builds)
+            throw Errors.buildNotConfigured();
+        const signature = this.caller.signature;
+        if (signature && source === 'query' && signature.version !== 2)
+            throw Errors.buildNotSigned();
+        if (signature && !this.config.serviceToken)
+            throw Errors.signedBuildNeedsServiceToken();
+        this.build = build;
+    }
+    job(base) {
+        this.headers = { ...base.headers, authorization: this.caller.upstreamAuthorization };
+        const job = {
+            ...base,
+            headers: this.headers,
+            // A key's fingerprint of the body is its sha-256 (see `fingerprint`).
+            digests: this.idempotency ? [...new Set([...base.digests ?? [], 'sha256'])] : base.digests,
+            watch: (name, archive) => {
+                this.name = name;
+                this.archive = archive;
+                const span = base.watch?.(name, archive);
+                span?.set({ 'ignite.idempotency_key': this.idempotency !== undefined, 'ignite.idempotent_replay': this.idempotency?.previous !== undefined });
+                return span;
+            },
+        };
+        const signature = this.caller.signature;
+        const checks = [];
+        if (signature) {
+            // The MAC is over the raw request body. A raw upload's archive bytes are that body;
+            // @fastify/multipart reads request.raw itself, so a multipart body is tapped there.
+            const multipart = this.request.isMultipart();
+            if (multipart)
+                this.tapRaw(this.request.raw, (piece) => signature.update(piece));
+            else
+                job.taps = [(piece) => signature.update(piece)];
+            checks.push(async () => {
+                if (multipart && !this.request.raw.readableEnded)
+                    await once(this.request.raw, 'end', { signal: base.signal });
+                this.untap();
+                signature.verify();
+                await this.claimVerified();
+            });
+        }
+        // Last: a key may only be "sent" once nothing else can refuse the upload.
+        if (this.idempotency && !this.idempotency.previous)
+            checks.push(() => this.idempotency.lease?.send());
+        if (checks.length > 0)
+            job.checks = checks;
+        if (this.idempotency?.previous)
+            job.upstream = hashingSink;
+        return job;
+    }
+    /**
+     * The upload went through: remember it, or answer a retry with the first
+     * response; then, when a build was asked for, the hand-off (after
+     * `releaseSlot`: CreateBuild holds no upload slot).
+     */
+    async finish(outcome, reply, releaseSlot) {
+        this.untap();
+        const response = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+        const state = this.idempotency;
+        if (state?.previous) {
+            const previous = state.previous;
+            if (previous.fingerprint !== this.fingerprint())
+                throw Errors.idempotencyKeyReused();
+            if (!this.build || previous.build?.kind === 'started')
+                reply.header('idempotent-replayed', 'true');
+            if (!this.build)
+                return previous.response;
+            releaseSlot();
+            if (previous.build?.kind === 'not-started' && state.previousToken)
+                return this.retryBuild(previous, state.previousToken);
+            // Started (replayed), unknown (sticky) or, the token gone, taken by a retry that then stopped.
+            return { ...previous.response, build: previous.build ?? buildTaken };
+        }
+        if (!this.build) {
+            if (state)
+                await this.record((lease) => state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response }));
+            return response;
+        }
+        releaseSlot();
+        const record = { fingerprint: this.fingerprint(), response };
+        const lease = state?.lease;
+        if (state && lease) {
+            let sent = false;
+            try {
+                sent = lease.held && await state.store.markBuildSent(state.key, lease.token, { token: lease.token, record });
+            }
+            catch (err) {
+                this.log.error({ err: toBridgeError(err) }, 'the build could not be marked as sent in the shared store: CreateBuild was not called');
+            }
+            if (!sent) {
+                // The same token either way: the record is the upload's "sent" or this "build sent", never another attempt's.
+                await this.record((held) => state.store.complete(state.key, held.token, { ...record, build: notMarked }));
+                return { ...response, build: notMarked };
+            }
+        }
+        const build = await this.createBuild(response.contextId);
+        if (state)
+            await this.record((held) => state.store.complete(state.key, held.token, { ...record, build }));
+        return { ...response, build };
+    }
+    /** A retry after BUILD_NOT_STARTED: only CreateBuild again, with this request's credential, once the key is taken from the record. */
+    async retryBuild(previous, token) {
+        const state = this.idempotency;
+        const next = newClaimToken();
+        const record = { fingerprint: previous.fingerprint, response: previous.response };
+        let taken;
+        try {
+            taken = await state.store.markBuildSent(state.key, token, { token: next, record });
+        }
+        catch (err) {
+            this.log.error({ err: toBridgeError(err) }, 'the build retry could not be marked as sent in the shared store: CreateBuild was not called');
+            return { ...previous.response, build: notMarked };
+        }
+        // Another retry took it first: it answers; this one is told to ask again.
+        if (!taken)
+            throw Errors.idempotencyKeyAwaitingOutcome();
+        state.retry = { key: state.key, token: next, held: true, stop: () => { } };
+        const build = await this.createBuild(previous.response.contextId);
+        await this.record((held) => state.store.complete(state.key, held.token, { ...record, build }));
+        return { ...previous.response, build };
+    }
+    async createBuild(contextId) {
+        const build = await this.deps.builds.create(this.build, contextId, this.headers);
+        this.log.info({ contextId, build: build.kind, ...build.kind === 'started' ? { buildId: build.id } : {}, ...build.kind === 'not-started' ? { apiStatus: build.apiStatus } : {} }, `build ${build.kind}`);
+        return build;
+    }
+    /**
+     * The upload failed. A first attempt gives its key back so the retry runs
+     * for real (its call was cancelled before the half-close), except when its
+     * half-closed call may still be answered: then the key stays "sent"
+     * (retries get 409) until the answer, or "unknown", is recorded.
+     */
+    async fail(err) {
+        this.untap();
+        const lease = this.idempotency?.lease;
+        if (toBridgeError(err).code === 'UPSTREAM_OUTCOME_LOST') {
+            await this.settleLate({ kind: 'unknown' });
+            return;
+        }
+        if (!(err instanceof OutcomeUnknownError)) {
+            if (lease)
+                await this.record((held) => this.idempotency.store.release(this.idempotency.key, held.token));
+            return;
+        }
+        this.deps.lateAnswers.follow(err, (late) => this.settleLate(late));
+    }
+    async settleLate(late) {
+        this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) }, late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+        const state = this.idempotency;
+        if (!state)
+            return;
+        await this.record((lease) => {
+            switch (late.kind) {
+                // A build asked for was never started (the client had its 504): a retry with the key starts only the build.
+                case 'answered': return state.store.complete(state.key, lease.token, { fingerprint: this.fingerprint(), response: late.response, ...this.build ? { build: lateContext } : {} });
+                case 'failed': return state.store.release(state.key, lease.token);
+                case 'unknown': return state.store.markUnknown(state.key, lease.token);
+            }
+        });
+    }
+    /**
+     * Writes the key's final state; a store that fails or a lapsed claim is logged and counted, never the client's error.
+     * A store that fails is tried again in the background until it answers: a key left "sent" would answer 409 for as
+     * long as this process lives, one left claimed by a cancelled upload would hold its retries off.
+     */
+    async record(write) {
+        const state = this.idempotency;
+        const lease = state?.retry ?? state?.lease;
+        if (!state || !lease)
+            return;
+        lease.stop();
+        try {
+            if (!lease.held || !(await write(lease))) {
+                this.log.warn({ idempotencyKey: lease.key.split('\n')[1] }, 'the Idempotency-Key claim had lapsed: this attempt\'s outcome was not recorded under it');
+                this.deps.onRecordFailed?.();
+            }
+        }
+        catch (err) {
+            this.log.error({ err: toBridgeError(err), idempotencyKey: lease.key.split('\n')[1] }, 'recording the Idempotency-Key outcome failed; retrying in the background until the store answers');
+            this.deps.onRecordFailed?.();
+            this.recordLater(write, lease, Date.now() + state.recordForMs, RECORD_RETRY_MS);
+        }
+    }
+    recordLater(write, lease, until, delayMs) {
+        if (Date.now() + delayMs > until)
+            return;
+        setTimeout(() => {
+            write(lease).then((written) => this.log.info({ idempotencyKey: lease.key.split('\n')[1], written }, 'the store answers again: the Idempotency-Key outcome was recorded'), () => this.recordLater(write, lease, until, Math.min(delayMs * 2, MAX_RECORD_RETRY_MS)));
+        }, delayMs).unref();
+    }
+    /** An upload without a build keeps the previous version's fingerprint, so both read each other's records. */
+    fingerprint() {
+        const upload = [this.name, this.archive?.bytes, this.archive?.digests.sha256?.toString('hex')];
+        return JSON.stringify(this.build ? [...upload, this.build.name, this.build.tags] : upload);
+    }
+    /** A verified signed first attempt takes its key now, before the half-close. */
+    async claimVerified() {
+        const state = this.idempotency;
+        if (!state || state.previous || state.lease)
+            return;
+        const claim = await state.store.claim(state.key, state.leaseMs);
+        // Taken meanwhile by another verified attempt (in flight, or just finished): its retry will replay.
+        if (claim.state !== 'claimed')
+            throw Errors.idempotencyKeyInFlight();
+        state.lease = new ClaimLease(state.store, state.key, claim.token, state.leaseMs);
+    }
+    tapRaw(raw, listener) {
+        // Without the pause, adding a 'data' listener would start the body flowing before the parser is piped in.
+        raw.pause();
+        raw.on('data', listener);
+        this.rawTap = listener;
+    }
+    untap() {
+        if (this.rawTap)
+            this.request.raw.removeListener('data', this.rawTap);
+        this.rawTap = undefined;
+    }
+}
+/** The build step could not be recorded as sent: CreateBuild was not called, a retry with the key may call it. */
+const notMarked = {
+    kind: 'not-started', apiStatus: 0, details: [],
+    message: 'the build step could not be marked as sent in the shared store (Redis, REDIS_URL), so CreateBuild was not called',
+};
+/** The upstream's answer came after the client's 504: the build was never asked for. */
+const lateContext = {
+    kind: 'not-started', apiStatus: 0, details: [],
+    message: 'the upstream answered after the client was told the outcome was unknown, so CreateBuild was not called',
+};
+/** A "not started" record without its token: a retry took it and its outcome was never recorded. */
+const buildTaken = { kind: 'unknown', reason: 'a retry took the build step and its outcome was not recorded' };
+//# sourceMappingURL=upload-admission.js.map

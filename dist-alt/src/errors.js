@@ -1,0 +1,240 @@
+/**
+ * One error vocabulary for the whole bridge. Every refusal is a BridgeError
+ * with a stable `code` (tests match on it), the HTTP status and the gRPC code
+ * that goes into the google.rpc.Status body the dodil HTTP gateway uses.
+ */
+export const GrpcCode = {
+    OK: 0,
+    CANCELLED: 1,
+    UNKNOWN: 2,
+    INVALID_ARGUMENT: 3,
+    DEADLINE_EXCEEDED: 4,
+    NOT_FOUND: 5,
+    ALREADY_EXISTS: 6,
+    PERMISSION_DENIED: 7,
+    RESOURCE_EXHAUSTED: 8,
+    FAILED_PRECONDITION: 9,
+    ABORTED: 10,
+    OUT_OF_RANGE: 11,
+    UNIMPLEMENTED: 12,
+    INTERNAL: 13,
+    UNAVAILABLE: 14,
+    DATA_LOSS: 15,
+    UNAUTHENTICATED: 16,
+};
+export const grpcCodeName = Object.fromEntries(Object.entries(GrpcCode).map(([name, code]) => [code, name]));
+/** grpc-gateway v2 runtime.HTTPStatusFromCode, the one place gRPC codes become HTTP statuses. */
+export function httpStatusFromGrpcCode(code) {
+    switch (code) {
+        case GrpcCode.OK: return 200;
+        case GrpcCode.CANCELLED: return 408;
+        case GrpcCode.UNKNOWN: return 500;
+        case GrpcCode.INVALID_ARGUMENT: return 400;
+        case GrpcCode.DEADLINE_EXCEEDED: return 504;
+        case GrpcCode.NOT_FOUND: return 404;
+        case GrpcCode.ALREADY_EXISTS: return 409;
+        case GrpcCode.PERMISSION_DENIED: return 403;
+        case GrpcCode.RESOURCE_EXHAUSTED: return 429;
+        case GrpcCode.FAILED_PRECONDITION: return 400;
+        case GrpcCode.ABORTED: return 409;
+        case GrpcCode.OUT_OF_RANGE: return 400;
+        case GrpcCode.UNIMPLEMENTED: return 501;
+        case GrpcCode.INTERNAL: return 500;
+        case GrpcCode.UNAVAILABLE: return 503;
+        case GrpcCode.DATA_LOSS: return 500;
+        case GrpcCode.UNAUTHENTICATED: return 401;
+        default: return 500;
+    }
+}
+/** The ErrorInfo domain of every error the bridge itself makes. */
+export const ERROR_DOMAIN = 'ignite-upload-bridge';
+export class BridgeError extends Error {
+    code;
+    httpStatus;
+    grpcCode;
+    headers;
+    name = 'BridgeError';
+    constructor(
+    /** Stable machine-readable identifier, e.g. `NOT_AN_ARCHIVE`. */
+    code, message, httpStatus, grpcCode, 
+    /** Extra response headers, e.g. Retry-After. */
+    headers = {}, options) {
+        super(message, options);
+        this.code = code;
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.headers = headers;
+    }
+    /** Facts a client acts on, as strings, beyond the ones the headers already give (see `errorInfo`). */
+    metadata = {};
+    /** Adds facts to the ErrorInfo's metadata, e.g. the contextId of a stored context. */
+    withMetadata(facts) {
+        Object.assign(this.metadata, facts);
+        return this;
+    }
+    /** The one ErrorInfo every answer carries: `reason` is the catalogue code. */
+    errorInfo() {
+        const metadata = {};
+        // A header the client must act on is repeated where a client reading only the body finds it.
+        if (this.headers['retry-after'] !== undefined)
+            metadata['retryAfterSeconds'] = this.headers['retry-after'];
+        if (this.headers['upload-offset'] !== undefined)
+            metadata['uploadOffset'] = this.headers['upload-offset'];
+        Object.assign(metadata, this.metadata);
+        return { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: this.code, domain: ERROR_DOMAIN, metadata };
+    }
+    toStatus() {
+        return { code: this.grpcCode, message: this.message, details: [this.errorInfo()] };
+    }
+}
+/**
+ * The whole archive was sent and half-closed, and the upstream has not
+ * answered within UPSTREAM_RESPONSE_TIMEOUT_MS. The call is still open:
+ * `answer` settles if the upstream answers later, `abandon` resets it.
+ */
+export class OutcomeUnknownError extends BridgeError {
+    timeoutMs;
+    sentBytes;
+    answer;
+    abandon;
+    name = 'OutcomeUnknownError';
+    constructor(timeoutMs, 
+    /** Archive bytes sent before the half-close, to check the late answer's size against. */
+    sentBytes, answer, abandon) {
+        super('UPSTREAM_OUTCOME_UNKNOWN', `The whole archive was sent, but the upstream BuildService has not answered within ${timeoutMs} ms (UPSTREAM_RESPONSE_TIMEOUT_MS): the outcome is not known yet, the context may or may not be stored. With an Idempotency-Key, retry with the same key to get the answer once it arrives (409 until then; it is never uploaded twice). Without one, do not assume it failed; send an Idempotency-Key next time so a retry learns the outcome instead of uploading again.`, 504, GrpcCode.DEADLINE_EXCEEDED);
+        this.timeoutMs = timeoutMs;
+        this.sentBytes = sentBytes;
+        this.answer = answer;
+        this.abandon = abandon;
+    }
+}
+/**
+ * The context is stored but the build did not start (or may not have): 424,
+ * never 5xx, which clients retry by themselves (uploading again). Always
+ * names the stored context in `Ignite-Context-Id`; the API's own details
+ * follow the ErrorInfo.
+ */
+export class BuildError extends BridgeError {
+    contextId;
+    apiDetails;
+    name = 'BuildError';
+    constructor(code, message, contextId, apiDetails) {
+        super(code, message, 424, GrpcCode.FAILED_PRECONDITION, { 'ignite-context-id': contextId });
+        this.contextId = contextId;
+        this.apiDetails = apiDetails;
+    }
+    toStatus() {
+        return { code: this.grpcCode, message: this.message, details: [this.errorInfo(), ...this.apiDetails] };
+    }
+}
+/** Retry-After (seconds) sent with capacity and drain refusals. */
+const RETRY_AFTER_SECONDS = '5';
+const invalid = (code, message, httpStatus = 400) => new BridgeError(code, message, httpStatus, GrpcCode.INVALID_ARGUMENT);
+/** The catalogue: every refusal the bridge itself makes. */
+export const Errors = {
+    emptyBody: () => invalid('EMPTY_BODY', 'The request body is empty: send the archive bytes, e.g. `curl -T ctx.tar.gz …/v1/ignite/contexts/` or `curl -F file=@ctx.tar.gz …/v1/ignite/contexts`.'),
+    notAnArchive: (firstBytesHex) => invalid('NOT_AN_ARCHIVE', `The body is not a gzip or zip archive (it starts with ${firstBytesHex || 'nothing'}); whatever Content-Type is declared, the bytes decide. Pack the build context with \`tar -cz -f ctx.tar.gz .\` (or zip) and upload that file.`, 415),
+    archiveCorrupt: (detail) => invalid('ARCHIVE_CORRUPT', `The archive is corrupt: ${detail}; nothing was stored. If it was sent with \`curl -d @file\` (which strips CR and LF bytes), send it with \`curl --data-binary @file\` or \`curl -T file\` instead; otherwise pack the build context again, e.g. \`tar -cz -f ctx.tar.gz .\`.`),
+    notATar: (detail) => invalid('NOT_A_TAR', `The gzip archive does not hold a tar: ${detail}; nothing was stored. A build context is a tar.gz (or zip) of the folder: pack it with \`tar -cz -f ctx.tar.gz .\`.`),
+    emptyArchive: (detail) => invalid('EMPTY_ARCHIVE', `${detail}; nothing was stored. Pack the folder that holds the Dockerfile, e.g. \`tar -cz -f ctx.tar.gz -C <folder> .\`.`),
+    unsupportedContentEncoding: (encoding) => invalid('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not accepted: send the archive as is (identity). A tar.gz is already compressed; drop the Content-Encoding header.`, 415),
+    missingName: (fix) => invalid('MISSING_NAME', `No context name was given and the bridge never invents one: ${fix}`),
+    invalidName: (reason) => invalid('INVALID_NAME', `Invalid context name: ${reason}. Use 1 to 255 bytes of UTF-8 without control characters.`),
+    malformedRequest: (detail) => invalid('MALFORMED_REQUEST', detail),
+    malformedMultipart: (detail) => invalid('MALFORMED_MULTIPART', `Malformed multipart/form-data body: ${detail}. Send one file part named "file", e.g. \`curl -F file=@ctx.tar.gz …\`.`),
+    missingFilePart: () => invalid('MISSING_FILE_PART', 'The multipart body has no file part named "file": send it as `curl -F file=@ctx.tar.gz …/v1/ignite/contexts`.'),
+    unexpectedPart: (detail) => invalid('UNEXPECTED_PART', `${detail}. Send the optional fields (name, expectedSizeBytes, sha256, build, tags) first, then exactly one file part named "file", and nothing after it.`),
+    tooLarge: (maxBytes) => invalid('CONTEXT_TOO_LARGE', `The archive is larger than the limit of ${maxBytes} bytes (MAX_CONTEXT_BYTES): make the build context smaller, e.g. with a .dockerignore, or ask the operator to raise the limit.`, 413),
+    sizeMismatch: (expected, received) => invalid('SIZE_MISMATCH', `Received ${received} archive bytes but ${expected} were announced (Content-Length or expectedSizeBytes): the upload was cut short or the size is wrong; nothing was stored, upload again.`),
+    digestMismatch: (algorithm, expected, actual) => invalid('DIGEST_MISMATCH', `The ${algorithm} digest of the received bytes is ${actual} but the request declared ${expected}: the archive was altered or cut in transit; nothing was stored, upload it again.`),
+    invalidDigestHeader: (detail) => invalid('INVALID_DIGEST_HEADER', `${detail}. Nothing was read or stored; fix the header or drop it.`),
+    idleTimeout: (ms) => new BridgeError('UPLOAD_IDLE_TIMEOUT', `No body bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Check the client's connection and upload again.`, 408, GrpcCode.DEADLINE_EXCEEDED),
+    upstreamTimeout: (ms) => new BridgeError('UPSTREAM_TIMEOUT', `The upstream BuildService stopped reading the archive for ${ms} ms (UPSTREAM_RESPONSE_TIMEOUT_MS); the upload was cancelled and nothing was stored. Retry later.`, 504, GrpcCode.DEADLINE_EXCEEDED),
+    upstreamSizeMismatch: (sent, reported) => new BridgeError('UPSTREAM_SIZE_MISMATCH', `The upstream reported ${reported} bytes but the bridge sent ${sent}: the stored context cannot be trusted; upload again.`, 502, GrpcCode.DATA_LOSS),
+    upstreamAnsweredEarly: () => new BridgeError('UPSTREAM_ANSWERED_EARLY', 'The upstream BuildService answered before the whole archive was sent, so its answer cannot describe this upload; it was cancelled. Upload again.', 502, GrpcCode.DATA_LOSS),
+    overCapacity: (max) => new BridgeError('OVER_CAPACITY', `The bridge is already handling ${max} uploads (MAX_CONCURRENT_UPLOADS); retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+    shuttingDown: () => new BridgeError('SHUTTING_DOWN', `The bridge is shutting down and accepts no new uploads; retry in ${RETRY_AFTER_SECONDS} seconds (another replica will take it).`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+    shutdownCancelled: () => new BridgeError('SHUTDOWN_CANCELLED', `The bridge shut down before this upload finished; nothing was stored. Upload again in ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+    malformedHttp: (detail) => invalid('MALFORMED_HTTP', `The request is not valid HTTP/1.1 (${detail}); nothing was stored. Send a well-formed request: a Content-Length or Transfer-Encoding: chunked (not both), with correct chunk framing.`),
+    headersTooLarge: () => invalid('HEADERS_TOO_LARGE', 'The request headers are too large (over 16 KiB in all); nothing was read or stored. Send fewer or shorter headers.', 431),
+    headersTimeout: () => new BridgeError('HEADERS_TIMEOUT', 'The request headers did not arrive in time; nothing was read or stored. Check the client\'s connection and send the request again.', 408, GrpcCode.DEADLINE_EXCEEDED),
+    clientAborted: () => new BridgeError('CLIENT_ABORTED', 'The client closed the connection before the upload finished; the upstream call was cancelled and nothing was stored.', 408, GrpcCode.CANCELLED),
+    notFound: (method, url) => new BridgeError('NOT_FOUND', `No route for ${method} ${url}. Uploads go to POST /v1/ignite/contexts or PUT /v1/ignite/contexts/<name>; see GET /openapi.yaml.`, 404, GrpcCode.NOT_FOUND),
+    // Webhooks, idempotency, imports:
+    unauthenticated: (detail) => new BridgeError('UNAUTHENTICATED', `${detail}. Send \`Authorization: Bearer <token>\`, or sign the request: \`X-Signature-Timestamp: <unix seconds>\` and \`X-Signature-256: sha256=<hex HMAC-SHA256 of timestamp + "." + raw body, keyed with WEBHOOK_SECRET>\` (or \`v2=\`, which also signs the method and path?query; see the README, "Webhooks and CI"); nothing was stored.`, 401, GrpcCode.UNAUTHENTICATED),
+    invalidIdempotencyKey: (detail) => invalid('INVALID_IDEMPOTENCY_KEY', `The Idempotency-Key header ${detail}: send one key of 1 to 255 printable ASCII characters, e.g. \`Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"\`.`),
+    idempotencyKeyInFlight: () => new BridgeError('IDEMPOTENCY_KEY_IN_FLIGHT', 'An upload with this Idempotency-Key is still in progress: wait for it to finish, then retry with the same key to get its result.', 409, GrpcCode.ABORTED),
+    idempotencyKeyAwaitingOutcome: () => new BridgeError('IDEMPOTENCY_KEY_AWAITING_OUTCOME', `The upload with this Idempotency-Key was sent completely and the bridge is still waiting for the upstream's answer: retry with the same key in ${RETRY_AFTER_SECONDS} seconds to get it. Do not upload it under a new key, or it may be stored twice.`, 409, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+    idempotencyOutcomeUnknown: () => new BridgeError('IDEMPOTENCY_OUTCOME_UNKNOWN', 'The upload with this Idempotency-Key was sent completely, but its answer never reached the bridge (the upstream BuildService did not answer within UPSTREAM_OUTCOME_WAIT_MS, or the bridge replica waiting for it stopped): whether the context was stored is unknown, and it will not be uploaded again under this key. Check with the BuildService, or upload with a new key if it is missing.', 504, GrpcCode.DEADLINE_EXCEEDED),
+    /** The call was half-closed, then the connection or stream failed: the upstream may or may not have committed. */
+    upstreamOutcomeLost: (status, details) => new BridgeError('UPSTREAM_OUTCOME_LOST', `The whole archive was sent, but the connection to the upstream BuildService failed before its answer (${status}: ${details || 'no details'}): whether the context was stored is unknown. With an Idempotency-Key, a retry with the same key answers 504 and is never uploaded twice; otherwise check with the BuildService before uploading again.`, 504, GrpcCode.DEADLINE_EXCEEDED),
+    outcomeNeverKnown: () => new BridgeError('OUTCOME_UNKNOWN', 'The whole archive was sent, but the upstream BuildService never answered (UPSTREAM_OUTCOME_WAIT_MS): whether the context was stored is unknown. Check with the BuildService before uploading it again.', 504, GrpcCode.DEADLINE_EXCEEDED),
+    idempotencyKeyReused: () => new BridgeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different upload (name, size or sha-256 differ); nothing was stored. Use a new key for a new upload.', 422, GrpcCode.FAILED_PRECONDITION),
+    /** The claim lapsed (or Redis did not take the "sent" mark) before the half-close: the call was cancelled instead. */
+    idempotencyClaimLost: (cause) => new BridgeError('IDEMPOTENCY_CLAIM_LOST', `This upload's Idempotency-Key could not be marked as sent in the shared store (Redis, REDIS_URL): its claim lapsed while the body arrived, or Redis did not answer in time. So the upload was cancelled before the commit: nothing was stored. Retry in ${RETRY_AFTER_SECONDS} seconds with the same key.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
+    invalidImport: (detail) => invalid('INVALID_IMPORT', `${detail}. Send JSON like {"url": "https://host/ctx.tar.gz", "name": "ctx.tar.gz", "headers": {"authorization": "Bearer …"}}.`),
+    importRefused: (detail) => new BridgeError('IMPORT_REFUSED', `${detail}; the bridge did not connect to it. Import from a public https host(or ask the operator about IMPORT_ALLOWED_HOSTS / IMPORT_ALLOW_PRIVATE_ADDRESSES).`, 403, GrpcCode.PERMISSION_DENIED),
+    importSourceFailed: (detail) => new BridgeError('IMPORT_SOURCE_FAILED', `The import source failed: ${detail}. Nothing was stored; check the URL and its credentials, then retry.`, 502, GrpcCode.UNAVAILABLE),
+    importIncomplete: (host, detail) => new BridgeError('IMPORT_INCOMPLETE', `${host} sent the archive with no Content-Length and no chunked framing, so only the archive's own structure can show that it arrived whole, and it does not: ${detail}. The download was most likely cut short (or the file is damaged); nothing was stored. Retry, or serve it with a Content-Length.`, 502, GrpcCode.UNAVAILABLE),
+    importInflateLimit: (host, detail) => new BridgeError('IMPORT_INFLATE_LIMIT', `${host} sent the archive with no Content-Length and no chunked framing, so the bridge inflates the gzip to prove that it arrived whole, and it inflates to more than ${detail}: refused as a possible compression bomb; nothing was stored. Serve it with a Content-Length (an archive with a length is not inflated).`, 502, GrpcCode.UNAVAILABLE),
+    importTimeout: (ms) => new BridgeError('IMPORT_TIMEOUT', `The download did not finish within ${ms} ms (IMPORT_TIMEOUT_MS); it was cancelled and nothing was stored. Retry, or ask the operator to raise the limit.`, 504, GrpcCode.DEADLINE_EXCEEDED),
+    importNotFound: (id) => new BridgeError('IMPORT_NOT_FOUND', `No import ${JSON.stringify(id)} is known to this bridge: it never existed, was forgotten (imports are kept for a day), or was started on another replica that shares no REDIS_URL with this one.`, 404, GrpcCode.NOT_FOUND),
+    importReplicaLost: () => new BridgeError('IMPORT_REPLICA_LOST', 'The bridge replica running this import stopped (its heartbeat in Redis expired) before the archive was sent completely; nothing was stored. Start the import again.', 503, GrpcCode.UNAVAILABLE),
+    importOutcomeLost: () => new BridgeError('IMPORT_OUTCOME_UNKNOWN', 'The bridge replica running this import stopped (its heartbeat in Redis expired) after the whole archive was sent: whether the context was stored is unknown. Check with the BuildService before importing it again.', 504, GrpcCode.DEADLINE_EXCEEDED),
+    importLeaseLost: () => new BridgeError('IMPORT_LEASE_LOST', 'This replica could not renew the import\'s heartbeat in Redis in time, so other replicas already report the import as failed; it was cancelled before the upload was committed and nothing was stored. Start the import again.', 503, GrpcCode.UNAVAILABLE),
+    // Many replicas:
+    sharedStateUnavailable: (cause) => new BridgeError('SHARED_STATE_UNAVAILABLE', `The shared store (Redis, REDIS_URL) that bridge replicas use for Idempotency-Keys, import status and resumable uploads is unreachable, so this request was refused before anything was uploaded. Retry in ${RETRY_AFTER_SECONDS} seconds; uploads without an Idempotency-Key still work meanwhile.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
+    /** An upstream gRPC status, mapped exactly as grpc-gateway maps it. */
+    // Resumable uploads (tus):
+    tusVersionUnsupported: (sent) => new BridgeError('TUS_VERSION_UNSUPPORTED', `${sent === undefined ? 'The Tus-Resumable header is missing' : `Tus-Resumable ${JSON.stringify(sent)} is not supported`}: this server speaks tus 1.0.0 (send \`Tus-Resumable: 1.0.0\`, as tus-js-client and Uppy do).`, 412, GrpcCode.FAILED_PRECONDITION, { 'tus-version': '1.0.0' }),
+    invalidTusHeader: (detail) => invalid('INVALID_TUS_HEADER', `${detail}; nothing was read or stored.`),
+    signedNotResumable: () => invalid('SIGNED_NOT_RESUMABLE', 'HMAC-signed uploads are single-request: send the signed body to POST /v1/ignite/contexts (or PUT /v1/ignite/contexts/<name>), or use `Authorization` for a resumable upload.'),
+    resumableCapacity: (max, scope) => new BridgeError('RESUMABLE_UPLOADS_FULL', `${scope === 'replica' ? `This bridge already holds ${max} resumable uploads (MAX_RESUMABLE_UPLOADS)` : `This ${scope === 'credential' ? 'credential' : 'client address'} already holds ${max} resumable uploads (a quarter of MAX_RESUMABLE_UPLOADS)`}: finish or DELETE one, or retry after ${RETRY_AFTER_SECONDS} seconds.`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }),
+    uploadNotFound: () => new BridgeError('UPLOAD_NOT_FOUND', 'No such resumable upload (or it belongs to another credential): create one with POST /v1/ignite/uploads.', 404, GrpcCode.NOT_FOUND),
+    uploadGone: (detail) => new BridgeError('UPLOAD_GONE', `${detail.replace(/\.$/, '')}. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
+    offsetMismatch: (current, sent) => new BridgeError('UPLOAD_OFFSET_MISMATCH', `${sent === undefined ? 'The PATCH has no Upload-Offset header' : `Upload-Offset is ${sent}`}, but the upload holds ${current} bytes: send HEAD to learn the offset and PATCH from there.`, 409, GrpcCode.FAILED_PRECONDITION, { 'upload-offset': String(current) }),
+    patchContentType: (sent) => invalid('PATCH_CONTENT_TYPE', `A PATCH must carry \`Content-Type: application/offset+octet-stream\`${sent ? `, not ${JSON.stringify(sent)}` : ''}; the upload is unchanged, send the bytes again with that type.`, 415),
+    pastUploadLength: (length) => invalid('PAST_UPLOAD_LENGTH', `The PATCH carries bytes past the declared Upload-Length of ${length}: the upload was ended and nothing was stored. Create a new upload with the right length.`, 413),
+    commitInProgress: () => new BridgeError('UPLOAD_COMMITTING', `Every byte of the upload arrived and the upstream is committing it: ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds for the contextId.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+    deleteAfterHalfClose: () => new BridgeError('UPLOAD_ALREADY_SENT', 'Every byte of the upload was sent and the upstream has it (committed or committing): it can no longer be terminated. HEAD tells its outcome.', 409, GrpcCode.FAILED_PRECONDITION),
+    uploadExpired: (reason) => new BridgeError('UPLOAD_EXPIRED', `The resumable upload expired (${reason}); its upstream call was cancelled and nothing was stored`, 410, GrpcCode.NOT_FOUND),
+    patchIdle: (ms, offset) => new BridgeError('PATCH_IDLE_TIMEOUT', `No bytes arrived for ${ms} ms (UPLOAD_IDLE_TIMEOUT_MS), so this PATCH was ended; the upload is paused at offset ${offset}, nothing was lost. Resume with HEAD and a PATCH from that offset.`, 408, GrpcCode.DEADLINE_EXCEEDED),
+    uploadOwnerGone: (detail) => new BridgeError('UPLOAD_GONE', `The bridge replica that held this resumable upload's upstream call ${detail}, so the call is gone and nothing of it was stored. Start a new upload with POST /v1/ignite/uploads.`, 410, GrpcCode.NOT_FOUND),
+    uploadOwnerUnreachable: (cause) => new BridgeError('UPLOAD_OWNER_UNREACHABLE', `The bridge replica holding this resumable upload did not answer this request completely; the upload may still be there: retry in ${RETRY_AFTER_SECONDS} seconds (HEAD tells the offset to go on from).`, 503, GrpcCode.UNAVAILABLE, { 'retry-after': RETRY_AFTER_SECONDS }, { cause }),
+    uploadOutcomePending: () => new BridgeError('UPLOAD_OUTCOME_PENDING', `Every byte of the upload was sent completely and the upstream has not answered yet: the outcome is not known yet. Ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds for the contextId; do not start a new upload, or the archive may be stored twice.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+    uploadOutcomeUnknown: (detail) => new BridgeError('UPLOAD_OUTCOME_UNKNOWN', `Every byte of the upload was sent completely, but its outcome is not known (${detail}); this upload URL never uploads it again. Ask again (HEAD) in ${RETRY_AFTER_SECONDS} seconds in case the answer is recorded; check with the BuildService before uploading the archive anew.`, 423, GrpcCode.ABORTED, { 'retry-after': RETRY_AFTER_SECONDS }),
+    resumableOutcomeUnknown: (timeoutMs) => new BridgeError('UPLOAD_OUTCOME_PENDING', `Every byte of the upload was sent completely, but the upstream BuildService has not answered within ${timeoutMs} ms (UPSTREAM_RESPONSE_TIMEOUT_MS): the outcome is not known yet, the context may or may not be stored. Do not upload it again: ask HEAD on this upload's URL in ${RETRY_AFTER_SECONDS} seconds, which answers with the contextId once the upstream does.`, 504, GrpcCode.DEADLINE_EXCEEDED, { 'retry-after': RETRY_AFTER_SECONDS }),
+    patchSuperseded: () => new BridgeError('PATCH_SUPERSEDED', 'A newer request for this upload arrived, so this PATCH was ended; the bytes it delivered are kept. HEAD tells the offset to go on from.', 409, GrpcCode.ABORTED),
+    // Builds (the hand-off to CreateBuild):
+    buildNotConfigured: () => invalid('BUILD_NOT_CONFIGURED', 'This bridge starts no builds: IGNITE_API_URL is not set (it has no default with IGNITE_GRPC_TARGET, so callers\' tokens never go to a guessed host); nothing was read or stored. Upload without `build`, then call CreateBuild yourself, or ask the operator to set IGNITE_API_URL.'),
+    buildNotStarted: (contextId, apiStatus, apiMessage, apiDetails) => new BuildError('BUILD_NOT_STARTED', `The context was stored as ${contextId}, but the build did not start: ${apiStatus ? `CreateBuild answered ${apiStatus}` : 'CreateBuild could not be reached'} (${apiMessage}). Do not upload again: retry with the same Idempotency-Key (only the build is retried), or call POST /v1/ignite/builds with {"contextId":"${contextId}"} yourself.`, contextId, apiDetails).withMetadata({ contextId, apiStatus: String(apiStatus), apiMessage }),
+    buildOutcomeUnknown: (contextId, reason) => new BuildError('BUILD_OUTCOME_UNKNOWN', `The context was stored as ${contextId}, but whether the build started is unknown (${reason}): the build may exist. Do not upload again; look for a build of ${contextId} before starting one (a retry with the same Idempotency-Key answers this again, it never starts a second build).`, contextId, []).withMetadata({ contextId }),
+    buildNotSigned: () => invalid('BUILD_NOT_SIGNED', 'This signed request asks for a build in its query, which a v1 signature (`sha256=`) does not cover, so a captured request could be replayed with another build: sign it with v2 (`X-Signature-256: v2=<hex HMAC-SHA256 of timestamp + "." + METHOD + "." + path?query + "." + raw body>`, see the README, "Webhooks and CI"), or send `build`/`tags` as multipart fields; nothing was read or stored.'),
+    signedBuildNeedsServiceToken: () => invalid('SIGNED_BUILD_NEEDS_SERVICE_TOKEN', 'This signed request asks for a build, and a signed request\'s build is started with the bridge\'s own credential, IGNITE_SERVICE_TOKEN, which is not set; nothing was read or stored. Upload without `build`, send `Authorization` instead of a signature, or ask the operator to set IGNITE_SERVICE_TOKEN.'),
+    invalidBuild: (detail) => invalid('INVALID_BUILD', `Invalid build request: ${detail}. Ask for a build with \`build=<name>\` (1 to 255 bytes of UTF-8) and optional \`tags=latest,v2\` (at most 16 Docker tags); nothing was read or stored.`),
+    upstream: (grpcCode, details) => {
+        const name = grpcCodeName[grpcCode] ?? `code ${grpcCode}`;
+        const hint = grpcCode === GrpcCode.UNAVAILABLE
+            ? ' The upstream BuildService is unreachable; retry later.'
+            : grpcCode === GrpcCode.UNAUTHENTICATED
+                ? ' Send a valid `Authorization: Bearer <token>` header.'
+                : '';
+        return new BridgeError(`UPSTREAM_${name}`, `Upstream BuildService answered ${name}: ${details || '(no details)'}.${hint}`, httpStatusFromGrpcCode(grpcCode), grpcCode);
+    },
+};
+/** Anything thrown that is not a BridgeError (Fastify's own errors included) as a Status body. */
+export function toBridgeError(err) {
+    if (err instanceof BridgeError)
+        return err;
+    const e = err;
+    const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
+    if (status === 404)
+        return new BridgeError('NOT_FOUND', typeof e.message === 'string' ? e.message : 'Not found', 404, GrpcCode.NOT_FOUND);
+    if (status >= 400 && status < 500) {
+        // One documented reason for whatever the framework refused; its own code stays visible for a bug report.
+        const error = new BridgeError('BAD_REQUEST', typeof e.message === 'string' ? e.message : 'Bad request', status, GrpcCode.INVALID_ARGUMENT);
+        return typeof e.code === 'string' ? error.withMetadata({ frameworkCode: e.code }) : error;
+    }
+    return new BridgeError('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', 500, GrpcCode.INTERNAL, {}, { cause: err });
+}
+//# sourceMappingURL=errors.js.map

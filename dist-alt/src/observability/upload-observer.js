@@ -1,0 +1,117 @@
+import { performance } from 'node:perf_hooks';
+import { clientLeft } from '../http/http2-request.js';
+import { grpcCodeName, toBridgeError } from '../errors.js';
+import { NO_SPAN, tracing } from './tracing.js';
+/**
+ * Sees every upload from start to end: feeds the metrics and writes the one
+ * structured log line per upload. It never sees request headers, so neither
+ * `Authorization` nor a token can reach the log.
+ */
+export class UploadObserver {
+    metrics;
+    constructor(metrics) {
+        this.metrics = metrics;
+    }
+    /**
+     * With `reply`, a success is logged once the answer went out or the client
+     * was found gone (`ok_client_gone`: the upload still counts, the client left
+     * after its last byte). The upload's span is a child of the request's, or
+     * of `parent` (a resumable upload's creation).
+     */
+    async observe(request, run, mode = uploadMode(request), reply, parent) {
+        const started = performance.now();
+        let name;
+        let archive;
+        let span = NO_SPAN;
+        const watch = (n, a) => {
+            name = n;
+            archive = a;
+            if (tracing.on)
+                span = tracing.start('upload', { parent, attributes: { 'ignite.upload.mode': mode, 'ignite.upload.name': n } });
+            return span;
+        };
+        this.metrics.inFlight.inc();
+        const end = (outcome, upstreamCode, extra) => {
+            span.set({
+                'ignite.upload.archive_type': archive?.contentType,
+                'ignite.upload.bytes': archive?.bytes ?? 0,
+                'ignite.upload.chunks': archive?.chunks ?? 0,
+                'ignite.upload.outcome': outcome,
+                'ignite.context_id': typeof extra['contextId'] === 'string' ? extra['contextId'] : undefined,
+            });
+            span.end();
+            this.metrics.inFlight.dec();
+            const seconds = (performance.now() - started) / 1000;
+            const bytes = archive?.bytes ?? 0;
+            this.metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
+            this.metrics.duration.observe({ mode, outcome }, seconds);
+            this.metrics.receivedBytes.inc({ mode }, bytes);
+            if (outcome === 'ok' || outcome === 'ok_client_gone')
+                this.metrics.size.observe({ mode }, bytes);
+            if (upstreamCode)
+                this.metrics.upstreamResponses.inc({ code: upstreamCode });
+            request.log.info({
+                upload: {
+                    name,
+                    mode,
+                    contentType: archive?.contentType,
+                    bytes,
+                    chunks: archive?.chunks ?? 0,
+                    durationMs: Math.round(seconds * 1000),
+                    mbPerSecond: seconds > 0 ? Math.round((bytes / 1e6 / seconds) * 100) / 100 : 0,
+                    outcome,
+                    upstreamCode,
+                    ...extra,
+                },
+            }, `upload ${outcome}`);
+        };
+        try {
+            const result = await run(watch);
+            const gone = () => reply !== undefined && (!reply.raw.writableFinished || clientLeft(request.raw));
+            const ok = () => end(gone() ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
+            if (reply && !reply.raw.destroyed)
+                reply.raw.once('close', ok);
+            else
+                ok();
+            return result;
+        }
+        catch (err) {
+            const error = toBridgeError(err);
+            span.fail(error);
+            end(outcomeOf(error), upstreamCodeOf(error), { code: error.code, status: error.httpStatus });
+            throw err;
+        }
+    }
+}
+function uploadMode(request) {
+    if (request.method === 'PUT')
+        return 'put';
+    return request.isMultipart() ? 'multipart' : 'raw';
+}
+/** Errors.upstream() names its code after the upstream's status; anything else the bridge decided itself. */
+function fromUpstream(error) {
+    return error.code === `UPSTREAM_${grpcCodeName[error.grpcCode]}`;
+}
+function outcomeOf(error) {
+    if (error.code === 'CLIENT_ABORTED')
+        return 'client_aborted';
+    if (error.code === 'MALFORMED_HTTP')
+        return 'malformed';
+    if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN' || error.code === 'UPSTREAM_OUTCOME_LOST')
+        return 'outcome_unknown';
+    if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT')
+        return 'timeout';
+    if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH')
+        return 'upstream_error';
+    const refusal = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE'].includes(error.code) || error.code.startsWith('SHUTDOWN');
+    return error.httpStatus >= 500 && !refusal ? 'error' : 'rejected';
+}
+function upstreamCodeOf(error) {
+    if (fromUpstream(error))
+        return grpcCodeName[error.grpcCode];
+    // The upstream answered OK, with a size the bridge does not trust.
+    if (error.code === 'UPSTREAM_SIZE_MISMATCH')
+        return 'OK';
+    return undefined;
+}
+//# sourceMappingURL=upload-observer.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=resumable-records.js.map

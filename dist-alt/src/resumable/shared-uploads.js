@@ -1,0 +1,393 @@
+import { BridgeError, Errors, GrpcCode } from '../errors.js';
+import { OWNER_HOP_HEADER } from './owner-forwarding.js';
+import { buildStateHeaders, reportedOutcome, finalBuildAnswer } from './resumable-build.js';
+import { newUploadId } from './resumable-uploads.js';
+import { byteCount, httpDate } from './tus-protocol.js';
+const METHODS = new Set(['HEAD', 'PATCH', 'DELETE']);
+const PUBLISH_RETRY_MS = 1000;
+const PUBLISH_ATTEMPTS = 30;
+/** The "build sent" marker is retried this often (a second apart) before the build is given up as not started. */
+const BUILD_SENT_ATTEMPTS = 3;
+/** Claims whose command failed (e.g. timed out) and may still have landed, reconciled when the store answers again. */
+const MAX_UNSURE_CLAIMS = 1024;
+/**
+ * Resumable uploads across replicas (REDIS_URL): the record of every upload
+ * lives in the shared store from its creation; the replica that receives
+ * its first PATCH claims it atomically, opens the call and holds it; every
+ * other replica forwards the upload's requests to that owner. What the
+ * owner's upload ends with (its answer, or why it is gone) is written back
+ * to the record, so any replica answers for it afterwards.
+ */
+export class SharedResumableUploads {
+    o;
+    /** Claims under way here: a second request for the upload waits for the first's to be held. */
+    claiming = new Map();
+    /** Ends still being written to the store, per upload: a newer end is written after the one in flight. */
+    publishing = new Map();
+    /** Claims of this replica that failed to answer: if one landed anyway, it is undone or, on the next request, held here. */
+    unsure = new Set();
+    constructor(o) {
+        this.o = o;
+    }
+    /**
+     * Creation: the record, unclaimed (counted against this replica's caps
+     * until it is claimed or lapses); or, when the creation carries the first
+     * bytes, claimed by this replica and held.
+     */
+    async create(spec, withBody) {
+        await this.assertRoom(spec.capKeys);
+        const now = Date.now();
+        const { expiryMs, maxLifetimeMs } = this.o.times;
+        const record = { spec: { ...spec, id: newUploadId(), createdAt: now }, expiresAt: now + Math.min(expiryMs, maxLifetimeMs) };
+        if (!withBody) {
+            await this.o.records.create(record, record.expiresAt - now + expiryMs);
+            this.o.uploads.caps.take(record.spec.id, spec.capKeys, record.expiresAt);
+            return { id: record.spec.id, offset: 0, expiresAt: record.expiresAt };
+        }
+        const owner = this.o.self();
+        await this.o.records.create({ ...record, owner }, this.ownedTtl());
+        return this.hold(record.spec, owner);
+    }
+    /**
+     * The preHandler of an upload's routes: lets a request through to the
+     * route when this replica holds the upload (claiming it for a first
+     * PATCH); answers it from the record, or forwards it to the owner,
+     * otherwise.
+     */
+    async route(request, reply) {
+        const id = request.params.id;
+        const method = request.method === 'POST' ? String(request.headers['x-http-method-override'] ?? '').toUpperCase() : request.method;
+        if (id === undefined || !METHODS.has(method))
+            return undefined;
+        // A request another replica forwarded here may arrive before this replica's own winning claim is held.
+        await this.claiming.get(id);
+        const hop = request.headers[OWNER_HOP_HEADER];
+        if (hop !== undefined) {
+            // Forwarded here by another replica: served from this process's memory, or refused, never forwarded on.
+            if (hop === this.o.self().instance && this.o.uploads.has(id))
+                return undefined;
+            const record = await this.o.records.read(id);
+            // A stored context is answered from its record; the build step its owner left unfinished never finishes.
+            if (record?.end && 'answer' in record.end)
+                return this.dispatch(request, reply, method, id, record, true);
+            throw ownerGone(record, hop === this.o.self().instance ? 'no longer has it' : 'restarted');
+        }
+        if (this.o.uploads.has(id))
+            return undefined;
+        return this.dispatch(request, reply, method, id, await this.o.records.read(id));
+    }
+    async dispatch(request, reply, method, id, record, ownerStopped = false) {
+        if (!record || (record.spec.scope !== 'anonymous' && record.spec.scope !== this.o.scopeOf(request)))
+            throw Errors.uploadNotFound();
+        if (record.end) {
+            if ('answer' in record.end && record.spec.build && !record.build?.outcome && !ownerStopped)
+                return this.forwardForBuild(request, reply, method, record);
+            return answerEnded(request, reply, method, record.end, record, ownerStopped);
+        }
+        if (record.owner) {
+            const self = this.o.self();
+            if (record.owner.instance === self.instance) {
+                // Claimed here by a request that ran alongside this one.
+                await this.claiming.get(id);
+                if (this.o.uploads.has(id))
+                    return undefined;
+                // A claim of ours that timed out yet landed: no call was opened for it, so it is held now.
+                if (this.unsure.delete(id) && record.sentAt === undefined) {
+                    this.hold(record.spec, self);
+                    return undefined;
+                }
+                throw ownerGone(record, '(this one) no longer has it');
+            }
+            if (record.owner.address === self.address)
+                throw ownerGone(record, `(${self.address}) restarted`);
+            return this.forward(request, reply, method, record);
+        }
+        const now = Date.now();
+        if (record.expiresAt <= now)
+            throw Errors.uploadExpired(`no bytes arrived for RESUMABLE_EXPIRY_MS, ${this.o.times.expiryMs} ms`);
+        if (method === 'HEAD') {
+            return reply.code(200).headers({ 'cache-control': 'no-store', 'upload-offset': '0', 'upload-expires': httpDate(record.expiresAt), ...lengthHeaders(record.spec, undefined) }).send();
+        }
+        if (method === 'DELETE') {
+            const after = await this.o.records.endUnclaimed(id, { terminated: true }, now, this.o.times.expiryMs);
+            if (after?.end && 'terminated' in after.end && !after.owner) {
+                this.o.uploads.caps.release(id);
+                return reply.code(204).send();
+            }
+            return this.dispatch(request, reply, method, id, after);
+        }
+        // The first PATCH: this replica claims the upload and holds its call, unless another replica was first.
+        // Claiming takes this replica's room for a call; the per-address and per-credential quarters bound creation (done).
+        await this.assertRoom([], id);
+        const self = this.o.self();
+        let held;
+        this.claiming.set(id, new Promise((resolve) => { held = resolve; }));
+        try {
+            const after = await this.o.records.claim(id, self, now, this.ownedTtl()).catch((err) => {
+                this.reconcileClaim(id, self, record.expiresAt - now + this.o.times.expiryMs);
+                throw err;
+            });
+            if (after?.owner && !after.end && after.owner.instance === self.instance) {
+                // Two first PATCHes on this replica: the one that resumes first holds the upload, the other uses it.
+                if (!this.o.uploads.has(id))
+                    this.hold(after.spec, self);
+                return undefined;
+            }
+            return await this.dispatch(request, reply, method, id, after);
+        }
+        finally {
+            this.claiming.delete(id);
+            held();
+        }
+    }
+    async forward(request, reply, method, record) {
+        // A forwarded PATCH streams bytes through this replica: it takes an upload slot here too, and the drain ends it.
+        const slot = method === 'PATCH' ? this.o.gate.enter({ duringDrain: true }) : undefined;
+        try {
+            return await this.o.forwarding.forward(request, reply, record.owner, slot?.signal ?? new AbortController().signal, (detail) => ownerGone(record, detail));
+        }
+        finally {
+            slot?.release();
+        }
+    }
+    /**
+     * A stored context whose build step its owner has not recorded an outcome
+     * for: the owner answers (it knows whether the call is still running);
+     * when it is gone, the record does (the step can no longer finish).
+     */
+    async forwardForBuild(request, reply, method, record) {
+        const owner = record.owner;
+        const self = this.o.self();
+        // This replica reached here without holding the upload: if it was the owner, it forgot it or restarted.
+        if (!owner || owner.instance === self.instance || owner.address === self.address)
+            return answerEnded(request, reply, method, record.end, record, true);
+        let gone;
+        try {
+            return await this.o.forwarding.forward(request, reply, owner, new AbortController().signal, (detail) => (gone = Errors.uploadOwnerGone(detail)));
+        }
+        catch (err) {
+            if (err !== gone)
+                throw err;
+            return answerEnded(request, reply, method, record.end, record, true);
+        }
+    }
+    /** Before the CreateBuild call: the record moves to "build sent", by a compare-and-set on this replica as its owner. */
+    async markBuildSent(upload, step) {
+        for (let attempt = 1;; attempt++) {
+            try {
+                if (await this.o.records.markBuildSent(upload.id, this.o.self(), step, this.o.times.answerTtlMs))
+                    return;
+                throw new Error('the upload\'s record in the shared store (REDIS_URL) no longer names this bridge replica');
+            }
+            catch (err) {
+                if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE' || attempt >= BUILD_SENT_ATTEMPTS)
+                    throw err;
+                await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+            }
+        }
+    }
+    /** The build step's outcome, written to the record for every replica, retried while the store cannot answer. */
+    recordBuild(upload, step) {
+        const owner = this.o.self();
+        this.o.uploads.track((async () => {
+            for (let attempt = 1;; attempt++) {
+                try {
+                    await this.o.records.finishBuild(upload.id, owner, step, this.o.times.answerTtlMs);
+                    return;
+                }
+                catch (err) {
+                    if (attempt >= PUBLISH_ATTEMPTS) {
+                        this.o.log.warn({ uploadId: upload.id, err }, 'recording a resumable upload\'s build outcome in the shared store failed; other replicas forward to this one for it meanwhile');
+                        return;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+                }
+            }
+        })());
+    }
+    /**
+     * The caps of a new upload here; when full, the unclaimed creations it
+     * counts are checked against the store first (another replica may have
+     * claimed them, or they were terminated).
+     */
+    async assertRoom(capKeys, id) {
+        try {
+            this.o.uploads.assertRoom(capKeys, id);
+        }
+        catch (err) {
+            const unclaimed = this.o.uploads.caps.unclaimed().filter((other) => other !== id);
+            if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || unclaimed.length === 0)
+                throw err;
+            const records = await Promise.all(unclaimed.map((other) => this.o.records.read(other)));
+            unclaimed.forEach((other, i) => {
+                const record = records[i];
+                if (!record || record.owner || record.end)
+                    this.o.uploads.caps.release(other);
+            });
+            this.o.uploads.assertRoom(capKeys, id);
+        }
+    }
+    /**
+     * A claim whose command failed may still have landed (its answer was
+     * lost): once the store answers again, the claim is undone unless a
+     * request already made this replica hold the upload.
+     */
+    reconcileClaim(id, owner, ttlMs) {
+        if (this.unsure.size >= MAX_UNSURE_CLAIMS)
+            this.unsure.delete(this.unsure.values().next().value);
+        this.unsure.add(id);
+        const attempt = async (left) => {
+            await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+            if (!this.unsure.has(id) || this.o.uploads.has(id))
+                return;
+            try {
+                await this.o.records.unclaim(id, owner, ttlMs);
+                this.unsure.delete(id);
+            }
+            catch {
+                if (left > 0)
+                    await attempt(left - 1);
+            }
+        };
+        void attempt(PUBLISH_ATTEMPTS);
+    }
+    /** Holds the upload's call here; it is half-closed only once its record says "sent"; how it ends is written to its record. */
+    hold(spec, owner) {
+        const upload = this.o.uploads.adopt({ ...spec });
+        upload.sendOnlyAfter(() => this.markSent(upload, owner));
+        upload.onEnded(() => this.publish(upload, owner));
+        return upload;
+    }
+    /**
+     * The compare-and-set that must succeed before the half-close: retried
+     * while the store cannot answer (the complete upload keeps its call,
+     * requests for it get 423); a record this replica no longer owns cancels it.
+     */
+    async markSent(upload, owner) {
+        const { answerTtlMs, outcomeWaitMs } = this.o.times;
+        for (let attempt = 1;; attempt++) {
+            try {
+                if (await this.o.records.markSent(upload.id, owner, Date.now(), outcomeWaitMs + answerTtlMs))
+                    return;
+                throw Errors.uploadGone('Its record in the shared store (REDIS_URL) is gone or no longer names this replica, so the complete upload was cancelled before its half-close; nothing was stored');
+            }
+            catch (err) {
+                if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE')
+                    throw err;
+                if (attempt === 1)
+                    this.o.log.warn({ uploadId: upload.id, err }, 'a complete resumable upload waits for the shared store to mark it sent before its half-close; retrying');
+                await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+            }
+        }
+    }
+    /**
+     * Writes the upload's end to its record, retrying while the store is
+     * unreachable (meanwhile other replicas forward to this one, which
+     * answers from memory). Always writes the latest end: a late answer
+     * replaces an unknown outcome.
+     */
+    publish(upload, owner) {
+        // Still awaiting a late answer: the record stays "sent" with this replica as its owner, which answers 423.
+        if (endOf(upload) === undefined)
+            return;
+        const running = this.publishing.get(upload.id);
+        if (running) {
+            running.again = true;
+            return;
+        }
+        const state = { again: true };
+        this.publishing.set(upload.id, state);
+        this.o.uploads.track((async () => {
+            for (let attempt = 1; state.again; attempt++) {
+                state.again = false;
+                const end = endOf(upload);
+                const ttlMs = 'answer' in end || 'unknown' in end ? this.o.times.answerTtlMs : this.o.times.expiryMs;
+                try {
+                    await this.o.records.finish(upload.id, owner, end, ttlMs);
+                }
+                catch (err) {
+                    if (attempt >= PUBLISH_ATTEMPTS) {
+                        this.o.log.warn({ uploadId: upload.id, err }, 'recording how a resumable upload ended in the shared store failed; other replicas forward to this one for it meanwhile');
+                        break;
+                    }
+                    state.again = true;
+                    await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+                }
+            }
+            this.publishing.delete(upload.id);
+        })());
+    }
+    /** Claimed: the record lives as long as the upload may, and its answer for RESUMABLE_EXPIRY_MS after. */
+    ownedTtl() {
+        return this.o.times.maxLifetimeMs + this.o.times.expiryMs;
+    }
+}
+/** How the upload ended, as the record keeps it; undefined while a late answer may still come. */
+function endOf(upload) {
+    if (upload.answer)
+        return { answer: upload.answer, offset: upload.offset, expiresAt: upload.expiresAt };
+    if (upload.phase === 'terminated')
+        return { terminated: true };
+    if (upload.phase === 'unknown')
+        return upload.awaitingAnswer ? undefined : { unknown: { message: upload.error.message } };
+    const error = upload.error ?? Errors.uploadGone('The upload ended');
+    return { gone: { code: error.code, message: error.message } };
+}
+/**
+ * What a request is told when the replica holding the upload is gone: its
+ * call went with it (410), unless the call was already half-closed, whose
+ * outcome is then the upstream's and unknown here (423, never "nothing stored").
+ */
+function ownerGone(record, detail) {
+    if (record?.sentAt !== undefined)
+        return Errors.uploadOutcomeUnknown(`the bridge replica that sent it ${detail.replace(/^\(.*?\) /, '')} before the upstream's answer reached it`);
+    return Errors.uploadOwnerGone(detail);
+}
+/**
+ * A request for an upload that ended on its owner, answered from the record
+ * as the owner would, on every replica (`ownerStopped`: the build step the
+ * owner left unfinished never finishes).
+ */
+function answerEnded(request, reply, method, end, record, ownerStopped) {
+    const { spec } = record;
+    if ('terminated' in end)
+        throw Errors.uploadNotFound();
+    if ('gone' in end)
+        throw new BridgeError(end.gone.code, end.gone.message, 410, GrpcCode.NOT_FOUND);
+    if ('unknown' in end) {
+        if (method === 'DELETE')
+            throw Errors.deleteAfterHalfClose();
+        const template = Errors.uploadOutcomeUnknown('');
+        throw new BridgeError(template.code, end.unknown.message, template.httpStatus, template.grpcCode, template.headers);
+    }
+    if (method === 'DELETE')
+        throw Errors.deleteAfterHalfClose();
+    const headers = {
+        'upload-offset': String(end.offset),
+        'upload-expires': httpDate(end.expiresAt),
+        'ignite-context-id': end.answer.contextId,
+        'ignite-size-bytes': end.answer.sizeBytes,
+    };
+    const outcome = spec.build ? reportedOutcome(record.build, ownerStopped) : undefined;
+    if (spec.build)
+        Object.assign(headers, buildStateHeaders(outcome));
+    if (method === 'HEAD')
+        return reply.code(200).headers({ 'cache-control': 'no-store', ...headers, ...lengthHeaders(spec, end.offset) }).send();
+    const offset = byteCount('Upload-Offset', request.headers['upload-offset']);
+    if (offset !== end.offset)
+        throw Errors.offsetMismatch(end.offset, request.headers['upload-offset']);
+    if (!outcome)
+        return reply.code(200).headers(headers).send(end.answer);
+    // The final PATCH again: the final answer again (200 with the build, or its 424).
+    reply.headers(headers);
+    const built = finalBuildAnswer(end.answer, outcome, (more) => { reply.headers(more); });
+    return reply.code(200).headers(built.headers).type('application/json').send(built.body);
+}
+function lengthHeaders(spec, completedLength) {
+    const length = spec.length ?? completedLength;
+    const headers = length === undefined ? { 'upload-defer-length': '1' } : { 'upload-length': String(length) };
+    if (spec.metadata !== undefined)
+        headers['upload-metadata'] = spec.metadata;
+    return headers;
+}
+//# sourceMappingURL=shared-uploads.js.map

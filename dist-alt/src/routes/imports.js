@@ -1,0 +1,214 @@
+import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
+import { parseImportRequest } from '../imports/import-request.js';
+import { checkTarget, parseImportUrl, systemResolver } from '../imports/resolve-target.js';
+import { untilBodyComplete } from '../upload/abortable.js';
+import { identifyCaller } from '../admission/authenticate.js';
+import { reprDigest, wantedDigests } from '../upload/digests.js';
+import { forwardedHeaders } from '../http/forwarded-headers.js';
+import { onParseError } from '../http/client-error.js';
+import { replyHandedOff } from '../builds/reply-built.js';
+/** The JSON body is tiny: {url, name, headers}. */
+const IMPORT_BODY_LIMIT = 64 * 1024;
+/**
+ * POST /v1/ignite/contexts:import downloads an archive and streams it
+ * upstream through the same UploadStreamer as an upload (sniffing, limits,
+ * digests, chunking, response); GET /v1/ignite/imports/{id} reports on one
+ * started with `Prefer: respond-async`.
+ */
+export async function importRoutes(app, { config, streamer, gate, observer, lateAnswers, jobs, builds, resolveHost }) {
+    const policy = {
+        allowHttp: config.importAllowHttp,
+        allowPrivateAddresses: config.importAllowPrivateAddresses,
+        allowedHosts: config.importAllowedHosts,
+        resolveHost: resolveHost ?? systemResolver,
+    };
+    // Only this scope parses JSON (the app removed every parser); the raw bytes are kept for the signature.
+    app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    // The JSON body is read by Fastify, outside any upload's idle timer: grant 100-continue once the
+    // caller is known (401 before the body), and give a client that never finishes its body a 408.
+    app.addHook('preParsing', async (request, reply, payload) => {
+        if (request.method !== 'POST')
+            return payload;
+        identifyCaller(request.headers, config, signedTarget(request));
+        if (request.headers.expect?.toLowerCase() === '100-continue')
+            reply.raw.writeContinue();
+        const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
+        // Framing Node's parser refuses ends the body now, not at the idle timeout.
+        // (On the next turn: an error known already must wait until Fastify listens to the payload.)
+        const unroute = onParseError(request.raw, (error) => setImmediate(() => payload.emit('error', error)));
+        const done = () => {
+            clearTimeout(timer);
+            unroute();
+        };
+        payload.once('end', done).once('close', done).once('error', done);
+        return payload;
+    });
+    app.post('/v1/ignite/contexts::import', async (request, reply) => {
+        const caller = identifyCaller(request.headers, config, signedTarget(request));
+        const body = request.body;
+        if (!Buffer.isBuffer(body))
+            throw Errors.invalidImport('The body must be JSON sent with `Content-Type: application/json`');
+        if (caller.signature) {
+            caller.signature.update(body);
+            caller.signature.verify();
+        }
+        const spec = parseImportRequest(body);
+        if (spec.build) {
+            if (!builds)
+                throw Errors.buildNotConfigured();
+            // The JSON body is signed, build included; CreateBuild then needs the bridge's own credential.
+            if (caller.signature && !config.serviceToken)
+                throw Errors.signedBuildNeedsServiceToken();
+        }
+        // Refusals (400, 403) come before any answer, also for an asynchronous import.
+        const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
+        const headers = forwardedHeaders(request, caller.upstreamAuthorization);
+        const slot = gate.enter();
+        if (!prefersAsync(request)) {
+            const onClose = () => {
+                if (!reply.raw.writableEnded)
+                    slot.abort(Errors.clientAborted());
+            };
+            reply.raw.once('close', onClose);
+            try {
+                const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, wantedDigests(request.headers)), 'import', reply);
+                const digest = reprDigest(outcome.digests);
+                if (digest)
+                    reply.header('repr-digest', digest);
+                const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+                if (!spec.build)
+                    return context;
+                // Stored: CreateBuild holds no upload slot, and a client that leaves now cancels nothing.
+                reply.raw.removeListener('close', onClose);
+                slot.release();
+                return replyHandedOff(reply, { ...context, build: await startBuild(request, spec.build, context.contextId, headers) });
+            }
+            catch (err) {
+                if (err instanceof OutcomeUnknownError)
+                    followLate(request, err);
+                throw err;
+            }
+            finally {
+                reply.raw.removeListener('close', onClose);
+                slot.release();
+            }
+        }
+        // Where Redis is shared and unreachable, the job cannot be started: 503 before anything is downloaded.
+        const job = await jobs.create().catch((err) => {
+            slot.release();
+            throw err;
+        });
+        const halfClosing = () => jobs.halfClosing(job.importId);
+        observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, [], halfClosing), 'import').then(async (outcome) => {
+            const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
+            if (!spec.build)
+                return jobs.finish(job.importId, { result: context });
+            slot.release();
+            return jobs.finish(job.importId, buildStatus(context, await startBuild(request, spec.build, context.contextId, headers)));
+        }, (err) => {
+            const error = toBridgeError(err);
+            request.log.info({ importId: job.importId, code: error.code }, error.message);
+            // Still running as far as the caller knows: the upstream may yet answer.
+            if (err instanceof OutcomeUnknownError)
+                followLate(request, err, job.importId);
+            else if (error.code === 'UPSTREAM_OUTCOME_LOST')
+                return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
+            else
+                return jobs.finish(job.importId, { error: error.toStatus() });
+        }).finally(() => slot.release());
+        const statusUrl = `/v1/ignite/imports/${job.importId}`;
+        return reply.code(202).header('location', statusUrl).header('preference-applied', 'respond-async')
+            .send({ importId: job.importId, status: 'pending', statusUrl });
+    });
+    app.get('/v1/ignite/imports/:importId', async (request) => {
+        const { importId } = request.params;
+        const status = await jobs.get(importId);
+        if (!status)
+            throw Errors.importNotFound(importId);
+        return status;
+    });
+    async function startBuild(request, build, contextId, headers) {
+        const outcome = await builds.create(build, contextId, headers);
+        request.log.info({ contextId, build: outcome.kind, ...outcome.kind === 'started' ? { buildId: outcome.id } : {} }, `import: build ${outcome.kind}`);
+        return outcome;
+    }
+    /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
+    function followLate(request, err, importId) {
+        lateAnswers.follow(err, (late) => {
+            request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
+            if (importId === undefined)
+                return;
+            // Returned, so that abandonAll() at shutdown waits until the outcome is recorded.
+            if (late.kind === 'answered')
+                return jobs.finish(importId, { result: late.response });
+            if (late.kind === 'failed')
+                return jobs.finish(importId, { error: late.error.toStatus() });
+            return jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
+        });
+    }
+    async function runImport(spec, first, headers, outer, watch, digests, beforeHalfClose) {
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
+        const signal = AbortSignal.any([outer, deadline.signal]);
+        try {
+            // Loaded with the first import: a bridge that only takes uploads never needs it.
+            const { openDownload } = await import('../imports/download.js');
+            const download = await openDownload(first, spec.headers, policy, signal);
+            // Without a length, a connection that closes early looks exactly like the end of the body.
+            const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));
+            const body = proof ? proof.paced(download.body) : download.body;
+            // Once the download is complete, neither the caller leaving nor IMPORT_TIMEOUT_MS cancels the commit.
+            const upload = untilBodyComplete(signal, () => body.readableEnded);
+            try {
+                if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
+                    throw Errors.tooLarge(config.maxContextBytes);
+                }
+                return await streamer.upload(body, {
+                    name: spec.name,
+                    expectedSizeBytes: download.contentLength ?? 0,
+                    headers,
+                    digests,
+                    signal: upload,
+                    watch,
+                    taps: proof ? [(piece) => proof.update(piece)] : [],
+                    proveEnd: proof ? () => proof.finish() : undefined,
+                    checks: beforeHalfClose ? [beforeHalfClose] : [],
+                    sourceError: (err) => Errors.importSourceFailed(`the download from ${download.url.host} broke off (${err?.message ?? err})`),
+                    idleError: () => Errors.importSourceFailed(`${download.url.host} sent no bytes for ${config.uploadIdleTimeoutMs} ms`),
+                });
+            }
+            finally {
+                proof?.close();
+                if (body !== download.body)
+                    body.destroy();
+                download.close();
+            }
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+}
+/** What a v2 signature covers besides the body. */
+const signedTarget = (request) => ({ method: request.method, url: request.raw.url ?? request.url });
+/**
+ * An async import's status once its build was asked for: `succeeded` with the
+ * API's answer under `result.build`, or `failed` with the stored context in
+ * `result` and the 424's body (BUILD_NOT_STARTED, BUILD_OUTCOME_UNKNOWN) in `error`.
+ */
+function buildStatus(context, build) {
+    if (build.kind === 'started')
+        return { result: { ...context, build: JSON.parse(build.json) } };
+    const error = build.kind === 'not-started'
+        ? Errors.buildNotStarted(context.contextId, build.apiStatus, build.message, build.details)
+        : Errors.buildOutcomeUnknown(context.contextId, build.reason);
+    return { result: context, error: error.toStatus() };
+}
+/** RFC 7240 `Prefer: respond-async`, possibly among other preferences. */
+function prefersAsync(request) {
+    const prefer = request.headers.prefer;
+    const values = Array.isArray(prefer) ? prefer.join(',') : prefer ?? '';
+    return values.split(/[,;]/).some((v) => v.trim().toLowerCase() === 'respond-async');
+}
+//# sourceMappingURL=imports.js.map

@@ -1,0 +1,139 @@
+import { buildOwnerLost, newClaimToken, retryToken } from '../admission/idempotency-store.js';
+import { IDEMPOTENCY_PREFIX } from './keys.js';
+import { DEADLINE_GUARD } from './redis-connection.js';
+// Every script writes, so each starts with the deadline guard; its deadline is the last ARGV.
+/** SET NX PX, answering what is there when the key is taken: one round trip, atomic. */
+const CLAIM = `${DEADLINE_GUARD}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])`;
+/** The key's entry when it holds a live claim with this token (finished records carry none, but one whose build may be retried), else nil. */
+const HELD = `
+local function held(key, token)
+  local value = redis.call('GET', key)
+  if not value then return nil end
+  local ok, entry = pcall(cjson.decode, value)
+  if ok and type(entry) == 'table' and entry.token == token then return entry end
+  return nil
+end
+`;
+/** Complete, mark unknown: replace the value and its expiry, only for the holder of the token. */
+const REPLACE_IF_HELD = `${DEADLINE_GUARD}${HELD}
+if not held(KEYS[1], ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+/** A lease renewal: never over "sent", whose lifetime no heartbeat may shorten. */
+const RENEW_IF_HELD = `${DEADLINE_GUARD}${HELD}
+local entry = held(KEYS[1], ARGV[1])
+if not entry or entry.sent then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+/** KEYS: the key, the owner's heartbeat. The claim becomes "sent"; the owner's heartbeat is refreshed with it, so it reads alive. */
+const SEND_IF_HELD = `${DEADLINE_GUARD}${HELD}
+if not held(KEYS[1], ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+return 1`;
+const DELETE_IF_HELD = `${DEADLINE_GUARD}${HELD}
+if not held(KEYS[1], ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`;
+/** Sent as EVALSHA; ioredis falls back to EVAL once after a Redis restart flushed its scripts. */
+function defineCommands(client) {
+    if (typeof client.igniteSendIfHeld === 'function')
+        return;
+    client.defineCommand('igniteClaim', { numberOfKeys: 1, lua: CLAIM });
+    client.defineCommand('igniteReplaceIfHeld', { numberOfKeys: 1, lua: REPLACE_IF_HELD });
+    client.defineCommand('igniteRenewIfHeld', { numberOfKeys: 1, lua: RENEW_IF_HELD });
+    client.defineCommand('igniteSendIfHeld', { numberOfKeys: 2, lua: SEND_IF_HELD });
+    client.defineCommand('igniteDeleteIfHeld', { numberOfKeys: 1, lua: DELETE_IF_HELD });
+}
+const RELEASE_RETRY_MS = 250;
+/**
+ * Idempotency-Keys in Redis, shared by every replica, with the same answers
+ * as the memory store. Every lifetime is a PX on the key (a lease while
+ * claimed, UPSTREAM_OUTCOME_WAIT_MS plus IDEMPOTENCY_TTL_MS once sent,
+ * IDEMPOTENCY_TTL_MS once finished), so Redis must never evict
+ * (`maxmemory-policy noeviction`): a full Redis refuses writes (503), it does
+ * not drop live claims. A "sent" key names its owner's process: while that
+ * process's heartbeat lives it is awaiting an answer, without it the outcome
+ * is unknown.
+ */
+export class RedisIdempotencyStore {
+    redis;
+    ttlMs;
+    owner;
+    sentMs;
+    constructor(redis, ttlMs, owner, 
+    /** How long a "sent" key is kept: UPSTREAM_OUTCOME_WAIT_MS plus the TTL. */
+    sentMs = ttlMs) {
+        this.redis = redis;
+        this.ttlMs = ttlMs;
+        this.owner = owner;
+        this.sentMs = sentMs;
+        defineCommands(redis.client);
+    }
+    async claim(key, leaseMs) {
+        const token = newClaimToken();
+        let current;
+        try {
+            current = await this.redis.run((c) => c.igniteClaim(IDEMPOTENCY_PREFIX + key, encode({ state: 'in-flight', token }), leaseMs, this.redis.deadline()));
+        }
+        catch (err) {
+            // The deadline guard keeps a claim that timed out from landing later; should one land anyway
+            // (its answer lost on the way back), its request was refused (503): take it back once Redis answers.
+            this.takeBack(key, token, Date.now() + leaseMs);
+            throw err;
+        }
+        return current === null ? { state: 'claimed', token } : this.decode(current);
+    }
+    async peek(key) {
+        const current = await this.redis.run((c) => c.get(IDEMPOTENCY_PREFIX + key));
+        return current === null ? { state: 'free' } : this.decode(current);
+    }
+    async renew(key, token, leaseMs, phase) {
+        const value = encode({ state: phase, token });
+        return (await this.redis.run((c) => c.igniteRenewIfHeld(IDEMPOTENCY_PREFIX + key, token, value, leaseMs, this.redis.deadline()))) === 1;
+    }
+    async markSent(key, token) {
+        const value = encode({ state: 'awaiting', token, sent: true, owner: this.owner.instance });
+        return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, token, value, this.sentMs, this.owner.leaseMs, this.redis.deadline()))) === 1;
+    }
+    async markBuildSent(key, token, next) {
+        const value = encode({ state: 'awaiting', token: next.token, sent: true, owner: this.owner.instance, record: next.record });
+        return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, token, value, this.sentMs, this.owner.leaseMs, this.redis.deadline()))) === 1;
+    }
+    async complete(key, token, record) {
+        return this.replace(key, token, { state: 'done', record, ...retryToken(record, token) }, this.ttlMs);
+    }
+    async markUnknown(key, token) {
+        return this.replace(key, token, { state: 'unknown' }, this.ttlMs);
+    }
+    async release(key, token) {
+        return (await this.redis.run((c) => c.igniteDeleteIfHeld(IDEMPOTENCY_PREFIX + key, token, this.redis.deadline()))) === 1;
+    }
+    async replace(key, token, value, px) {
+        return (await this.redis.run((c) => c.igniteReplaceIfHeld(IDEMPOTENCY_PREFIX + key, token, encode(value), px, this.redis.deadline()))) === 1;
+    }
+    /** Releases a claim whose command failed, retrying until Redis answers or the claim would have lapsed anyway. */
+    takeBack(key, token, until) {
+        this.release(key, token).catch(() => {
+            if (Date.now() + RELEASE_RETRY_MS >= until)
+                return;
+            setTimeout(() => this.takeBack(key, token, until), RELEASE_RETRY_MS).unref();
+        });
+    }
+    async decode(value) {
+        const entry = JSON.parse(value);
+        switch (entry.state) {
+            case 'done': return { state: 'done', record: entry.record, ...entry.token === undefined ? {} : { token: entry.token } };
+            case 'unknown': return { state: 'unknown' };
+            default:
+                if (entry.sent && !(await this.owner.alive(entry.owner ?? ''))) {
+                    return entry.record ? { state: 'done', record: buildOwnerLost(entry.record) } : { state: 'unknown' };
+                }
+                return { state: entry.state };
+        }
+    }
+}
+const encode = (value) => JSON.stringify(value);
+//# sourceMappingURL=redis-idempotency-store.js.map

@@ -1,0 +1,61 @@
+import { Errors, toBridgeError } from '../errors.js';
+import { settledWithin } from './abortable.js';
+/**
+ * Half-closed calls whose answer came too late for their request (the client
+ * got a 504): each stays open up to UPSTREAM_OUTCOME_WAIT_MS for its answer,
+ * then it is reset and its outcome is unknown for good. What follows (an
+ * Idempotency-Key record, an import's status, a log line) is the caller's.
+ * Each holds an upstream stream outside the upload gate, so at most `max` are
+ * kept: past that, the oldest is given up.
+ */
+export class LateAnswers {
+    waitMs;
+    max;
+    pending = new Map();
+    closed = false;
+    constructor(waitMs, max) {
+        this.waitMs = waitMs;
+        this.max = max;
+    }
+    get size() {
+        return this.pending.size;
+    }
+    follow(error, then) {
+        let giveUp;
+        const gaveUp = new Promise((resolve) => { giveUp = () => resolve({ kind: 'unknown' }); });
+        const timer = setTimeout(giveUp, this.waitMs);
+        const answered = error.answer.then((response) => response.sizeBytes === String(error.sentBytes)
+            ? { kind: 'answered', response }
+            : { kind: 'failed', error: Errors.upstreamSizeMismatch(error.sentBytes, response.sizeBytes) }, (err) => {
+            const failure = toBridgeError(err);
+            // The connection broke instead of an answer: that says nothing about what the upstream kept.
+            return failure.code === 'UPSTREAM_OUTCOME_LOST' ? { kind: 'unknown' } : { kind: 'failed', error: failure };
+        });
+        const done = Promise.race([answered, gaveUp])
+            .then(async (outcome) => {
+            clearTimeout(timer);
+            if (outcome.kind === 'unknown')
+                error.abandon();
+            await then(outcome);
+        })
+            .catch(() => { })
+            .finally(() => this.pending.delete(done));
+        this.pending.set(done, giveUp);
+        if (this.closed)
+            giveUp();
+        else if (this.pending.size > this.max)
+            this.pending.values().next().value?.();
+    }
+    /** Resolves once no late answer is awaited, or after `ms`, whichever comes first. */
+    async settledWithin(ms) {
+        await settledWithin(Promise.all(this.pending.keys()), ms);
+    }
+    /** At shutdown: stop waiting (each call is reset, its outcome unknown), also for any followed later, and let the callers record that. */
+    async close() {
+        this.closed = true;
+        for (const giveUp of this.pending.values())
+            giveUp();
+        await Promise.all(this.pending.keys());
+    }
+}
+//# sourceMappingURL=late-answers.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=upload-target.js.map
