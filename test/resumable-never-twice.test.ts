@@ -230,12 +230,20 @@ describe('replicas sharing one Redis: caps, forwarding, answers', { skip: redisS
     await created(post(a.url, '10.0.0.7'));
     // Eight unclaimed records created on A: A is full, whatever the address.
     full(await post(a.url, '10.0.0.8'), /This bridge already holds 8 resumable uploads \(MAX_RESUMABLE_UPLOADS\)/);
+    // A flood of refused creations does not read every unclaimed record each: at most one check a second.
+    const connection = new RedisConnection(replicas.redis.url, { info: () => {}, warn: () => {} });
+    t.after(() => connection.close());
+    await eventually(() => connection.state === 'ready', 'connected');
+    const reads = async () => Number(/cmdstat_hmget:calls=(\d+)/.exec(await connection.client.info('commandstats'))?.[1] ?? 0);
+    const readsBefore = await reads();
+    for (let i = 0; i < 20; i++) full(await post(a.url, `10.0.1.${i}`), /This bridge already holds 8/);
+    assert.ok(await reads() - readsBefore <= 8, `${await reads() - readsBefore} record reads for 20 refused creations`);
     // B has its own room: Redis holds at most replicas × MAX_RESUMABLE_UPLOADS open records.
     for (let i = 0; i < 2; i++) assert.equal((await post(b.url, '10.0.0.1')).status, 201);
     full(await post(b.url, '10.0.0.1'), /This client address already holds 2/);
     // One of A's creations claimed by B: A counts it no more.
     assert.equal((await patch(b.url, paths[0]!, 0, gzipLike(1000))).status, 204);
-    assert.equal((await post(a.url, '10.0.0.8')).status, 201);
+    await eventually(async () => (await post(a.url, '10.0.0.8')).status === 201, 'A checks its unclaimed creations again', 3000);
   });
 
   test('forwarding is transparent: Expect: 100-continue through the other replica gets 100 only when the owner sends it; a wrong offset costs no body bytes', async (t) => {

@@ -45,6 +45,8 @@ const PUBLISH_ATTEMPTS = 30;
 const BUILD_SENT_ATTEMPTS = 3;
 /** Claims whose command failed (e.g. timed out) and may still have landed, reconciled when the store answers again. */
 const MAX_UNSURE_CLAIMS = 1024;
+/** A full replica checks its unclaimed creations against the store at most this often. */
+const ROOM_RECHECK_MS = 1000;
 
 /**
  * Resumable uploads across replicas (REDIS_URL): the record of every upload
@@ -61,6 +63,8 @@ export class SharedResumableUploads implements BuildRecorder {
   private readonly publishing = new Map<string, { again: boolean }>();
   /** Claims of this replica that failed to answer: if one landed anyway, it is undone or, on the next request, held here. */
   private readonly unsure = new Set<string>();
+  /** When the unclaimed creations counted here were last checked against the store. */
+  private recheckedAt = 0;
 
   constructor(private readonly o: SharedUploadsOptions) {}
 
@@ -247,8 +251,12 @@ export class SharedResumableUploads implements BuildRecorder {
     try {
       this.o.uploads.assertRoom(capKeys, id);
     } catch (err) {
-      const unclaimed = this.o.uploads.caps.unclaimed().filter((other) => other !== id);
-      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || unclaimed.length === 0) throw err;
+      const caps = this.o.uploads.caps;
+      // Only the replica-wide cap, at most once a second: else every refused creation of a flood reads every unclaimed record.
+      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || caps.size < caps.max || Date.now() - this.recheckedAt < ROOM_RECHECK_MS) throw err;
+      const unclaimed = caps.unclaimed().filter((other) => other !== id);
+      if (unclaimed.length === 0) throw err;
+      this.recheckedAt = Date.now();
       const records = await Promise.all(unclaimed.map((other) => this.o.records.read(other)));
       unclaimed.forEach((other, i) => {
         const record = records[i];
