@@ -62,11 +62,12 @@ export class OwnerForwarding {
     let out!: ClientRequest;
     // A body Node's parser refuses mid-way (bad chunk framing): the owner's request is cut, never completed, and our client gets the 400.
     let refused: BridgeError | undefined;
+    const refusal = (): BridgeError | undefined => refused;
     const unroute = withBody ? onParseError(request.raw, (error) => {
       refused = error;
       out?.destroy(error);
     }) : () => {};
-    if (refused) throw refused;
+    if (refusal()) throw refusal()!;
     try {
       answer = await new Promise<IncomingMessage>((resolve, reject) => {
         out = send(new URL(request.url, owner.address), { method: request.method, headers, agent: this.agent, signal });
@@ -83,7 +84,7 @@ export class OwnerForwarding {
       });
     } catch (err) {
       unroute();
-      if (refused) throw refused;
+      if (refusal()) throw refusal()!;
       if (signal.aborted) throw signal.reason;
       // Our client left mid-body: the owner saw its connection cut, which pauses the upload; nobody hears an answer.
       if (request.raw.destroyed) throw Errors.clientAborted();

@@ -182,7 +182,7 @@ export class SharedResumableUploads implements BuildRecorder {
       if (!isOwnerUnreachable(err)) throw err;
       // A stuck or broken-off owner of a sent upload: its outcome is still to come, and a tus client restarts on a 503.
       const now = await this.o.records.read(record.spec.id).catch(() => record);
-      if (now?.end && !('unknown' in now.end)) return answerEnded(request, reply, method, now.end, now, false);
+      if (now?.end && !('unknown' in now.end)) return await answerEnded(request, reply, method, now.end, now, false);
       if (now?.sentAt !== undefined || now?.end) throw Errors.uploadOutcomePending();
       throw err;
     } finally {

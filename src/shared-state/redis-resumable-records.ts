@@ -171,8 +171,9 @@ function encodeEnd(end: RecordEnd): string {
 
 function decode([spec, expires, owner, end, sent, build, unknown]: Fields): UploadRecord | undefined {
   if (spec === null) return undefined;
-  const { capKey: _legacy, ...current } = JSON.parse(spec) as RecordSpec & { capKey?: string };
-  const record: UploadRecord = { spec: current, expiresAt: Number(expires) };
+  const parsed = JSON.parse(spec) as RecordSpec & { capKey?: string };
+  delete parsed.capKey;
+  const record: UploadRecord = { spec: parsed, expiresAt: Number(expires) };
   if (owner !== null) record.owner = JSON.parse(owner) as RecordOwner;
   if (end !== null) {
     const parsed = JSON.parse(end) as RecordEnd;
