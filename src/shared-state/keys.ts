@@ -8,10 +8,11 @@
  *   the owner's process instance, so an older replica reads it as awaiting);
  *   PX = the claim's lease while claimed, UPSTREAM_OUTCOME_WAIT_MS plus
  *   IDEMPOTENCY_TTL_MS once sent, IDEMPOTENCY_TTL_MS once finished.
- * - `ignite:replica:<instance>`: a bridge process's heartbeat, the time of its
- *   last beat on Redis's clock; beats every third of the claim lease, PX = 20
- *   leases. A "sent" key whose owner has none, or one over a lease old while
- *   beats kept landing for a lease, reads "outcome unknown".
+ * - `ignite:replica:<instance>`: a bridge process's heartbeat as earlier
+ *   releases read it (EXISTS); PX = the claim lease, renewed every third of it.
+ * - `ignite:replica:<instance>:beat`: the time of its last beat on Redis's
+ *   clock; PX = 20 leases. A "sent" key whose owner has none, or one over a
+ *   lease old while beats kept landing for a lease, reads "outcome unknown".
  * - `ignite:replicas`: a hash, `last` (the latest beat of any replica) and
  *   `resumed` (when beats landed again after a gap: a stalled Redis); PX = 20
  *   leases.
@@ -39,5 +40,6 @@ export const IDEMPOTENCY_PREFIX = `${KEY_PREFIX}idem:`;
 export const importKey = (importId: string): string => `${KEY_PREFIX}import:${importId}`;
 export const importAliveKey = (importId: string): string => `${KEY_PREFIX}import:${importId}:alive`;
 export const replicaAliveKey = (instance: string): string => `${KEY_PREFIX}replica:${instance}`;
+export const replicaBeatKey = (instance: string): string => `${KEY_PREFIX}replica:${instance}:beat`;
 export const replicaClockKey = `${KEY_PREFIX}replicas`;
 export const uploadKey = (uploadId: string): string => `${KEY_PREFIX}upload:${uploadId}`;
