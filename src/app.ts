@@ -218,7 +218,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
         records: shared.resumableRecords,
         forwarding,
         gate,
-        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, answerTtlMs: config.idempotencyTtlMs, outcomeWaitMs: config.upstreamOutcomeWaitMs },
+        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, answerTtlMs: config.idempotencyTtlMs, outcomeWaitMs: config.upstreamOutcomeWaitMs, bodyIdleMs: config.uploadIdleTimeoutMs },
         self,
         scopeOf: (request) => identifyCaller(request.headers, config).scope,
         log: app.log,

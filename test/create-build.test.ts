@@ -88,6 +88,19 @@ describe('the CreateBuild client', () => {
     assert.deepEqual(await client(t, url).create({ name: 'web', tags: [] }, CONTEXT_ID, {}), { kind: 'not-started', apiStatus: 429, message: 'quota', details: [detail] });
   });
 
+  test('a gateway\'s 502 or 504 is unknown (the API behind it may have created the build); its 500 and 503 are not started', async (t) => {
+    let status = 502;
+    const url = await api(t, (_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'upstream timed out' })));
+    const c = client(t, url);
+    for (status of [502, 504]) {
+      assert.deepEqual(await c.create({ name: 'web', tags: [] }, CONTEXT_ID, {}),
+        { kind: 'unknown', reason: `the build API answered ${status} (a gateway between us and it gave up): upstream timed out` }, String(status));
+    }
+    for (status of [500, 503]) {
+      assert.deepEqual(await c.create({ name: 'web', tags: [] }, CONTEXT_ID, {}), { kind: 'not-started', apiStatus: status, message: 'upstream timed out', details: [] }, String(status));
+    }
+  });
+
   test('an API that cannot be reached: not started (nothing was sent)', async (t) => {
     const port = await unusedPort();
     const outcome = await client(t, `http://127.0.0.1:${port}`).create({ name: 'web', tags: [] }, CONTEXT_ID, {});

@@ -85,6 +85,30 @@ describe('Redis shared state', { skip: redisSkip }, () => {
     }
   });
 
+  test('heartbeats: a Redis stalled (SIGSTOP) longer than the lease reads nobody dead at once; a replica that stays silent reads dead a lease after Redis answers again', async () => {
+    const lease = 1500;
+    const checker = new ReplicaHeartbeat(connection, lease);
+    // The owner: one beat landed, then its process is cut off from Redis (its connection closed), as a dead or stuck replica's.
+    const ownerConnection = new RedisConnection(server.url, recorder());
+    await eventually(() => ownerConnection.state === 'ready', 'ready');
+    const owner = new ReplicaHeartbeat(ownerConnection, lease);
+    await eventually(async () => (await inspect.exists(owner.key)) === 1, 'the owner beat');
+    await ownerConnection.close();
+    assert.equal(await checker.alive(owner.instance), true);
+    server.pause();
+    await new Promise((resolve) => setTimeout(resolve, lease + 1500));
+    server.resume();
+    try {
+      await eventually(() => connection.state === 'ready' && !connection.client.commandQueue.length, 'Redis answers again', 5000);
+      const resumed = Date.now();
+      assert.equal(await checker.alive(owner.instance), true, 'every beat is over a lease old on Redis\'s clock: a stall, not a death');
+      await eventually(async () => !(await checker.alive(owner.instance)), 'the silent owner reads dead', 3 * lease);
+      assert.ok(Date.now() - resumed >= lease - 200, `read dead ${Date.now() - resumed} ms after Redis answered again`);
+    } finally {
+      await checker.stop();
+    }
+  });
+
   test('a stalled Redis (SIGSTOP): a claim is refused within the command timeout, and taken back once Redis runs again', async () => {
     const store = new RedisIdempotencyStore(connection, 60_000, heartbeat);
     server.pause();

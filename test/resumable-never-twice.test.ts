@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import * as tus from 'tus-js-client';
 import { request } from 'undici';
-import type { UploadObservation } from '../src/reference-upstream/server.js';
+import type { Faults, UploadObservation } from '../src/reference-upstream/server.js';
 import { RedisConnection } from '../src/shared-state/redis-connection.js';
 import { RedisResumableRecords } from '../src/shared-state/redis-resumable-records.js';
-import { startReplicas, type Replicas } from './bridge-process.js';
+import { spawnBridge, startReplicas, type Replicas } from './bridge-process.js';
+import { buildVersion, PREVIOUS_VERSION } from './previous-version.js';
 import { assertRefusal, gzipLike, sha256, startStack, storedBytes } from './helpers.js';
 import { eventually, head, RawClient } from './raw-http.js';
 import { redisSkip } from './redis-server.js';
@@ -230,12 +231,20 @@ describe('replicas sharing one Redis: caps, forwarding, answers', { skip: redisS
     await created(post(a.url, '10.0.0.7'));
     // Eight unclaimed records created on A: A is full, whatever the address.
     full(await post(a.url, '10.0.0.8'), /This bridge already holds 8 resumable uploads \(MAX_RESUMABLE_UPLOADS\)/);
+    // A flood of refused creations does not read every unclaimed record each: at most one check a second.
+    const connection = new RedisConnection(replicas.redis.url, { info: () => {}, warn: () => {} });
+    t.after(() => connection.close());
+    await eventually(() => connection.state === 'ready', 'connected');
+    const reads = async () => Number(/cmdstat_hmget:calls=(\d+)/.exec(await connection.client.info('commandstats'))?.[1] ?? 0);
+    const readsBefore = await reads();
+    for (let i = 0; i < 20; i++) full(await post(a.url, `10.0.1.${i}`), /This bridge already holds 8/);
+    assert.ok(await reads() - readsBefore <= 8, `${await reads() - readsBefore} record reads for 20 refused creations`);
     // B has its own room: Redis holds at most replicas × MAX_RESUMABLE_UPLOADS open records.
     for (let i = 0; i < 2; i++) assert.equal((await post(b.url, '10.0.0.1')).status, 201);
     full(await post(b.url, '10.0.0.1'), /This client address already holds 2/);
     // One of A's creations claimed by B: A counts it no more.
     assert.equal((await patch(b.url, paths[0]!, 0, gzipLike(1000))).status, 204);
-    assert.equal((await post(a.url, '10.0.0.8')).status, 201);
+    await eventually(async () => (await post(a.url, '10.0.0.8')).status === 201, 'A checks its unclaimed creations again', 3000);
   });
 
   test('forwarding is transparent: Expect: 100-continue through the other replica gets 100 only when the owner sends it; a wrong offset costs no body bytes', async (t) => {
@@ -301,3 +310,125 @@ describe('replicas sharing one Redis: caps, forwarding, answers', { skip: redisS
     for (const base of bases) assert.equal((await tusCall(`${base}${complete}`, 'DELETE')).status, 409, `DELETE once complete on ${base}`);
   });
 });
+
+describe('replicas sharing one Redis: an owner that cannot answer, bodies that do not parse', { skip: redisSkip }, () => {
+  test('a sent upload whose owner is stopped (SIGSTOP): HEAD on the other replica is 423 with Retry-After, never 503 (tus-js-client would start over)', async (t) => {
+    const faults: Faults = {};
+    const replicas = await startReplicas({}, { faults });
+    t.after(() => replicas.close());
+    const { a, b } = replicas;
+    const archive = gzipLike(CHUNK + 9);
+    const path = await create(a.url, archive.length);
+    faults.answerAfterCommitDelayMs = 30_000;
+    const stored = countEvents(replicas, 'stored');
+    const final = patch(a.url, path, 0, archive).catch(() => undefined);
+    await eventually(() => stored.length === 1, 'the upstream committed', 10_000);
+    a.child.kill('SIGSTOP');
+    t.after(() => { a.child.kill('SIGCONT'); });
+    assertOutcomeOpen(await tusCall(`${b.url}${path}`, 'HEAD'), 'HEAD through B while the owner is stopped');
+    a.child.kill('SIGCONT');
+    delete faults.answerAfterCommitDelayMs;
+    void final;
+  });
+
+  test('DELETE of an unclaimed upload acts only once its body parsed: a body with bad framing is a 400 and terminates nothing', async (t) => {
+    const replicas = await startReplicas();
+    t.after(() => replicas.close());
+    const path = await create(replicas.a.url, 1000);
+    const client = await RawClient.connect(replicas.b.url);
+    t.after(() => client.destroy());
+    await client.write(head('DELETE', path, { ...TUS, 'transfer-encoding': 'chunked' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await client.write('zz-not-a-chunk-size\r\n\r\n');
+    const refused = await client.response();
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.toString(), /MALFORMED_HTTP/);
+    assert.equal((await tusCall(`${replicas.b.url}${path}`, 'HEAD')).status, 200, 'still there on B');
+    assert.equal((await tusCall(`${replicas.a.url}${path}`, 'HEAD')).status, 200, 'still there on A');
+  });
+
+  test('a PATCH forwarded to the owner whose framing breaks mid-body: 400 MALFORMED_HTTP; the owner saw a cut request (paused), never a complete one', async (t) => {
+    const replicas = await startReplicas();
+    t.after(() => replicas.close());
+    const { a, b } = replicas;
+    const archive = gzipLike(2 * CHUNK);
+    const path = await create(a.url, archive.length);
+    assert.equal((await patch(a.url, path, 0, archive.subarray(0, 1000))).status, 204);
+    const client = await RawClient.connect(b.url);
+    t.after(() => client.destroy());
+    await client.write(head('PATCH', path, { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '1000', 'transfer-encoding': 'chunked' }));
+    const piece = archive.subarray(1000, 1000 + 4096);
+    await client.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await client.write('zz-not-a-chunk-size\r\n\r\n');
+    const refused = await client.response();
+    assert.equal(refused.status, 400, refused.body.toString());
+    assert.match(refused.body.toString(), /MALFORMED_HTTP/);
+    // The owner keeps what it received in full chunks and goes on from there: the upload finishes through either replica.
+    let offset = 0;
+    await eventually(async () => {
+      const now = await tusCall(`${b.url}${path}`, 'HEAD');
+      offset = Number(now.headers['upload-offset']);
+      return now.status === 200;
+    }, 'HEAD answers', 5000);
+    assert.ok(offset >= 1000 && offset <= 1000 + piece.length, `offset ${offset}`);
+    const done = await patch(b.url, path, offset, archive.subarray(offset));
+    assert.equal(done.status, 200, done.body);
+  });
+});
+
+describe('a rolling deploy: the previous version next to this one on the same Redis (tus)', { skip: redisSkip }, () => {
+  test('an unknown outcome reads 423 on the previous version (forwarded to its owner), a termination 410: never its 500', async (t) => {
+    const previousMain = await buildVersion(PREVIOUS_VERSION);
+    const faults: Faults = {};
+    const replicas = await startReplicas({ UPSTREAM_RESPONSE_TIMEOUT_MS: '500', UPSTREAM_OUTCOME_WAIT_MS: '800' }, { faults });
+    t.after(() => replicas.close());
+    const previous = await spawnBridge(t, replicas.env, previousMain);
+    await eventually(async () => ((await (await request(`${previous.url}/readyz`)).body.json()) as { redis?: string }).redis === 'ready', 'the previous version is ready', 10_000);
+    const { a } = replicas;
+    const archive = gzipLike(CHUNK + 3);
+    const unknown = await create(a.url, archive.length);
+    faults.answerAfterCommitDelayMs = 5000;
+    const final = await patch(a.url, unknown, 0, archive);
+    assert.equal(final.status, 504, final.body);
+    // The owner gives up after UPSTREAM_OUTCOME_WAIT_MS and records the outcome as unknown.
+    await eventually(async () => (await new RedisResumableRecordsReader(replicas).read(unknown))?.end !== undefined, 'the unknown outcome is recorded', 5000);
+    assertOutcomeOpen(await tusCall(`${a.url}${unknown}`, 'HEAD'), 'HEAD on this version');
+    assertOutcomeOpen(await tusCall(`${previous.url}${unknown}`, 'HEAD'), 'HEAD on the previous version');
+    delete faults.answerAfterCommitDelayMs;
+
+    const terminated = await create(a.url, archive.length);
+    assert.equal((await tusCall(`${a.url}${terminated}`, 'DELETE')).status, 204);
+    assert.equal((await tusCall(`${a.url}${terminated}`, 'HEAD')).status, 404);
+    assert.equal((await tusCall(`${previous.url}${terminated}`, 'HEAD')).status, 410);
+  });
+
+  test('uploads this version created count on the previous version per credential, as its own do (capKey), not all against one key', async (t) => {
+    const previousMain = await buildVersion(PREVIOUS_VERSION);
+    const replicas = await startReplicas({ MAX_RESUMABLE_UPLOADS: '8', TRUST_PROXY: 'true' });
+    t.after(() => replicas.close());
+    const previous = await spawnBridge(t, { ...replicas.env, MAX_RESUMABLE_UPLOADS: '8' }, previousMain);
+    await eventually(async () => ((await (await request(`${previous.url}/readyz`)).body.json()) as { redis?: string }).redis === 'ready', 'the previous version is ready', 10_000);
+    // Three credentials, one upload each, created here and claimed by the previous version: none is refused as "full".
+    for (const [i, who] of ['alice', 'bob', 'carol'].entries()) {
+      const path = await create(replicas.a.url, CHUNK, { authorization: `Bearer ${who}`, 'x-forwarded-for': `10.0.2.${i}` });
+      const claimed = await patch(previous.url, path, 0, gzipLike(1000), { authorization: `Bearer ${who}` });
+      assert.equal(claimed.status, 204, `${who}: ${claimed.status} ${claimed.body}`);
+    }
+  });
+});
+
+/** Reads upload records as the replicas wrote them. */
+class RedisResumableRecordsReader {
+  constructor(private readonly replicas: Replicas) {}
+
+  async read(path: string) {
+    const connection = new RedisConnection(this.replicas.redis.url, { info: () => {}, warn: () => {} });
+    try {
+      await eventually(() => connection.state === 'ready', 'connected');
+      return await new RedisResumableRecords(connection).read(path.split('/').pop()!);
+    } finally {
+      await connection.close();
+    }
+  }
+}

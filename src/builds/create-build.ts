@@ -9,9 +9,9 @@ export const MAX_BUILD_ANSWER_BYTES = 64 * 1024;
 export type BuildOutcome =
   /** The API created the build: its JSON answer, verbatim, and its id when it names one. */
   | { kind: 'started'; json: string; id: string | undefined }
-  /** The API refused or failed, or could not be reached at all: no build exists, a retry may start one. */
+  /** The API refused or failed (4xx, 500, 503), or could not be reached at all: no build exists, a retry may start one. */
   | { kind: 'not-started'; apiStatus: number; message: string; details: unknown[] }
-  /** No readable answer in time after the request went out: the build may exist. */
+  /** No readable answer in time after the request went out, or a gateway's 502/504: the build may exist. */
   | { kind: 'unknown'; reason: string };
 
 /** Headers the hand-off passes on to the API: the caller's credential and the request's ids. */
@@ -77,6 +77,8 @@ export class BuildClient {
       return { kind: 'started', json: body!, id };
     }
     const message = typeof answer?.['message'] === 'string' ? answer['message'] : (body ?? '').slice(0, 512) || '(no message)';
+    // A gateway's 502 or 504 says nothing of whether the API behind it created the build: a retry could start a second one.
+    if (status === 502 || status === 504) return { kind: 'unknown', reason: `the build API answered ${status} (a gateway between us and it gave up): ${message}` };
     return { kind: 'not-started', apiStatus: status, message, details: Array.isArray(answer?.['details']) ? answer['details'] as unknown[] : [] };
   }
 

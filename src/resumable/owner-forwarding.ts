@@ -1,6 +1,7 @@
 import { Agent, request as send, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, type BridgeError } from '../errors.js';
+import { onParseError } from '../http/client-error.js';
 import { closeAfterReply } from '../http/close-after-reply.js';
 import { bodyComplete, hasRequestBody } from '../http/http2-request.js';
 import type { RecordOwner } from './resumable-records.js';
@@ -55,11 +56,21 @@ export class OwnerForwarding {
     // Traced, the owner's span is a child of this replica's (one traceparent, replacing the client's).
     if (tracing.on) headers['traceparent'] = tracing.current().traceparent;
     headers[OWNER_HOP_HEADER] = owner.instance;
-    const withBody = request.method !== 'HEAD' && hasRequestBody(request.raw);
+    // A body this replica already read (a DELETE's, discarded first) is not passed on.
+    const withBody = request.method !== 'HEAD' && hasRequestBody(request.raw) && !request.raw.readableEnded;
+    if (!withBody) delete headers['content-length'];
     const waitsForContinue = withBody && request.headers.expect?.toLowerCase() === '100-continue';
     if (waitsForContinue) headers['expect'] = '100-continue';
     let answer: IncomingMessage;
     let out!: ClientRequest;
+    // A body Node's parser refuses mid-way (bad chunk framing): the owner's request is cut, never completed, and our client gets the 400.
+    let refused: BridgeError | undefined;
+    const refusal = (): BridgeError | undefined => refused;
+    const unroute = withBody ? onParseError(request.raw, (error) => {
+      refused = error;
+      out?.destroy(error);
+    }) : () => {};
+    if (refusal()) throw refusal()!;
     try {
       answer = await new Promise<IncomingMessage>((resolve, reject) => {
         out = send(new URL(request.url, owner.address), { method: request.method, headers, agent: this.agent, signal });
@@ -75,6 +86,8 @@ export class OwnerForwarding {
         } else passBody(request.raw, out);
       });
     } catch (err) {
+      unroute();
+      if (refusal()) throw refusal()!;
       if (signal.aborted) throw signal.reason;
       // Our client left mid-body: the owner saw its connection cut, which pauses the upload; nobody hears an answer.
       if (request.raw.destroyed) throw Errors.clientAborted();
@@ -83,6 +96,7 @@ export class OwnerForwarding {
       throw Errors.uploadOwnerUnreachable(err);
     }
     out.on('error', () => {});
+    answer.once('close', unroute);
     // The owner answered before reading the whole body (a refusal): our client's body is not read to its end either.
     if (!out.writableFinished) {
       request.raw.unpipe(out);

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BridgeError, Errors, GrpcCode } from '../errors.js';
+import { discardBody } from '../http/discard-body.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { OWNER_HOP_HEADER, type OwnerForwarding } from './owner-forwarding.js';
 import { buildStateHeaders, reportedOutcome, finalBuildAnswer, type BuildRecorder, type BuildStep } from './resumable-build.js';
@@ -26,6 +27,8 @@ export interface SharedTimes extends ResumableTimes {
   answerTtlMs: number;
   /** UPSTREAM_OUTCOME_WAIT_MS: how long a late answer may still come after the half-close. */
   outcomeWaitMs: number;
+  /** UPLOAD_IDLE_TIMEOUT_MS: how long a DELETE's body may stall before it is refused. */
+  bodyIdleMs: number;
 }
 
 /** A created upload no replica holds yet: what the creation's answer needs. */
@@ -42,6 +45,8 @@ const PUBLISH_ATTEMPTS = 30;
 const BUILD_SENT_ATTEMPTS = 3;
 /** Claims whose command failed (e.g. timed out) and may still have landed, reconciled when the store answers again. */
 const MAX_UNSURE_CLAIMS = 1024;
+/** A full replica checks its unclaimed creations against the store at most this often. */
+const ROOM_RECHECK_MS = 1000;
 
 /**
  * Resumable uploads across replicas (REDIS_URL): the record of every upload
@@ -58,6 +63,8 @@ export class SharedResumableUploads implements BuildRecorder {
   private readonly publishing = new Map<string, { again: boolean }>();
   /** Claims of this replica that failed to answer: if one landed anyway, it is undone or, on the next request, held here. */
   private readonly unsure = new Set<string>();
+  /** When the unclaimed creations counted here were last checked against the store. */
+  private recheckedAt = 0;
 
   constructor(private readonly o: SharedUploadsOptions) {}
 
@@ -91,6 +98,8 @@ export class SharedResumableUploads implements BuildRecorder {
     const id = (request.params as { id?: string }).id;
     const method = request.method === 'POST' ? String(request.headers['x-http-method-override'] ?? '').toUpperCase() : request.method;
     if (id === undefined || !METHODS.has(method)) return undefined;
+    // A DELETE acts only once Node's parser accepted all of its body: one it refuses terminates nothing.
+    if (method === 'DELETE') await discardBody(request.raw, this.o.times.bodyIdleMs);
     // A request another replica forwarded here may arrive before this replica's own winning claim is held.
     await this.claiming.get(id);
     const hop = request.headers[OWNER_HOP_HEADER];
@@ -169,6 +178,13 @@ export class SharedResumableUploads implements BuildRecorder {
     const slot = method === 'PATCH' ? this.o.gate.enter({ duringDrain: true }) : undefined;
     try {
       return await this.o.forwarding.forward(request, reply, record.owner!, slot?.signal ?? new AbortController().signal, (detail) => ownerGone(record, detail));
+    } catch (err) {
+      if (!isOwnerUnreachable(err)) throw err;
+      // A stuck or broken-off owner of a sent upload: its outcome is still to come, and a tus client restarts on a 503.
+      const now = await this.o.records.read(record.spec.id).catch(() => record);
+      if (now?.end && !('unknown' in now.end)) return await answerEnded(request, reply, method, now.end, now, false);
+      if (now?.sentAt !== undefined || now?.end) throw Errors.uploadOutcomePending();
+      throw err;
     } finally {
       slot?.release();
     }
@@ -188,8 +204,9 @@ export class SharedResumableUploads implements BuildRecorder {
     try {
       return await this.o.forwarding.forward(request, reply, owner, new AbortController().signal, (detail) => (gone = Errors.uploadOwnerGone(detail)));
     } catch (err) {
-      if (err !== gone) throw err;
-      return answerEnded(request, reply, method, record.end!, record, true);
+      // Gone: its build step never finishes; stuck or broken off: the context is stored, its build still pending.
+      if (err !== gone && !isOwnerUnreachable(err)) throw err;
+      return answerEnded(request, reply, method, record.end!, record, err === gone);
     }
   }
 
@@ -234,8 +251,12 @@ export class SharedResumableUploads implements BuildRecorder {
     try {
       this.o.uploads.assertRoom(capKeys, id);
     } catch (err) {
-      const unclaimed = this.o.uploads.caps.unclaimed().filter((other) => other !== id);
-      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || unclaimed.length === 0) throw err;
+      const caps = this.o.uploads.caps;
+      // Only the replica-wide cap, at most once a second: else every refused creation of a flood reads every unclaimed record.
+      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || caps.size < caps.max || Date.now() - this.recheckedAt < ROOM_RECHECK_MS) throw err;
+      const unclaimed = caps.unclaimed().filter((other) => other !== id);
+      if (unclaimed.length === 0) throw err;
+      this.recheckedAt = Date.now();
       const records = await Promise.all(unclaimed.map((other) => this.o.records.read(other)));
       unclaimed.forEach((other, i) => {
         const record = records[i];
@@ -342,6 +363,11 @@ function endOf(upload: ResumableUpload): RecordEnd | undefined {
   if (upload.phase === 'unknown') return upload.awaitingAnswer ? undefined : { unknown: { message: upload.error!.message } };
   const error = upload.error ?? Errors.uploadGone('The upload ended');
   return { gone: { code: error.code, message: error.message } };
+}
+
+/** Forwarding to a live owner failed (it stalled, or broke off): the upload may still be there. */
+function isOwnerUnreachable(err: unknown): boolean {
+  return err instanceof BridgeError && err.code === 'UPLOAD_OWNER_UNREACHABLE';
 }
 
 /**

@@ -8,9 +8,14 @@
  *   the owner's process instance, so an older replica reads it as awaiting);
  *   PX = the claim's lease while claimed, UPSTREAM_OUTCOME_WAIT_MS plus
  *   IDEMPOTENCY_TTL_MS once sent, IDEMPOTENCY_TTL_MS once finished.
- * - `ignite:replica:<instance>`: a bridge process's heartbeat; PX = the claim
- *   lease, refreshed every third of it. A "sent" key whose owner has none
- *   reads "outcome unknown".
+ * - `ignite:replica:<instance>`: a bridge process's heartbeat as earlier
+ *   releases read it (EXISTS); PX = the claim lease, renewed every third of it.
+ * - `ignite:replica:<instance>:beat`: the time of its last beat on Redis's
+ *   clock; PX = 20 leases. A "sent" key whose owner has none, or one over a
+ *   lease old while beats kept landing for a lease, reads "outcome unknown".
+ * - `ignite:replicas`: a hash, `last` (the latest beat of any replica) and
+ *   `resumed` (when beats landed again after a gap: a stalled Redis); PX = 20
+ *   leases.
  * - `ignite:import:<importId>`: a hash, `status` (the ImportStatus JSON) and
  *   `phase` (`receiving`, `awaiting` once the call is about to be
  *   half-closed, `finished`); PX = 24 h, set again when it finishes.
@@ -22,8 +27,9 @@
  *   (when it expires unless a first PATCH claims it), `owner` (once claimed:
  *   the address and process instance of the replica holding its gRPC call),
  *   `sent` (when the owner was about to half-close it), `end` (its answer,
- *   readable by the same credential only, an unknown outcome, terminated, or
- *   why it is gone); PX = until its expiry plus RESUMABLE_EXPIRY_MS while
+ *   readable by the same credential only, terminated (also written as gone,
+ *   for the previous version), or why it is gone), `unknown` (an outcome not
+ *   known, kept apart so the previous version forwards to the owner), `build`; PX = until its expiry plus RESUMABLE_EXPIRY_MS while
  *   unclaimed, RESUMABLE_MAX_LIFETIME_MS plus RESUMABLE_EXPIRY_MS once
  *   claimed, UPSTREAM_OUTCOME_WAIT_MS plus IDEMPOTENCY_TTL_MS once sent,
  *   IDEMPOTENCY_TTL_MS once answered or unknown, RESUMABLE_EXPIRY_MS once
@@ -34,4 +40,6 @@ export const IDEMPOTENCY_PREFIX = `${KEY_PREFIX}idem:`;
 export const importKey = (importId: string): string => `${KEY_PREFIX}import:${importId}`;
 export const importAliveKey = (importId: string): string => `${KEY_PREFIX}import:${importId}:alive`;
 export const replicaAliveKey = (instance: string): string => `${KEY_PREFIX}replica:${instance}`;
+export const replicaBeatKey = (instance: string): string => `${KEY_PREFIX}replica:${instance}:beat`;
+export const replicaClockKey = `${KEY_PREFIX}replicas`;
 export const uploadKey = (uploadId: string): string => `${KEY_PREFIX}upload:${uploadId}`;

@@ -52,6 +52,7 @@ export class RedisConnection {
   /** A command timed out on an open connection: Redis is stalled, not gone. */
   private stalled = false;
   private closing = false;
+  private readonly recovered = new Set<() => void>();
 
   constructor(url: string, private readonly log: StateLog) {
     const parsed = new URL(url);
@@ -98,6 +99,7 @@ export class RedisConnection {
       if (this.stalled) {
         this.stalled = false;
         this.log.info({ redis: this.address }, 'Redis answers again');
+        for (const listener of this.recovered) listener();
       }
       return result;
     } catch (err) {
@@ -108,6 +110,15 @@ export class RedisConnection {
       }
       throw Errors.sharedStateUnavailable(err);
     }
+  }
+
+  /** Called when Redis answers again after a stall (a reconnect emits the client's 'ready' instead). */
+  onRecovered(listener: () => void): void {
+    this.recovered.add(listener);
+  }
+
+  offRecovered(listener: () => void): void {
+    this.recovered.delete(listener);
   }
 
   /**

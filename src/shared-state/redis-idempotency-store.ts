@@ -1,8 +1,8 @@
 import type { Redis, Result } from 'ioredis';
 import { buildOwnerLost, newClaimToken, retryToken, type Claim, type ClaimPhase, type IdempotencyStore, type IdempotentResult } from '../admission/idempotency-store.js';
-import { IDEMPOTENCY_PREFIX } from './keys.js';
+import { IDEMPOTENCY_PREFIX, replicaClockKey } from './keys.js';
 import { DEADLINE_GUARD, type RedisConnection } from './redis-connection.js';
-import type { ReplicaHeartbeat } from './replica-heartbeat.js';
+import { BEAT_SCRIPT, type ReplicaHeartbeat } from './replica-heartbeat.js';
 
 /**
  * "build sent" is an `awaiting` entry that carries its `record` (the stored
@@ -48,11 +48,16 @@ if not entry or entry.sent then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
-/** KEYS: the key, the owner's heartbeat. The claim becomes "sent"; the owner's heartbeat is refreshed with it, so it reads alive. */
+/**
+ * KEYS: the key, the owner's heartbeat, the replicas' clock, the owner's beat. ARGV: token,
+ * value, lifetime, heartbeat gap, lease and keep. The claim becomes "sent"; the owner beats with it, so it reads alive.
+ */
 const SEND_IF_HELD = `${DEADLINE_GUARD}${HELD}
 if not held(KEYS[1], ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+local KEYS = { KEYS[2], KEYS[3], KEYS[4] }
+local ARGV = { ARGV[4], ARGV[5], ARGV[6] }
+${BEAT_SCRIPT}
 return 1`;
 
 const DELETE_IF_HELD = `${DEADLINE_GUARD}${HELD}
@@ -65,7 +70,7 @@ declare module 'ioredis' {
     igniteClaim(key: string, value: string, leaseMs: number, deadline: number): Result<string | null, Context>;
     igniteReplaceIfHeld(key: string, token: string, value: string, px: number, deadline: number): Result<number, Context>;
     igniteRenewIfHeld(key: string, token: string, value: string, px: number, deadline: number): Result<number, Context>;
-    igniteSendIfHeld(key: string, alive: string, token: string, value: string, px: number, aliveMs: number, deadline: number): Result<number, Context>;
+    igniteSendIfHeld(key: string, alive: string, clock: string, beat: string, token: string, value: string, px: number, gapMs: number, leaseMs: number, keepMs: number, deadline: number): Result<number, Context>;
     igniteDeleteIfHeld(key: string, token: string, deadline: number): Result<number, Context>;
   }
 }
@@ -76,7 +81,7 @@ function defineCommands(client: Redis): void {
   client.defineCommand('igniteClaim', { numberOfKeys: 1, lua: CLAIM });
   client.defineCommand('igniteReplaceIfHeld', { numberOfKeys: 1, lua: REPLACE_IF_HELD });
   client.defineCommand('igniteRenewIfHeld', { numberOfKeys: 1, lua: RENEW_IF_HELD });
-  client.defineCommand('igniteSendIfHeld', { numberOfKeys: 2, lua: SEND_IF_HELD });
+  client.defineCommand('igniteSendIfHeld', { numberOfKeys: 4, lua: SEND_IF_HELD });
   client.defineCommand('igniteDeleteIfHeld', { numberOfKeys: 1, lua: DELETE_IF_HELD });
 }
 
@@ -96,7 +101,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly redis: RedisConnection,
     private readonly ttlMs: number,
-    private readonly owner: Pick<ReplicaHeartbeat, 'instance' | 'key' | 'leaseMs' | 'alive'>,
+    private readonly owner: Pick<ReplicaHeartbeat, 'instance' | 'key' | 'beatKey' | 'gapMs' | 'leaseMs' | 'keepMs' | 'alive'>,
     /** How long a "sent" key is kept: UPSTREAM_OUTCOME_WAIT_MS plus the TTL. */
     private readonly sentMs: number = ttlMs,
   ) {
@@ -129,14 +134,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async markSent(key: string, token: string): Promise<boolean> {
     const value = encode({ state: 'awaiting', token, sent: true, owner: this.owner.instance });
-    return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, token, value, this.sentMs,
-      this.owner.leaseMs, this.redis.deadline()))) === 1;
+    return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, replicaClockKey, this.owner.beatKey, token, value, this.sentMs,
+      this.owner.gapMs, this.owner.leaseMs, this.owner.keepMs, this.redis.deadline()))) === 1;
   }
 
   async markBuildSent(key: string, token: string, next: { token: string; record: IdempotentResult }): Promise<boolean> {
     const value = encode({ state: 'awaiting', token: next.token, sent: true, owner: this.owner.instance, record: next.record });
-    return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, token, value, this.sentMs,
-      this.owner.leaseMs, this.redis.deadline()))) === 1;
+    return (await this.redis.run((c) => c.igniteSendIfHeld(IDEMPOTENCY_PREFIX + key, this.owner.key, replicaClockKey, this.owner.beatKey, token, value, this.sentMs,
+      this.owner.gapMs, this.owner.leaseMs, this.owner.keepMs, this.redis.deadline()))) === 1;
   }
 
   async complete(key: string, token: string, record: IdempotentResult): Promise<boolean> {

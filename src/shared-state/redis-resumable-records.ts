@@ -1,12 +1,13 @@
 import type { Redis, Result } from 'ioredis';
+import { Errors } from '../errors.js';
 import type { BuildStep } from '../resumable/resumable-build.js';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from '../resumable/resumable-records.js';
 import { uploadKey } from './keys.js';
 import { DEADLINE_GUARD, type RedisConnection } from './redis-connection.js';
 
 /** The hash's fields, in the order every script answers them. */
-type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null, sent: string | null, build: string | null];
-const FIELDS = ['spec', 'expires', 'owner', 'end', 'sent', 'build'] as const;
+type Fields = [spec: string | null, expires: string | null, owner: string | null, end: string | null, sent: string | null, build: string | null, unknown: string | null];
+const FIELDS = ['spec', 'expires', 'owner', 'end', 'sent', 'build', 'unknown'] as const;
 
 /**
  * Every script starts with DEADLINE_GUARD and takes the deadline as its last
@@ -28,7 +29,7 @@ return 1`;
  * Answers the fields as they are afterwards.
  */
 const SET_IF_OPEN = `${DEADLINE_GUARD}
-local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end', 'sent', 'build')
+local v = redis.call('HMGET', KEYS[1], 'spec', 'expires', 'owner', 'end', 'sent', 'build', 'unknown')
 if v[1] and not v[3] and not v[4] and tonumber(v[2]) > tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -36,11 +37,15 @@ if v[1] and not v[3] and not v[4] and tonumber(v[2]) > tonumber(ARGV[3]) then
 end
 return v`;
 
-/** Compare-and-set on the owner. ARGV: owner JSON, end JSON, lifetime. */
+/**
+ * Compare-and-set on the owner. ARGV: owner JSON, field ('end', or 'unknown'
+ * for an outcome not known), its JSON, lifetime. An end replaces an unknown outcome.
+ */
 const FINISH = `${DEADLINE_GUARD}
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'end', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[2] == 'end' then redis.call('HDEL', KEYS[1], 'unknown') end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
 /** Compare-and-set on the owner, on a record not ended. ARGV: owner JSON, now, lifetime (set once, never renewed). */
@@ -78,7 +83,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     igniteUploadCreate(key: string, spec: string, expires: number, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadSetIfOpen(key: string, field: 'owner' | 'end', value: string, now: number, ttlMs: number, deadline: number): Result<Fields, Context>;
-    igniteUploadFinish(key: string, owner: string, end: string, ttlMs: number, deadline: number): Result<number, Context>;
+    igniteUploadFinish(key: string, owner: string, field: 'end' | 'unknown', end: string, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadMarkSent(key: string, owner: string, now: number, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadUnclaim(key: string, owner: string, ttlMs: number, deadline: number): Result<number, Context>;
     igniteUploadSetBuild(key: string, owner: string, step: string, mode: 'first' | 'outcome', ttlMs: number, deadline: number): Result<number, Context>;
@@ -97,10 +102,13 @@ function defineCommands(client: Redis): void {
 
 /**
  * Resumable uploads' records in Redis: one hash per upload (`spec`,
- * `expires`, `owner`, `end`, `sent`, `build`), so claiming and ending touch one field
+ * `expires`, `owner`, `end`, `sent`, `build`, `unknown`), so claiming and ending touch one field
  * each and Lua never re-encodes JSON. The owner is compared as the exact
- * JSON its replica wrote. A replica of the previous version, which reads
- * neither `sent`, `build` nor the newer kinds of `end`, still sees an owned record.
+ * JSON its replica wrote. A replica of the previous version reads neither
+ * `sent`, `build` nor `unknown`, and only two kinds of `end` (an answer, or
+ * gone): an unknown outcome leaves `end` unset, so it forwards to the owner
+ * (which answers 423); a termination is also written as "gone" (it answers
+ * 410); and a spec carries its `capKey` too.
  */
 export class RedisResumableRecords implements ResumableRecordStore {
   constructor(private readonly redis: RedisConnection) {
@@ -109,7 +117,7 @@ export class RedisResumableRecords implements ResumableRecordStore {
 
   async create(record: UploadRecord, ttlMs: number): Promise<void> {
     const owner = record.owner ? ownerJson(record.owner) : '';
-    await this.redis.run((c) => c.igniteUploadCreate(uploadKey(record.spec.id), JSON.stringify(record.spec), record.expiresAt, owner, ttlMs, this.redis.deadline()));
+    await this.redis.run((c) => c.igniteUploadCreate(uploadKey(record.spec.id), JSON.stringify(legacySpec(record.spec)), record.expiresAt, owner, ttlMs, this.redis.deadline()));
   }
 
   async read(id: string): Promise<UploadRecord | undefined> {
@@ -121,11 +129,11 @@ export class RedisResumableRecords implements ResumableRecordStore {
   }
 
   async endUnclaimed(id: string, end: RecordEnd, now: number, ttlMs: number): Promise<UploadRecord | undefined> {
-    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'end', JSON.stringify(end), now, ttlMs, this.redis.deadline())));
+    return decode(await this.redis.run((c) => c.igniteUploadSetIfOpen(uploadKey(id), 'end', encodeEnd(end), now, ttlMs, this.redis.deadline())));
   }
 
   async finish(id: string, owner: RecordOwner, end: RecordEnd, ttlMs: number): Promise<boolean> {
-    return (await this.redis.run((c) => c.igniteUploadFinish(uploadKey(id), ownerJson(owner), JSON.stringify(end), ttlMs, this.redis.deadline()))) === 1;
+    return (await this.redis.run((c) => c.igniteUploadFinish(uploadKey(id), ownerJson(owner), 'unknown' in end ? 'unknown' : 'end', encodeEnd(end), ttlMs, this.redis.deadline()))) === 1;
   }
 
   async markSent(id: string, owner: RecordOwner, now: number, ttlMs: number): Promise<boolean> {
@@ -148,11 +156,29 @@ export class RedisResumableRecords implements ResumableRecordStore {
 /** One spelling of an owner, so the scripts can compare it as a string. */
 const ownerJson = ({ address, instance }: RecordOwner): string => JSON.stringify({ address, instance });
 
-function decode([spec, expires, owner, end, sent, build]: Fields): UploadRecord | undefined {
+/** The previous version counts an upload against `capKey`: its credential scope, or its client address when anonymous. */
+function legacySpec(spec: RecordSpec): RecordSpec & { capKey: string } {
+  const capKey = spec.scope === 'anonymous' ? spec.capKeys[0] ?? 'anonymous' : spec.scope;
+  return { ...spec, capKey };
+}
+
+/** A termination also reads as "gone" to the previous version (410), which knows no other kind. */
+function encodeEnd(end: RecordEnd): string {
+  if (!('terminated' in end)) return JSON.stringify(end);
+  const gone = Errors.uploadGone('The upload was terminated (DELETE): its upstream call was cancelled and nothing was stored');
+  return JSON.stringify({ terminated: true, gone: { code: gone.code, message: gone.message } });
+}
+
+function decode([spec, expires, owner, end, sent, build, unknown]: Fields): UploadRecord | undefined {
   if (spec === null) return undefined;
-  const record: UploadRecord = { spec: JSON.parse(spec) as RecordSpec, expiresAt: Number(expires) };
+  const parsed = JSON.parse(spec) as RecordSpec & { capKey?: string };
+  delete parsed.capKey;
+  const record: UploadRecord = { spec: parsed, expiresAt: Number(expires) };
   if (owner !== null) record.owner = JSON.parse(owner) as RecordOwner;
-  if (end !== null) record.end = JSON.parse(end) as RecordEnd;
+  if (end !== null) {
+    const parsed = JSON.parse(end) as RecordEnd;
+    record.end = 'terminated' in parsed ? { terminated: true } : parsed;
+  } else if (unknown !== null) record.end = JSON.parse(unknown) as RecordEnd;
   if (sent !== null) record.sentAt = Number(sent);
   if (build !== null) record.build = JSON.parse(build) as BuildStep;
   return record;
