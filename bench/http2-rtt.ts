@@ -4,15 +4,17 @@
  * --rtt-ms (default 40: the round trip flow control waits for). Paired runs, interleaved;
  * medians of throughput, the bridge's CPU seconds per GiB, and 1 KiB upload latency.
  *
- * The proxy reads at once and holds bytes in memory, so TCP's own window never limits
- * HTTP/1.1 through it: the HTTP/2 figure is bounded by the bridge's windows (8 MiB per stream,
- * 32 MiB per connection) per round trip, the HTTP/1.1 one is not. Options: --runs=N (default 3),
- * --size-mib=N (default 256), --rtt-ms=N.
+ * The proxy bounds what each connection has in flight over the delayed path, as a TCP window
+ * does (--path-window-mib, default 6: Linux's default tcp_rmem maximum), so both protocols are
+ * held to the same path; 0 leaves it unbounded, where HTTP/1.1 is never held back by the round
+ * trip while HTTP/2 still waits for the bridge's WINDOW_UPDATEs. Options: --runs=N (default 3),
+ * --size-mib=N (default 256), --rtt-ms=N, --path-window-mib=N.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../src/http/listener.js';
 import { DelayProxy } from '../test/delay-proxy.js';
 import { archiveChunks, GIB, KIB, MIB, smallArchive } from './payload.js';
 import { cpuSeconds, startBridge, startUpstream } from './processes.js';
@@ -25,6 +27,7 @@ const args = new Map(process.argv.slice(2).map((arg) => {
 const RUNS = Number(args.get('runs') ?? 3);
 const SIZE = Number(args.get('size-mib') ?? 256) * MIB;
 const RTT_MS = Number(args.get('rtt-ms') ?? 40);
+const PATH_WINDOW = Number(args.get('path-window-mib') ?? 6) * MIB;
 const SMALL_UPLOADS = 30;
 const MODES = { 'HTTP/1.1': '--http1.1', 'HTTP/2 (h2c)': '--http2-prior-knowledge' } as const;
 type Mode = keyof typeof MODES;
@@ -48,6 +51,7 @@ const upstream = await startUpstream({ REFERENCE_DISCARD: 'true', REFERENCE_HTTP
 const bridge = await startBridge(upstream.target);
 const proxy = await DelayProxy.start(Number(new URL(bridge.url).port));
 proxy.delayMs = RTT_MS;
+if (PATH_WINDOW > 0) proxy.maxInFlightBytes = PATH_WINDOW;
 const base = `http://127.0.0.1:${proxy.port}/v1/ignite/contexts`;
 const results: Record<Mode, { mbps: number[]; cpuPerGib: number[]; latency: number[] }> = {
   'HTTP/1.1': { mbps: [], cpuPerGib: [], latency: [] },
@@ -68,7 +72,8 @@ try {
     const r = results[mode];
     return [mode, round(median(r.mbps), 1), round(median(r.cpuPerGib), 2), round(median(r.latency), 1), round(percentile(r.latency, 95), 1)];
   });
-  console.log(`${SIZE / MIB} MiB uploads through a proxy adding ${RTT_MS} ms RTT, ${RUNS} paired runs (medians); bridge windows: 8 MiB per stream, 32 MiB per connection`);
+  const path = PATH_WINDOW > 0 ? `at most ${PATH_WINDOW / MIB} MiB in flight per connection` : 'unbounded in flight';
+  console.log(`${SIZE / MIB} MiB uploads through a proxy adding ${RTT_MS} ms RTT (${path}), ${RUNS} paired runs (medians); bridge windows: ${STREAM_WINDOW_BYTES / MIB} MiB per stream, ${CONNECTION_WINDOW_BYTES / MIB} MiB per connection`);
   console.log(table(['client', 'MB/s', 'bridge CPU s/GiB', '1 KiB p50 ms', '1 KiB p95 ms'], rows));
   const ratio = median(results['HTTP/2 (h2c)'].mbps) / median(results['HTTP/1.1'].mbps);
   console.log(`HTTP/2 / HTTP/1.1 throughput: ${round(ratio, 2)}x`);

@@ -20,7 +20,7 @@ export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void
   if (req.complete || res.headersSent) return;
   const stream = http2StreamOf(req);
   if (stream) {
-    closeStreamAfterReply(stream, res);
+    lingerThenReset(req, stream);
     return;
   }
   res.setHeader('connection', 'close');
@@ -49,24 +49,21 @@ export function lingerThenDestroy(socket: Socket): void {
 
 /**
  * HTTP/2: other uploads may share the connection, so only this stream ends.
- * Once the reply is out, RST_STREAM(NO_ERROR) tells the client to stop
- * sending its body (RFC 9113 8.1) and drops what already arrived of it.
+ * Node itself resets (RST_STREAM NO_ERROR) a stream whose body was never
+ * read as soon as its reply is queued; a client still sending its body
+ * (curl sends END_STREAM after its last DATA) then fails without reading the
+ * reply. So, as on HTTP/1, the rest of the body is read and dropped: a client
+ * that ends its stream within LINGER_MS closes it cleanly; one still sending
+ * after that is told to stop with RST_STREAM(NO_ERROR) (RFC 9113 8.1), by
+ * then long after its reply went out.
  */
-function closeStreamAfterReply(stream: Http2Stream, res: ServerResponse): void {
-  res.once('finish', () => resetOnceSent(stream, Date.now() + LINGER_MS));
-}
-
-/**
- * 'finish' means the reply was handed to nghttp2, not that it was sent; and
- * nghttp2 sends control frames ahead of queued DATA, so an RST_STREAM now
- * could overtake the reply and the client would get nothing. The stream is
- * half-closed locally only once its END_STREAM frame was written out.
- */
-function resetOnceSent(stream: Http2Stream, deadline: number): void {
-  if (stream.closed || stream.destroyed) return;
-  if (stream.state.localClose || Date.now() >= deadline) {
-    stream.close(constants.NGHTTP2_NO_ERROR);
-    return;
-  }
-  setTimeout(() => resetOnceSent(stream, deadline), 1).unref();
+function lingerThenReset(req: IncomingMessage, stream: Http2Stream): void {
+  req.unpipe();
+  req.on('data', () => {});
+  req.resume();
+  const timer = setTimeout(() => {
+    if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+  }, LINGER_MS);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
 }
