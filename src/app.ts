@@ -172,7 +172,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   let builds: BuildClient | undefined;
   if (config.apiUrl) {
     const { BuildClient } = await import('./builds/create-build.js');
-    const client = builds = new BuildClient(config.apiUrl, config.buildRequestTimeoutMs);
+    const client = builds = new BuildClient(config.apiUrl, config.buildRequestTimeoutMs, (outcome, seconds) => {
+      const label = outcome.replace('-', '_');
+      metrics.builds.inc({ outcome: label });
+      metrics.buildDuration.observe({ outcome: label }, seconds);
+    });
     app.addHook('onClose', () => client.close());
   }
   const admissions = new UploadAdmissions(config, {

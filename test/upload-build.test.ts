@@ -78,7 +78,7 @@ async function refusedBeforeBody(stack: Stack, method: string, path: string, hea
 
 describe('upload and build in one request', () => {
   test('curl -T with ?build=&tags=: 200 with the API\'s record under build, the Ignite-* headers, one context, one build', async (t) => {
-    const { stack, builds } = await buildStack(t);
+    const { stack, builds, faults } = await buildStack(t);
     const dir = await mkdtemp(join(tmpdir(), 'build-curl-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const archive = gzipLike(3 * 524288 + 17);
@@ -94,6 +94,14 @@ describe('upload and build in one request', () => {
     const plain = await put(stack, '/v1/ignite/contexts/plain.tar.gz', gzipLike(1000));
     assert.deepEqual(Object.keys(JSON.parse(plain.body) as object), ['contextId', 'sizeBytes']);
     assert.equal(builds.length, 1);
+
+    // Counted by outcome, with the call's duration; a refused one as not_started.
+    faults.status = 500;
+    assert.equal((await put(stack, '/v1/ignite/contexts/refused.tar.gz?build=my-app', gzipLike(1000))).status, 424);
+    const metrics = await (await request(`${stack.baseUrl}/metrics`)).body.text();
+    assert.match(metrics, /^ignite_bridge_builds_total\{outcome="started"\} 1$/m);
+    assert.match(metrics, /^ignite_bridge_builds_total\{outcome="not_started"\} 1$/m);
+    assert.match(metrics, /^ignite_bridge_build_request_duration_seconds_count\{outcome="started"\} 1$/m);
   });
 
   test('curl -F with build and tags before or after the file: built; after it they are checked before the half-close', async (t) => {

@@ -32,11 +32,17 @@ export class BuildClient {
   private readonly agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
   private readonly url: string;
 
-  constructor(apiUrl: string, private readonly timeoutMs: number) {
+  constructor(
+    apiUrl: string,
+    private readonly timeoutMs: number,
+    /** Told every call's outcome and duration (metrics). */
+    private readonly onOutcome: (outcome: BuildOutcome['kind'], seconds: number) => void = () => {},
+  ) {
     this.url = `${apiUrl.replace(/\/$/, '')}/v1/ignite/builds`;
   }
 
   async create(build: BuildRequest, contextId: string, headers: BuildHeaders): Promise<BuildOutcome> {
+    const started = performance.now();
     const span = tracing.on ? tracing.start('CreateBuild', {
       kind: 'client',
       attributes: { 'http.request.method': 'POST', 'url.full': this.url, 'ignite.context_id': contextId, 'ignite.build.name': build.name },
@@ -46,6 +52,7 @@ export class BuildClient {
     if (outcome.kind === 'not-started') span.fail({ code: 'BUILD_NOT_STARTED', message: outcome.message });
     if (outcome.kind === 'unknown') span.fail({ code: 'BUILD_OUTCOME_UNKNOWN', message: outcome.reason });
     span.end();
+    this.onOutcome(outcome.kind, (performance.now() - started) / 1000);
     return outcome;
   }
 

@@ -69,6 +69,21 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
 
+  readonly builds = new Counter({
+    name: 'ignite_bridge_builds_total',
+    help: 'CreateBuild calls the bridge made after storing a context, by outcome (started, not_started, unknown)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly buildDuration = new Histogram({
+    name: 'ignite_bridge_build_request_duration_seconds',
+    help: 'Time a CreateBuild call took, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
   readonly idempotencyRecordFailures = new Counter({
     name: 'ignite_bridge_idempotency_record_failures_total',
     help: 'Outcomes that could not be recorded under their Idempotency-Key (store error, or the claim had lapsed); the client still got its answer',

@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=resumable-records.js.map

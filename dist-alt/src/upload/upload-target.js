@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=upload-target.js.map
