@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -21,35 +21,6 @@ export async function selfSignedCert(t: { after(fn: () => unknown): void }): Pro
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
     '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
   return { cert, key };
-}
-
-export interface CurlAnswer {
-  status: number;
-  /** `%{http_version}`: 1.1 or 2. */
-  version: string;
-  body: string;
-  exitCode: number;
-  stderr: string;
-}
-
-/** The real curl binary; `-w` appends the protocol version and status on a line of their own. */
-export function curlVersioned(args: string[], stdin?: Buffer): Promise<CurlAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '-w', '\n%{http_version} %{http_code}', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.on('error', reject);
-    child.stdin.on('error', () => {});
-    child.on('close', (exitCode) => {
-      const text = Buffer.concat(out).toString();
-      const cut = text.lastIndexOf('\n');
-      const [version = '', status = '0'] = text.slice(cut + 1).split(' ');
-      resolve({ body: text.slice(0, cut), version, status: Number(status), exitCode: exitCode ?? -1, stderr: Buffer.concat(err).toString() });
-    });
-    child.stdin.end(stdin);
-  });
 }
 
 /** A node:http2 client session (h2c prior knowledge, or TLS without verification), closed after the test. */

@@ -146,15 +146,17 @@ export async function dataDirEntries(stack: Stack): Promise<string[]> {
 
 export interface CurlResult {
   status: number;
+  /** `%{http_version}`: 1.1 or 2. */
+  version: string;
   body: string;
   exitCode: number;
   stderr: string;
 }
 
-/** Runs the real curl binary; `-w` appends the status code on its own line. */
+/** Runs the real curl binary; `-w` appends the protocol version and status on a line of their own. */
 export function curl(args: string[], stdin?: Buffer): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '-w', '\n%{http_code}', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('curl', ['-sS', '-w', '\n%{http_version} %{http_code}', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -164,7 +166,8 @@ export function curl(args: string[], stdin?: Buffer): Promise<CurlResult> {
     child.on('close', (exitCode) => {
       const text = Buffer.concat(out).toString();
       const cut = text.lastIndexOf('\n');
-      resolve({ body: text.slice(0, cut), status: Number(text.slice(cut + 1)), exitCode: exitCode ?? -1, stderr: Buffer.concat(err).toString() });
+      const [version = '', status = '0'] = text.slice(cut + 1).split(' ');
+      resolve({ body: text.slice(0, cut), version, status: Number(status), exitCode: exitCode ?? -1, stderr: Buffer.concat(err).toString() });
     });
     child.stdin.end(stdin);
   });

@@ -12,8 +12,8 @@ import { Client } from 'undici';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../src/http/listener.js';
 import type { UploadObservation } from '../src/reference-upstream/server.js';
 import { spawnBridge } from './bridge-process.js';
-import { answerOf, curlVersioned, h2Session, selfSignedCert, writeAll } from './h2.js';
-import { assertNothingStored, assertRefusal, gzipLike, markUpstream, sha256, startStack, storedBytes, type Stack, type StackOptions } from './helpers.js';
+import { answerOf, h2Session, selfSignedCert, writeAll } from './h2.js';
+import { assertNothingStored, assertRefusal, curl, gzipLike, markUpstream, sha256, startStack, storedBytes, type Stack, type StackOptions } from './helpers.js';
 import { eventually } from './raw-http.js';
 
 const MIB = 1024 * 1024;
@@ -46,7 +46,7 @@ async function everyFormWithCurl(t: TestContext, stack: Stack, protocol: string[
     ['import', ['-H', 'content-type: application/json', '--data', JSON.stringify({ url: `${source}/ctx.tar.gz`, name: 'import.tar.gz' }), `${base}/v1/ignite/contexts:import`]],
   ];
   for (const [form, args, stdin] of forms) {
-    const answer = await curlVersioned([...protocol, '-k', ...args], stdin);
+    const answer = await curl([...protocol, '-k', ...args], stdin);
     assert.equal(answer.status, 200, `${form}: ${answer.body} ${answer.stderr}`);
     assert.equal(answer.version, version, form);
     const { contextId, sizeBytes } = JSON.parse(answer.body) as { contextId: string; sizeBytes: string };
@@ -60,13 +60,13 @@ describe('HTTP/2 on the bridge', () => {
     const stack = await startStack(t, { config: { importAllowHttp: true, importAllowPrivateAddresses: true } });
     await everyFormWithCurl(t, stack, ['--http2-prior-knowledge'], '2');
     await everyFormWithCurl(t, stack, ['--http1.1'], '1.1');
-    const health = await curlVersioned(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`]);
+    const health = await curl(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`]);
     assert.deepEqual([health.version, health.status], ['2', 200]);
-    const metrics = await curlVersioned(['--http2-prior-knowledge', `${stack.baseUrl}/metrics`]);
+    const metrics = await curl(['--http2-prior-knowledge', `${stack.baseUrl}/metrics`]);
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /ignite_bridge_uploads_total\{[^}]*mode="put",outcome="ok"\} 4/);
     // An answer the bridge refuses is in the contract's shape, and nothing about HTTP/1 framing.
-    const refused = await curlVersioned(['--http2-prior-knowledge', '-T', '-', `${stack.baseUrl}/v1/ignite/contexts/`], Buffer.from('x'));
+    const refused = await curl(['--http2-prior-knowledge', '-T', '-', `${stack.baseUrl}/v1/ignite/contexts/`], Buffer.from('x'));
     assertRefusal({ status: refused.status, body: refused.body }, 400, 3, /put it in the path/);
   });
 
@@ -123,7 +123,7 @@ describe('HTTP/2 on the bridge', () => {
     const ROUNDS = 10;
     for (let round = 0; round < ROUNDS; round++) {
       for (const [what, args, stdin, status, reason] of refusals) {
-        const answer = await curlVersioned(['--http2-prior-knowledge', ...args], stdin);
+        const answer = await curl(['--http2-prior-knowledge', ...args], stdin);
         assert.equal(answer.version, '2', `${what}, round ${round}: ${answer.stderr}`);
         assertRefusal({ status: answer.status, body: answer.body }, status, status === 401 ? 16 : 3, undefined, reason);
       }
@@ -247,16 +247,16 @@ describe('HTTP/2 on the bridge', () => {
       const waited = Date.now() - started;
       assert.ok(waited >= 250 && waited < 5000, `closed after ${waited} ms`);
     }
-    assert.equal((await curlVersioned(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`])).status, 200);
-    assert.equal((await curlVersioned(['--http1.1', `${stack.baseUrl}/healthz`])).status, 200);
+    assert.equal((await curl(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`])).status, 200);
+    assert.equal((await curl(['--http1.1', `${stack.baseUrl}/healthz`])).status, 200);
   });
 
   test('HTTP2=false serves HTTP/1.1 only: the h2c preface is refused', async (t) => {
     const stack = await startStack(t, { config: { http2: false } });
-    const h2 = await curlVersioned(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`]);
+    const h2 = await curl(['--http2-prior-knowledge', `${stack.baseUrl}/healthz`]);
     assert.notEqual(h2.exitCode, 0, 'curl got no HTTP/2 answer');
     assert.notEqual(h2.version, '2');
-    const h1 = await curlVersioned(['--http1.1', '-T', '-', `${stack.baseUrl}/v1/ignite/contexts/h1.tar.gz`], gzipLike(1000));
+    const h1 = await curl(['--http1.1', '-T', '-', `${stack.baseUrl}/v1/ignite/contexts/h1.tar.gz`], gzipLike(1000));
     assert.deepEqual([h1.version, h1.status], ['1.1', 200]);
   });
 
