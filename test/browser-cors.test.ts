@@ -4,6 +4,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { TUS_BROWSER_BUILD } from '../src/routes/upload-page.js';
 import { openPage, startOtherOrigin, useChromium } from './browser.js';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
+import { allDocs } from './docs.js';
 
 const MiB = 1024 * 1024;
 const TIMEOUT = { timeout: 90_000 };
@@ -114,10 +115,10 @@ describe('uploads from a page on another origin (CORS) in headless Chromium', ()
     assert.deepEqual(problems, []);
   });
 
-  test('the README\'s tus-js-client function works from an allowed origin', TIMEOUT, async (t) => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  test('the docs\' tus-js-client function works from an allowed origin', TIMEOUT, async (t) => {
+    const readme = await allDocs();
     const snippet = /```js\nimport \* as tus from 'tus-js-client';\n\n(function uploadBuildContext[\s\S]*?\n)```/.exec(readme)?.[1];
-    assert.ok(snippet, 'the README has the tus-js-client function');
+    assert.ok(snippet, 'the docs have the tus-js-client function');
     const origin = await customerSite(t);
     const stack = await startStack(t, { reference: { token: 'site-token' }, config: { corsAllowedOrigins: [origin] } });
     const archive = gzipLike(MiB + 7);

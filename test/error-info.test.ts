@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
-import { parse } from 'yaml';
-import { GrpcCode } from '../src/errors.js';
-import { OPENAPI_PATH } from '../src/routes/openapi.js';
+import { catalogueCodes, documentedReasons } from './error-catalogue.js';
 import { assertRefusal, gzipLike, startStack } from './helpers.js';
 import { head, RawClient } from './raw-http.js';
 import { createUpload, patchUpload, tusRequest, TUS, b64 } from './tus-client.js';
 
-/** Every reason the bridge can put in an ErrorInfo: the catalogue's codes, read from its source, and one per upstream gRPC code. */
-async function catalogueCodes(): Promise<string[]> {
-  const source = await readFile(new URL('../../src/errors.ts', import.meta.url), 'utf8');
-  const codes = [...source.matchAll(/(?:new BridgeError|new BuildError|invalid|super)\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!);
-  const upstream = Object.keys(GrpcCode).filter((name) => name !== 'OK').map((name) => `UPSTREAM_${name}`);
-  return [...new Set([...codes, ...upstream])].sort();
-}
-
 describe('google.rpc.ErrorInfo on every error', () => {
   test('every catalogue code is a documented reason in openapi.yaml', async () => {
-    const document = parse(await readFile(OPENAPI_PATH, 'utf8')) as { components: { schemas: { ErrorInfo: { properties: { reason: { enum: string[] } } } } } };
-    const documented = new Set(document.components.schemas.ErrorInfo.properties.reason.enum);
+    const documented = new Set(await documentedReasons());
     const codes = await catalogueCodes();
     assert.ok(codes.length > 60, `${codes.length} codes found`);
     assert.deepEqual(codes.filter((code) => !documented.has(code)), [], 'codes missing from the ErrorInfo reasons in openapi.yaml');

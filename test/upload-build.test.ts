@@ -11,6 +11,7 @@ import type { BuildFaults } from '../src/reference-upstream/build-api.js';
 import { assertNothingStored, assertRefusal, curl, markUpstream, gzipLike, multipartForm, sha256, startStack, storedBytes, unusedPort, type Stack, type StackOptions } from './helpers.js';
 import { eventually, head, RawClient } from './raw-http.js';
 import { signatureHeaders, startSource } from './webhook-helpers.js';
+import { allDocs } from './docs.js';
 
 interface Built {
   contextId: string;
@@ -112,7 +113,7 @@ describe('upload and build in one request', () => {
     await writeFile(join(dir, 'ctx.tar.gz'), archive);
     const reply = await curl(['-F', 'build=form-app', '-F', 'tags=latest', '-F', 'tags=v1', '-F', `file=@${join(dir, 'ctx.tar.gz')}`, `${stack.baseUrl}/v1/ignite/contexts`]);
     await assertBuilt(stack, reply, archive, 'form-app', ['latest', 'v1']);
-    // curl sends the parts in the order given: the README's `curl -F file=@ctx.tar.gz -F build=my-app`.
+    // curl sends the parts in the order given: the documented `curl -F file=@ctx.tar.gz -F build=my-app`.
     const after = await curl(['-F', `file=@${join(dir, 'ctx.tar.gz')}`, '-F', 'build=my-app', '-F', 'tags=latest', `${stack.baseUrl}/v1/ignite/contexts`]);
     await assertBuilt(stack, after, archive, 'my-app', ['latest']);
     assert.equal(builds.length, 2);
@@ -306,11 +307,11 @@ describe('signed webhook uploads that ask for a build', () => {
     assert.equal(builds.length, 1);
   });
 
-  test('the README\'s v2 recipe (openssl + curl) uploads and builds', async (t) => {
+  test('the docs\' v2 recipe (openssl + curl) uploads and builds', async (t) => {
     const { stack, builds } = await signedStack(t);
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await allDocs();
     const script = /```sh\n(# Upload and build, signed with v2[\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(script, 'README has the v2 shell block');
+    assert.ok(script, 'the docs have the v2 shell block');
     const dir = await mkdtemp(join(tmpdir(), 'build-signed-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const archive = gzipLike(524288 + 9);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { dataDirEntries, gzipLike, sha256, startStack, storedBytes, type Stack } from './helpers.js';
 import { multipartBody, signatureHeaders } from './webhook-helpers.js';
+import { allDocs } from './docs.js';
 
 const SECRET = 'webhook-secret-for-tests';
 const SERVICE_TOKEN = 'bridge-service-token';
@@ -141,11 +142,11 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     assert.match(String(other.body['message']), /Upstream BuildService answered UNAUTHENTICATED/);
   });
 
-  test('the README Node snippet signs correctly', async (t) => {
+  test('the documented Node snippet signs correctly', async (t) => {
     const stack = await signedStack(t);
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await allDocs();
     const script = /```js\n(import \{ createHmac \}[\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(script, 'README has the Node signing snippet');
+    assert.ok(script, 'the docs have the Node signing snippet');
     const dir = await mkdtemp(join(tmpdir(), 'bridge-signed-node-'));
     const archive = gzipLike(524288 + 3);
     await writeFile(join(dir, 'ctx.tar.gz'), archive);
@@ -157,11 +158,11 @@ describe('signed uploads (WEBHOOK_SECRET)', () => {
     assert.equal(sha256(await storedBytes(stack, stack.observed[0]!.contextId!)), sha256(archive));
   });
 
-  test('the README shell recipe (openssl + curl) signs correctly', async (t) => {
+  test('the documented shell recipe (openssl + curl) signs correctly', async (t) => {
     const stack = await signedStack(t);
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await allDocs();
     const script = /```sh\n(# Signed upload[\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(script, 'README has the "# Signed upload" shell block');
+    assert.ok(script, 'the docs have the "# Signed upload" shell block');
     const dir = await mkdtemp(join(tmpdir(), 'bridge-signed-'));
     const archive = gzipLike(524288 * 2 + 3);
     await writeFile(join(dir, 'ctx.tar.gz'), archive);
