@@ -57,8 +57,14 @@ describe('Chromium over HTTPS speaks HTTP/2 to the bridge', () => {
         },
       });
       const res = await fetch('/v1/ignite/contexts/streamed.tar.gz', { method: 'PUT', body, duplex: 'half' } as RequestInit);
-      const entry = performance.getEntriesByType('resource').at(-1) as PerformanceResourceTiming;
-      return { status: res.status, body: await res.text(), protocol: entry.nextHopProtocol };
+      const text = await res.text();
+      // The resource timing entry is added once the response is read (later still in some Chromium versions).
+      let entry: PerformanceResourceTiming | undefined;
+      for (let tries = 0; !entry && tries < 100; tries++) {
+        entry = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/streamed.tar.gz')) as PerformanceResourceTiming | undefined;
+        if (!entry) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return { status: res.status, body: text, protocol: entry?.nextHopProtocol };
     }, bytes.toString('base64'));
     assert.equal(answer.status, 200, answer.body);
     assert.equal(answer.protocol, 'h2');
