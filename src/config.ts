@@ -191,12 +191,12 @@ const platformFacts = {
 type Settings = typeof settings & typeof platformFacts;
 export type Config = { -readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
 
-/** Every setting with its default and meaning, for --help and the README. */
+/** Every setting with its default and meaning, for --help and docs/configuration.md. */
 export function describeSettings(): Array<{ env: string; default: string; description: string }> {
   return Object.values(settings).map(({ env, default: d, description }) => ({ env, default: d, description }));
 }
 
-/** The facts read from the platform (POD_IP), for --help, the README and the manifests' checks. */
+/** The facts read from the platform (POD_IP), for --help, docs/configuration.md and the manifests' checks. */
 export function describePlatformFacts(): Array<{ env: string; description: string }> {
   return Object.values(platformFacts).map(({ env, description }) => ({ env, description }));
 }

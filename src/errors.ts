@@ -242,7 +242,7 @@ export const Errors = {
 
   // Webhooks, idempotency, imports:
   unauthenticated: (detail: string) =>
-    new BridgeError('UNAUTHENTICATED', `${detail}. Send \`Authorization: Bearer <token>\`, or sign the request: \`X-Signature-Timestamp: <unix seconds>\` and \`X-Signature-256: sha256=<hex HMAC-SHA256 of timestamp + "." + raw body, keyed with WEBHOOK_SECRET>\` (or \`v2=\`, which also signs the method and path?query; see the README, "Webhooks and CI"); nothing was stored.`, 401, GrpcCode.UNAUTHENTICATED),
+    new BridgeError('UNAUTHENTICATED', `${detail}. Send \`Authorization: Bearer <token>\`, or sign the request: \`X-Signature-Timestamp: <unix seconds>\` and \`X-Signature-256: sha256=<hex HMAC-SHA256 of timestamp + "." + raw body, keyed with WEBHOOK_SECRET>\` (or \`v2=\`, which also signs the method and path?query; see docs/webhooks.md, "Signed uploads"); nothing was stored.`, 401, GrpcCode.UNAUTHENTICATED),
 
   invalidIdempotencyKey: (detail: string) =>
     invalid('INVALID_IDEMPOTENCY_KEY', `The Idempotency-Key header ${detail}: send one key of 1 to 255 printable ASCII characters, e.g. \`Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"\`.`),
@@ -380,7 +380,7 @@ export const Errors = {
       contextId, []).withMetadata({ contextId }),
 
   buildNotSigned: () =>
-    invalid('BUILD_NOT_SIGNED', 'This signed request asks for a build in its query, which a v1 signature (`sha256=`) does not cover, so a captured request could be replayed with another build: sign it with v2 (`X-Signature-256: v2=<hex HMAC-SHA256 of timestamp + "." + METHOD + "." + path?query + "." + raw body>`, see the README, "Webhooks and CI"), or send `build`/`tags` as multipart fields; nothing was read or stored.'),
+    invalid('BUILD_NOT_SIGNED', 'This signed request asks for a build in its query, which a v1 signature (`sha256=`) does not cover, so a captured request could be replayed with another build: sign it with v2 (`X-Signature-256: v2=<hex HMAC-SHA256 of timestamp + "." + METHOD + "." + path?query + "." + raw body>`, see docs/webhooks.md, "Signed uploads"), or send `build`/`tags` as multipart fields; nothing was read or stored.'),
 
   signedBuildNeedsServiceToken: () =>
     invalid('SIGNED_BUILD_NEEDS_SERVICE_TOKEN', 'This signed request asks for a build, and a signed request\'s build is started with the bridge\'s own credential, IGNITE_SERVICE_TOKEN, which is not set; nothing was read or stored. Upload without `build`, send `Authorization` instead of a signature, or ask the operator to set IGNITE_SERVICE_TOKEN.'),

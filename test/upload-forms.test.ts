@@ -92,7 +92,7 @@ describe('every upload form stores the exact bytes in exact 512 KiB chunks', () 
   }
 });
 
-describe('the README curl commands', () => {
+describe('the curl commands of the upload recipes', () => {
   test('curl -F, curl -T file, tar | curl -T - with a name, --data-binary with and without -H', async (t) => {
     const stack = await startStack(t);
     const dir = await mkdtemp(join(tmpdir(), 'bridge-curl-'));

@@ -13,7 +13,7 @@ const MIB = 1024 * 1024;
  * credits a stream the bridge paused (its upstream is behind) only once the
  * stream's readable buffer has drained, so the client then gets the whole
  * window back at once and waits a round trip for it: 8 MiB reached 0.7x of
- * HTTP/1.1 over a 40 ms path, 16 MiB keeps the path full (README, "HTTP/2").
+ * HTTP/1.1 over a 40 ms path, 16 MiB keeps the path full (docs/operating.md, "HTTP/2").
  * They are also the bound on what the bridge buffers: a stream the bridge
  * stops reading holds at most STREAM_WINDOW_BYTES, and all the streams of
  * one connection together at most CONNECTION_WINDOW_BYTES.
