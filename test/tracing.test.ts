@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
@@ -44,11 +47,13 @@ function uploadTree(spans: ReceivedSpan[], requestId: string) {
 
 function loadedModules(env: Record<string, string>): Promise<string[]> {
   return new Promise((resolve, reject) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'module-census-'));
     const scope: Array<() => unknown> = [];
-    spawnBridge({ after: (fn) => scope.push(fn) }, { IGNITE_DATA_DIR: '', UPLOAD_PAGE: 'false', ...env }, CENSUS).then(async (bridge) => {
+    spawnBridge({ after: (fn) => scope.push(fn) }, { IGNITE_DATA_DIR: dataDir, UPLOAD_PAGE: 'false', ...env }, CENSUS).then(async (bridge) => {
       let line: string | undefined;
       await eventually(() => (line = bridge.logs.find((l) => l.startsWith('{"loadedModules"'))) !== undefined, 'the census line');
       for (const fn of scope) await fn();
+      rmSync(dataDir, { recursive: true, force: true });
       resolve((JSON.parse(line!) as { loadedModules: string[] }).loadedModules);
     }, reject);
   });
