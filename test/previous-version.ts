@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,13 +25,21 @@ export async function buildVersion(commit: string): Promise<string> {
   const dir = join(tmpdir(), `ignite-bridge-${commit}`);
   const main = join(dir, 'dist', 'src', 'main.js');
   const built = join(dir, '.built');
-  if (existsSync(built)) return main;
+  const modules = join(ROOT, 'node_modules');
+  if (existsSync(built)) {
+    // Built by another checkout of the project (which may be gone since): run on this one's packages.
+    if (await readlink(join(dir, 'node_modules')).catch(() => undefined) !== modules) {
+      await rm(join(dir, 'node_modules'), { force: true });
+      await symlink(modules, join(dir, 'node_modules'), 'dir');
+    }
+    return main;
+  }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const archive = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', commit, 'src', 'proto', 'public', 'openapi.yaml', 'tsconfig.json', 'package.json'],
     { maxBuffer: 256 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
-  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  await symlink(modules, join(dir, 'node_modules'), 'dir');
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
   await writeFile(built, commit);
   return main;
