@@ -6,6 +6,7 @@ import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { HandedOff } from '../builds/reply-built.js';
+import { startBuild } from '../builds/start-build.js';
 import type { ForwardedHeaders } from '../upload/upload-target.js';
 import { hashingSink } from './hashing-sink.js';
 import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
@@ -238,11 +239,8 @@ export class Admission {
     return { ...previous.response, build };
   }
 
-  private async createBuild(contextId: string): Promise<BuildOutcome> {
-    const build = await this.deps.builds!.create(this.build!, contextId, this.headers);
-    this.log.info({ contextId, build: build.kind, ...build.kind === 'started' ? { buildId: build.id } : {}, ...build.kind === 'not-started' ? { apiStatus: build.apiStatus } : {} },
-      `build ${build.kind}`);
-    return build;
+  private createBuild(contextId: string): Promise<BuildOutcome> {
+    return startBuild(this.deps.builds!, this.build!, contextId, this.headers, { log: this.log, label: 'build' });
   }
 
 

@@ -40,11 +40,6 @@ export function parseErrorOf(request: IncomingMessage): BridgeError | undefined 
   return request.complete ? undefined : refused.get(request.socket);
 }
 
-/** The single-request upload forms: while registered, a parse error in this body fails the upload. */
-export function routeParseErrors(request: IncomingMessage, _response: ServerResponse, fail: (error: BridgeError) => void): () => void {
-  return onParseError(request, fail);
-}
-
 /** What the client is told for an error of Node's HTTP parser; undefined when it is not one (the client closed, a socket error). */
 export function parseErrorReply(err: NodeJS.ErrnoException): BridgeError | undefined {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return Errors.headersTimeout();

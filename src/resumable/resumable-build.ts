@@ -1,6 +1,7 @@
 import { builtAnswer, type BuiltAnswer, type StoredContext } from '../builds/hand-off.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { BuildRequest } from '../builds/build-request.js';
+import { startBuild } from '../builds/start-build.js';
 import type { ResumableUpload } from './resumable-upload.js';
 import type { ResumableUploads } from './resumable-uploads.js';
 
@@ -73,7 +74,7 @@ export class ResumableBuilds {
       return notStarted(`the build step could not be recorded first, so CreateBuild was not called: ${(err as Error).message}`);
     }
     const headers = upload.completedBy ?? {};
-    return this.client.create(build, contextId, {
+    return startBuild(this.client, build, contextId, {
       authorization: headers.authorization,
       'x-request-id': headers['x-request-id'],
       traceparent: headers.traceparent,

@@ -14,10 +14,10 @@ import { identifyCaller } from '../admission/authenticate.js';
 import { reprDigest, wantedDigests } from '../upload/digests.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import { onParseError } from '../http/client-error.js';
-import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { StoredContext } from '../builds/hand-off.js';
 import { replyHandedOff } from '../builds/reply-built.js';
+import { startBuild } from '../builds/start-build.js';
 import type { ImportOutcome } from '../imports/import-jobs.js';
 
 export interface ImportOptions {
@@ -108,7 +108,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         // Stored: CreateBuild holds no upload slot, and a client that leaves now cancels nothing.
         reply.raw.removeListener('close', onClose);
         slot.release();
-        return replyHandedOff(reply, { ...context, build: await startBuild(request, spec.build, context.contextId, headers) });
+        return replyHandedOff(reply, { ...context, build: await startBuild(builds!, spec.build, context.contextId, headers, { log: request.log, label: 'import: build' }) });
       } catch (err) {
         if (err instanceof OutcomeUnknownError) followLate(request, err);
         throw err;
@@ -129,7 +129,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return jobs.finish(job.importId, { result: context });
         slot.release();
-        return jobs.finish(job.importId, buildStatus(context, await startBuild(request, spec.build, context.contextId, headers)));
+        return jobs.finish(job.importId, buildStatus(context, await startBuild(builds!, spec.build, context.contextId, headers, { log: request.log, label: 'import: build' })));
       },
       (err: unknown) => {
         const error = toBridgeError(err);
@@ -151,12 +151,6 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     if (!status) throw Errors.importNotFound(importId);
     return status;
   });
-
-  async function startBuild(request: FastifyRequest, build: BuildRequest, contextId: string, headers: Record<string, string | undefined>): Promise<BuildOutcome> {
-    const outcome = await builds!.create(build, contextId, headers);
-    request.log.info({ contextId, build: outcome.kind, ...outcome.kind === 'started' ? { buildId: outcome.id } : {} }, `import: build ${outcome.kind}`);
-    return outcome;
-  }
 
   /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
   function followLate(request: FastifyRequest, err: OutcomeUnknownError, importId?: string): void {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { BridgeError, Errors } from '../errors.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
-import { routeParseErrors } from '../http/client-error.js';
+import { onParseError } from '../http/client-error.js';
 import { forwardedHeaders } from '../http/forwarded-headers.js';
 import { bodyComplete } from '../http/http2-request.js';
 import { untilBodyComplete, withDeadline } from '../upload/abortable.js';
@@ -184,7 +184,7 @@ export async function uploadRoutes(app: FastifyInstance, { config, streamer, gat
       if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
     };
     reply.raw.once('close', onClose);
-    const unroute = routeParseErrors(request.raw, reply.raw, (err) => slot.abort(err));
+    const unroute = onParseError(request.raw, (err) => slot.abort(err));
     // `complete`: every body byte has been received and parsed. A socket destroyed before they are all read
     // still fails the read, which cancels the call; a client that merely leaves no longer does.
     const signal = untilBodyComplete(slot.signal, () => bodyComplete(request.raw));
