@@ -104,12 +104,12 @@ const causeOf = (extras: ErrorExtras): ErrorOptions | undefined => 'cause' in ex
  * family's table. Branch on the family class (`instanceof`), never on the
  * code's spelling.
  */
-export class BridgeError<Reason extends string = string> extends Error {
+export class BridgeError extends Error {
   override name = 'BridgeError';
 
   constructor(
     /** Stable machine-readable reason, e.g. `NOT_AN_ARCHIVE`. */
-    readonly code: Reason,
+    readonly code: string,
     message: string,
     readonly httpStatus: number,
     readonly grpcCode: number,
@@ -168,7 +168,8 @@ const REQUEST_REASONS = {
 export type RequestReason = keyof typeof REQUEST_REASONS;
 
 /** The request is wrong (its headers, name, body or archive): fix it and send it again. */
-export class RequestError extends BridgeError<RequestReason> {
+export class RequestError extends BridgeError {
+  declare readonly code: RequestReason;
   static readonly reasons: Readonly<Record<RequestReason, Wire>> = REQUEST_REASONS;
   override name = 'RequestError';
   constructor(reason: RequestReason, message: string, extras: ErrorExtras & { status?: number } = {}) {
@@ -183,7 +184,8 @@ const TOO_LARGE_REASONS = {
 export type TooLargeReason = keyof typeof TOO_LARGE_REASONS;
 
 /** The archive (or the headers) is over a limit: send less. */
-export class TooLargeError extends BridgeError<TooLargeReason> {
+export class TooLargeError extends BridgeError {
+  declare readonly code: TooLargeReason;
   static readonly reasons: Readonly<Record<TooLargeReason, Wire>> = TOO_LARGE_REASONS;
   override name = 'TooLargeError';
   constructor(reason: TooLargeReason, message: string) {
@@ -197,7 +199,8 @@ const CLIENT_GONE_REASONS = {
 export type ClientGoneReason = keyof typeof CLIENT_GONE_REASONS;
 
 /** The client went away, or sent nothing for too long: nothing of that request was stored. */
-export class ClientGoneError extends BridgeError<ClientGoneReason> {
+export class ClientGoneError extends BridgeError {
+  declare readonly code: ClientGoneReason;
   static readonly reasons: Readonly<Record<ClientGoneReason, Wire>> = CLIENT_GONE_REASONS;
   override name = 'ClientGoneError';
   constructor(reason: ClientGoneReason, message: string) {
@@ -212,7 +215,8 @@ const REFUSED_REASONS = {
 export type RefusedReason = keyof typeof REFUSED_REASONS;
 
 /** Admission refused the request: its credential, its Idempotency-Key or the address it names. */
-export class RefusedError extends BridgeError<RefusedReason> {
+export class RefusedError extends BridgeError {
+  declare readonly code: RefusedReason;
   static readonly reasons: Readonly<Record<RefusedReason, Wire>> = REFUSED_REASONS;
   override name = 'RefusedError';
   constructor(reason: RefusedReason, message: string, extras: ErrorExtras = {}) {
@@ -228,7 +232,8 @@ const UNAVAILABLE_REASONS = {
 export type UnavailableReason = keyof typeof UNAVAILABLE_REASONS;
 
 /** The bridge (or what it shares with its replicas) cannot take this now; nothing was stored: retry later. */
-export class UnavailableError extends BridgeError<UnavailableReason> {
+export class UnavailableError extends BridgeError {
+  declare readonly code: UnavailableReason;
   static readonly reasons: Readonly<Record<UnavailableReason, Wire>> = UNAVAILABLE_REASONS;
   override name = 'UnavailableError';
   constructor(reason: UnavailableReason, message: string, extras: ErrorExtras = {}) {
@@ -253,7 +258,8 @@ export type UpstreamReason = keyof typeof UPSTREAM_REASONS;
  * it the bridge judged the upstream itself (too slow, answered too early, a
  * size that disagrees).
  */
-export class UpstreamError extends BridgeError<UpstreamReason> {
+export class UpstreamError extends BridgeError {
+  declare readonly code: UpstreamReason;
   static readonly reasons: Readonly<Record<UpstreamReason, Wire>> = UPSTREAM_REASONS;
   override name = 'UpstreamError';
   constructor(reason: UpstreamReason, message: string, readonly upstreamCode?: number) {
@@ -268,7 +274,8 @@ const IMPORT_SOURCE_REASONS = {
 export type ImportSourceReason = keyof typeof IMPORT_SOURCE_REASONS;
 
 /** The server an import downloads from failed, or sent an archive that does not prove itself whole: nothing was stored. */
-export class ImportSourceError extends BridgeError<ImportSourceReason> {
+export class ImportSourceError extends BridgeError {
+  declare readonly code: ImportSourceReason;
   static readonly reasons: Readonly<Record<ImportSourceReason, Wire>> = IMPORT_SOURCE_REASONS;
   override name = 'ImportSourceError';
   constructor(reason: ImportSourceReason, message: string) {
@@ -289,7 +296,8 @@ export type MaybeStoredReason = keyof typeof MAYBE_STORED_REASONS;
  * call: OutcomeUnknownError (no answer yet, the call still open) and
  * OutcomeLostError (the connection broke before the answer).
  */
-export class MaybeStoredError extends BridgeError<MaybeStoredReason> {
+export class MaybeStoredError extends BridgeError {
+  declare readonly code: MaybeStoredReason;
   static readonly reasons: Readonly<Record<MaybeStoredReason, Wire>> = MAYBE_STORED_REASONS;
   override name = 'MaybeStoredError';
   constructor(reason: MaybeStoredReason, message: string, extras: ErrorExtras = {}) {
@@ -335,7 +343,8 @@ export type BuildReason = keyof typeof BUILD_REASONS;
  * names the stored context in `Ignite-Context-Id`; the API's own details
  * follow the ErrorInfo.
  */
-export class BuildError extends BridgeError<BuildReason> {
+export class BuildError extends BridgeError {
+  declare readonly code: BuildReason;
   static readonly reasons: Readonly<Record<BuildReason, Wire>> = BUILD_REASONS;
   override name = 'BuildError';
   protected override readonly moreDetails: readonly unknown[];
@@ -357,7 +366,8 @@ export type UploadStateReason = keyof typeof UPLOAD_STATE_REASONS;
  * The resumable upload (or import) the request names is missing, gone, or in
  * a state that refuses this request; the message says what to ask next.
  */
-export class UploadStateError extends BridgeError<UploadStateReason> {
+export class UploadStateError extends BridgeError {
+  declare readonly code: UploadStateReason;
   static readonly reasons: Readonly<Record<UploadStateReason, Wire>> = UPLOAD_STATE_REASONS;
   override name = 'UploadStateError';
   constructor(reason: UploadStateReason, message: string, extras: ErrorExtras = {}) {
@@ -368,7 +378,8 @@ export class UploadStateError extends BridgeError<UploadStateReason> {
 const INTERNAL_REASONS = { INTERNAL: wire(500, GrpcCode.INTERNAL) } satisfies Record<string, Wire>;
 
 /** A bug in the bridge: anything thrown that is not one of the families above. */
-export class InternalError extends BridgeError<'INTERNAL'> {
+export class InternalError extends BridgeError {
+  declare readonly code: 'INTERNAL';
   static readonly reasons: Readonly<Record<'INTERNAL', Wire>> = INTERNAL_REASONS;
   override name = 'InternalError';
   constructor(cause: unknown) {
@@ -631,7 +642,7 @@ export const Errors = {
 
 /** Anything thrown that is not a BridgeError (Fastify's own errors included) as a Status body. */
 export function toBridgeError(err: unknown): BridgeError {
-  if (err instanceof BridgeError) return err as BridgeError;
+  if (err instanceof BridgeError) return err;
   const e = err as { statusCode?: unknown; message?: unknown; code?: unknown };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status === 404) return new RequestError('NOT_FOUND', typeof e.message === 'string' ? e.message : 'Not found');
