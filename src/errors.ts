@@ -1,7 +1,12 @@
 /**
  * One error vocabulary for the whole bridge. Every refusal is a BridgeError
- * with a stable `code` (tests match on it), the HTTP status and the gRPC code
- * that goes into the google.rpc.Status body the dodil HTTP gateway uses.
+ * of one family (the request is wrong, too large, the client went away,
+ * admission refused it, the bridge is unavailable, the upstream failed, the
+ * import source failed, the archive may be stored, the build failed after the
+ * store, the upload's state refuses it, a bug). A family's table gives each
+ * of its reasons (the stable `code`, the ErrorInfo's `reason`) its HTTP
+ * status and the gRPC code of the google.rpc.Status body the dodil HTTP
+ * gateway uses; `Errors.*` makes each one with a message that says what to do.
  */
 
 export const GrpcCode = {
@@ -89,14 +94,16 @@ const NOT_FOUND = wire(404, GrpcCode.NOT_FOUND);
 const GONE = wire(410, GrpcCode.NOT_FOUND);
 const LOCKED = wire(423, GrpcCode.ABORTED);
 
-/** Extra response headers (e.g. Retry-After) and the cause, for the few reasons that have them. */
+/** What a few reasons carry beyond their message. */
 export interface ErrorExtras {
+  /** Extra response headers, e.g. Retry-After. */
   headers?: Readonly<Record<string, string>>;
   cause?: unknown;
+  /** Details that follow the ErrorInfo in the body, e.g. another API's own. */
+  details?: readonly unknown[];
+  /** A framework's refusal keeps the framework's status (see `Wire.alsoStatuses`). */
+  status?: number;
 }
-
-/** The Error options for `extras`: a cause only where the factory names one. */
-const causeOf = (extras: ErrorExtras): ErrorOptions | undefined => 'cause' in extras ? { cause: extras.cause } : undefined;
 
 /**
  * The base of every error the bridge answers with: `code` is the stable
@@ -105,7 +112,7 @@ const causeOf = (extras: ErrorExtras): ErrorOptions | undefined => 'cause' in ex
  * code's spelling.
  */
 export class BridgeError extends Error {
-  override name = 'BridgeError';
+  override name = this.constructor.name;
 
   constructor(
     /** Stable machine-readable reason, e.g. `NOT_AN_ARCHIVE`. */
@@ -123,8 +130,8 @@ export class BridgeError extends Error {
   /** Facts a client acts on, as strings, beyond the ones the headers already give (see `errorInfo`). */
   readonly metadata: Record<string, string> = {};
 
-  /** Details that follow the ErrorInfo in the body, e.g. another API's own. */
-  protected readonly moreDetails: readonly unknown[] = [];
+  /** Details that follow the ErrorInfo in the body. */
+  protected moreDetails: readonly unknown[] = [];
 
   /** Adds facts to the ErrorInfo's metadata, e.g. the contextId of a stored context. */
   withMetadata(facts: Record<string, string>): this {
@@ -148,13 +155,23 @@ export class BridgeError extends Error {
   }
 }
 
-/** A family's constructor: its reason picks the status and gRPC code from its table. */
-function fromTable<R extends string>(table: Record<R, Wire>, reason: R): [number, number] {
-  const { status, grpc } = table[reason];
-  return [status, grpc];
+/** The base class of one family: its reasons, typed, each answered with the status and gRPC code its table gives. */
+function family<Reason extends string>(reasons: Readonly<Record<Reason, Wire>>) {
+  return class extends BridgeError {
+    static readonly reasons = reasons;
+    declare readonly code: Reason;
+
+    constructor(reason: Reason, message: string, extras: ErrorExtras = {}) {
+      const { status, grpc } = reasons[reason];
+      // A cause only where the factory names one, as Error itself would have it.
+      super(reason, message, extras.status ?? status, grpc, extras.headers, 'cause' in extras ? { cause: extras.cause } : undefined);
+      if (extras.details) this.moreDetails = extras.details;
+    }
+  };
 }
 
-const REQUEST_REASONS = {
+/** The request is wrong (its headers, name, body or archive): fix it and send it again. */
+export class RequestError extends family({
   EMPTY_BODY: BAD, NOT_AN_ARCHIVE: UNSUPPORTED, ARCHIVE_CORRUPT: BAD, NOT_A_TAR: BAD, EMPTY_ARCHIVE: BAD,
   UNSUPPORTED_CONTENT_ENCODING: UNSUPPORTED, MISSING_NAME: BAD, INVALID_NAME: BAD, MALFORMED_REQUEST: BAD,
   MALFORMED_MULTIPART: BAD, MISSING_FILE_PART: BAD, UNEXPECTED_PART: BAD, SIZE_MISMATCH: BAD, DIGEST_MISMATCH: BAD,
@@ -162,94 +179,38 @@ const REQUEST_REASONS = {
   INVALID_TUS_HEADER: BAD, SIGNED_NOT_RESUMABLE: BAD, PATCH_CONTENT_TYPE: UNSUPPORTED, BUILD_NOT_CONFIGURED: BAD,
   BUILD_NOT_SIGNED: BAD, SIGNED_BUILD_NEEDS_SERVICE_TOKEN: BAD, INVALID_BUILD: BAD,
   TUS_VERSION_UNSUPPORTED: wire(412, GrpcCode.FAILED_PRECONDITION), NOT_FOUND,
-  // Fastify's own refusals (a bad URL, a JSON body over its limit): the framework's status.
+  // Fastify's own refusals (a bad URL, an import's JSON body over its limit).
   BAD_REQUEST: wire(400, GrpcCode.INVALID_ARGUMENT, [413]),
-} satisfies Record<string, Wire>;
-export type RequestReason = keyof typeof REQUEST_REASONS;
-
-/** The request is wrong (its headers, name, body or archive): fix it and send it again. */
-export class RequestError extends BridgeError {
-  declare readonly code: RequestReason;
-  static readonly reasons: Readonly<Record<RequestReason, Wire>> = REQUEST_REASONS;
-  override name = 'RequestError';
-  constructor(reason: RequestReason, message: string, extras: ErrorExtras & { status?: number } = {}) {
-    const [status, grpc] = fromTable(REQUEST_REASONS, reason);
-    super(reason, message, extras.status ?? status, grpc, extras.headers, causeOf(extras));
-  }
-}
-
-const TOO_LARGE_REASONS = {
-  CONTEXT_TOO_LARGE: TOO_LARGE, PAST_UPLOAD_LENGTH: TOO_LARGE, HEADERS_TOO_LARGE: wire(431, GrpcCode.INVALID_ARGUMENT),
-} satisfies Record<string, Wire>;
-export type TooLargeReason = keyof typeof TOO_LARGE_REASONS;
+}) {}
 
 /** The archive (or the headers) is over a limit: send less. */
-export class TooLargeError extends BridgeError {
-  declare readonly code: TooLargeReason;
-  static readonly reasons: Readonly<Record<TooLargeReason, Wire>> = TOO_LARGE_REASONS;
-  override name = 'TooLargeError';
-  constructor(reason: TooLargeReason, message: string) {
-    super(reason, message, ...fromTable(TOO_LARGE_REASONS, reason));
-  }
-}
-
-const CLIENT_GONE_REASONS = {
-  CLIENT_ABORTED: wire(408, GrpcCode.CANCELLED), UPLOAD_IDLE_TIMEOUT: NO_BYTES, HEADERS_TIMEOUT: NO_BYTES, PATCH_IDLE_TIMEOUT: NO_BYTES,
-} satisfies Record<string, Wire>;
-export type ClientGoneReason = keyof typeof CLIENT_GONE_REASONS;
+export class TooLargeError extends family({
+  CONTEXT_TOO_LARGE: TOO_LARGE, PAST_UPLOAD_LENGTH: TOO_LARGE, HEADERS_TOO_LARGE: wire(431, GrpcCode.INVALID_ARGUMENT),
+}) {}
 
 /** The client went away, or sent nothing for too long: nothing of that request was stored. */
-export class ClientGoneError extends BridgeError {
-  declare readonly code: ClientGoneReason;
-  static readonly reasons: Readonly<Record<ClientGoneReason, Wire>> = CLIENT_GONE_REASONS;
-  override name = 'ClientGoneError';
-  constructor(reason: ClientGoneReason, message: string) {
-    super(reason, message, ...fromTable(CLIENT_GONE_REASONS, reason));
-  }
-}
-
-const REFUSED_REASONS = {
-  UNAUTHENTICATED: wire(401, GrpcCode.UNAUTHENTICATED), IMPORT_REFUSED: wire(403, GrpcCode.PERMISSION_DENIED),
-  IDEMPOTENCY_KEY_IN_FLIGHT: BUSY, IDEMPOTENCY_KEY_AWAITING_OUTCOME: BUSY, IDEMPOTENCY_KEY_REUSED: wire(422, GrpcCode.FAILED_PRECONDITION),
-} satisfies Record<string, Wire>;
-export type RefusedReason = keyof typeof REFUSED_REASONS;
+export class ClientGoneError extends family({
+  CLIENT_ABORTED: wire(408, GrpcCode.CANCELLED), UPLOAD_IDLE_TIMEOUT: NO_BYTES, HEADERS_TIMEOUT: NO_BYTES, PATCH_IDLE_TIMEOUT: NO_BYTES,
+}) {}
 
 /** Admission refused the request: its credential, its Idempotency-Key or the address it names. */
-export class RefusedError extends BridgeError {
-  declare readonly code: RefusedReason;
-  static readonly reasons: Readonly<Record<RefusedReason, Wire>> = REFUSED_REASONS;
-  override name = 'RefusedError';
-  constructor(reason: RefusedReason, message: string, extras: ErrorExtras = {}) {
-    super(reason, message, ...fromTable(REFUSED_REASONS, reason), extras.headers);
-  }
-}
+export class RefusedError extends family({
+  UNAUTHENTICATED: wire(401, GrpcCode.UNAUTHENTICATED), IMPORT_REFUSED: wire(403, GrpcCode.PERMISSION_DENIED),
+  IDEMPOTENCY_KEY_IN_FLIGHT: BUSY, IDEMPOTENCY_KEY_AWAITING_OUTCOME: BUSY, IDEMPOTENCY_KEY_REUSED: wire(422, GrpcCode.FAILED_PRECONDITION),
+}) {}
 
-const UNAVAILABLE_REASONS = {
+/** The bridge (or what it shares with its replicas) cannot take this now; nothing was stored: retry later. */
+export class UnavailableError extends family({
   OVER_CAPACITY: UNAVAILABLE, SHUTTING_DOWN: UNAVAILABLE, SHUTDOWN_CANCELLED: UNAVAILABLE, SHARED_STATE_UNAVAILABLE: UNAVAILABLE,
   IDEMPOTENCY_CLAIM_LOST: UNAVAILABLE, RESUMABLE_UPLOADS_FULL: UNAVAILABLE, UPLOAD_OWNER_UNREACHABLE: UNAVAILABLE,
   IMPORT_REPLICA_LOST: UNAVAILABLE, IMPORT_LEASE_LOST: UNAVAILABLE,
-} satisfies Record<string, Wire>;
-export type UnavailableReason = keyof typeof UNAVAILABLE_REASONS;
-
-/** The bridge (or what it shares with its replicas) cannot take this now; nothing was stored: retry later. */
-export class UnavailableError extends BridgeError {
-  declare readonly code: UnavailableReason;
-  static readonly reasons: Readonly<Record<UnavailableReason, Wire>> = UNAVAILABLE_REASONS;
-  override name = 'UnavailableError';
-  constructor(reason: UnavailableReason, message: string, extras: ErrorExtras = {}) {
-    super(reason, message, ...fromTable(UNAVAILABLE_REASONS, reason), extras.headers, causeOf(extras));
-  }
-}
+}) {}
+export type UnavailableReason = UnavailableError['code'];
 
 /** The upstream's own status codes, each relayed as `UPSTREAM_<name>`. */
 export type UpstreamCodeName = Exclude<keyof typeof GrpcCode, 'OK'>;
 const RELAYED_REASONS = Object.fromEntries(Object.entries(GrpcCode).filter(([name]) => name !== 'OK')
   .map(([name, code]) => [`UPSTREAM_${name}`, wire(httpStatusFromGrpcCode(code), code)])) as Record<`UPSTREAM_${UpstreamCodeName}`, Wire>;
-const UPSTREAM_REASONS = {
-  ...RELAYED_REASONS,
-  UPSTREAM_TIMEOUT: NOT_ANSWERED, UPSTREAM_SIZE_MISMATCH: wire(502, GrpcCode.DATA_LOSS), UPSTREAM_ANSWERED_EARLY: wire(502, GrpcCode.DATA_LOSS),
-} satisfies Record<string, Wire>;
-export type UpstreamReason = keyof typeof UPSTREAM_REASONS;
 
 /**
  * The upstream BuildService failed the upload before its commit: nothing was
@@ -258,36 +219,20 @@ export type UpstreamReason = keyof typeof UPSTREAM_REASONS;
  * it the bridge judged the upstream itself (too slow, answered too early, a
  * size that disagrees).
  */
-export class UpstreamError extends BridgeError {
-  declare readonly code: UpstreamReason;
-  static readonly reasons: Readonly<Record<UpstreamReason, Wire>> = UPSTREAM_REASONS;
-  override name = 'UpstreamError';
-  constructor(reason: UpstreamReason, message: string, readonly upstreamCode?: number) {
-    super(reason, message, ...fromTable(UPSTREAM_REASONS, reason));
+export class UpstreamError extends family({
+  ...RELAYED_REASONS,
+  UPSTREAM_TIMEOUT: NOT_ANSWERED, UPSTREAM_SIZE_MISMATCH: wire(502, GrpcCode.DATA_LOSS), UPSTREAM_ANSWERED_EARLY: wire(502, GrpcCode.DATA_LOSS),
+}) {
+  constructor(reason: UpstreamError['code'], message: string, readonly upstreamCode?: number) {
+    super(reason, message);
   }
 }
-
-const IMPORT_SOURCE_REASONS = {
-  IMPORT_SOURCE_FAILED: wire(502, GrpcCode.UNAVAILABLE), IMPORT_INCOMPLETE: wire(502, GrpcCode.UNAVAILABLE),
-  IMPORT_INFLATE_LIMIT: wire(502, GrpcCode.UNAVAILABLE), IMPORT_TIMEOUT: NOT_ANSWERED,
-} satisfies Record<string, Wire>;
-export type ImportSourceReason = keyof typeof IMPORT_SOURCE_REASONS;
 
 /** The server an import downloads from failed, or sent an archive that does not prove itself whole: nothing was stored. */
-export class ImportSourceError extends BridgeError {
-  declare readonly code: ImportSourceReason;
-  static readonly reasons: Readonly<Record<ImportSourceReason, Wire>> = IMPORT_SOURCE_REASONS;
-  override name = 'ImportSourceError';
-  constructor(reason: ImportSourceReason, message: string) {
-    super(reason, message, ...fromTable(IMPORT_SOURCE_REASONS, reason));
-  }
-}
-
-const MAYBE_STORED_REASONS = {
-  UPSTREAM_OUTCOME_UNKNOWN: NOT_ANSWERED, UPSTREAM_OUTCOME_LOST: NOT_ANSWERED, OUTCOME_UNKNOWN: NOT_ANSWERED,
-  IDEMPOTENCY_OUTCOME_UNKNOWN: NOT_ANSWERED, IMPORT_OUTCOME_UNKNOWN: NOT_ANSWERED, UPLOAD_OUTCOME_PENDING: NOT_ANSWERED,
-} satisfies Record<string, Wire>;
-export type MaybeStoredReason = keyof typeof MAYBE_STORED_REASONS;
+export class ImportSourceError extends family({
+  IMPORT_SOURCE_FAILED: wire(502, GrpcCode.UNAVAILABLE), IMPORT_INCOMPLETE: wire(502, GrpcCode.UNAVAILABLE),
+  IMPORT_INFLATE_LIMIT: wire(502, GrpcCode.UNAVAILABLE), IMPORT_TIMEOUT: NOT_ANSWERED,
+}) {}
 
 /**
  * The whole archive was sent and the call half-closed, and whether the
@@ -296,14 +241,10 @@ export type MaybeStoredReason = keyof typeof MAYBE_STORED_REASONS;
  * call: OutcomeUnknownError (no answer yet, the call still open) and
  * OutcomeLostError (the connection broke before the answer).
  */
-export class MaybeStoredError extends BridgeError {
-  declare readonly code: MaybeStoredReason;
-  static readonly reasons: Readonly<Record<MaybeStoredReason, Wire>> = MAYBE_STORED_REASONS;
-  override name = 'MaybeStoredError';
-  constructor(reason: MaybeStoredReason, message: string, extras: ErrorExtras = {}) {
-    super(reason, message, ...fromTable(MAYBE_STORED_REASONS, reason), extras.headers);
-  }
-}
+export class MaybeStoredError extends family({
+  UPSTREAM_OUTCOME_UNKNOWN: NOT_ANSWERED, UPSTREAM_OUTCOME_LOST: NOT_ANSWERED, OUTCOME_UNKNOWN: NOT_ANSWERED,
+  IDEMPOTENCY_OUTCOME_UNKNOWN: NOT_ANSWERED, IMPORT_OUTCOME_UNKNOWN: NOT_ANSWERED, UPLOAD_OUTCOME_PENDING: NOT_ANSWERED,
+}) {}
 
 /**
  * The whole archive was sent and half-closed, and the upstream has not
@@ -311,8 +252,6 @@ export class MaybeStoredError extends BridgeError {
  * `answer` settles if the upstream answers later, `abandon` resets it.
  */
 export class OutcomeUnknownError extends MaybeStoredError {
-  override name = 'OutcomeUnknownError';
-
   constructor(
     readonly timeoutMs: number,
     /** Archive bytes sent before the half-close, to check the late answer's size against. */
@@ -326,16 +265,10 @@ export class OutcomeUnknownError extends MaybeStoredError {
 
 /** The call was half-closed, then the connection or stream failed: the upstream may or may not have committed, and no answer will come. */
 export class OutcomeLostError extends MaybeStoredError {
-  override name = 'OutcomeLostError';
   constructor(message: string) {
     super('UPSTREAM_OUTCOME_LOST', message);
   }
 }
-
-const BUILD_REASONS = {
-  BUILD_NOT_STARTED: wire(424, GrpcCode.FAILED_PRECONDITION), BUILD_OUTCOME_UNKNOWN: wire(424, GrpcCode.FAILED_PRECONDITION),
-} satisfies Record<string, Wire>;
-export type BuildReason = keyof typeof BUILD_REASONS;
 
 /**
  * The context is stored but the build did not start (or may not have): 424,
@@ -343,47 +276,28 @@ export type BuildReason = keyof typeof BUILD_REASONS;
  * names the stored context in `Ignite-Context-Id`; the API's own details
  * follow the ErrorInfo.
  */
-export class BuildError extends BridgeError {
-  declare readonly code: BuildReason;
-  static readonly reasons: Readonly<Record<BuildReason, Wire>> = BUILD_REASONS;
-  override name = 'BuildError';
-  protected override readonly moreDetails: readonly unknown[];
-
-  constructor(reason: BuildReason, message: string, readonly contextId: string, apiDetails: unknown[]) {
-    super(reason, message, ...fromTable(BUILD_REASONS, reason), { 'ignite-context-id': contextId });
-    this.moreDetails = apiDetails;
+export class BuildError extends family({
+  BUILD_NOT_STARTED: wire(424, GrpcCode.FAILED_PRECONDITION), BUILD_OUTCOME_UNKNOWN: wire(424, GrpcCode.FAILED_PRECONDITION),
+}) {
+  constructor(reason: BuildError['code'], message: string, readonly contextId: string, apiDetails: unknown[]) {
+    super(reason, message, { headers: { 'ignite-context-id': contextId }, details: apiDetails });
   }
 }
-
-const UPLOAD_STATE_REASONS = {
-  UPLOAD_NOT_FOUND: NOT_FOUND, IMPORT_NOT_FOUND: NOT_FOUND, UPLOAD_GONE: GONE, UPLOAD_EXPIRED: GONE,
-  UPLOAD_OFFSET_MISMATCH: wire(409, GrpcCode.FAILED_PRECONDITION), UPLOAD_ALREADY_SENT: wire(409, GrpcCode.FAILED_PRECONDITION),
-  PATCH_SUPERSEDED: BUSY, UPLOAD_COMMITTING: LOCKED, UPLOAD_OUTCOME_PENDING: LOCKED, UPLOAD_OUTCOME_UNKNOWN: LOCKED,
-} satisfies Record<string, Wire>;
-export type UploadStateReason = keyof typeof UPLOAD_STATE_REASONS;
 
 /**
  * The resumable upload (or import) the request names is missing, gone, or in
  * a state that refuses this request; the message says what to ask next.
  */
-export class UploadStateError extends BridgeError {
-  declare readonly code: UploadStateReason;
-  static readonly reasons: Readonly<Record<UploadStateReason, Wire>> = UPLOAD_STATE_REASONS;
-  override name = 'UploadStateError';
-  constructor(reason: UploadStateReason, message: string, extras: ErrorExtras = {}) {
-    super(reason, message, ...fromTable(UPLOAD_STATE_REASONS, reason), extras.headers);
-  }
-}
-
-const INTERNAL_REASONS = { INTERNAL: wire(500, GrpcCode.INTERNAL) } satisfies Record<string, Wire>;
+export class UploadStateError extends family({
+  UPLOAD_NOT_FOUND: NOT_FOUND, IMPORT_NOT_FOUND: NOT_FOUND, UPLOAD_GONE: GONE, UPLOAD_EXPIRED: GONE,
+  UPLOAD_OFFSET_MISMATCH: wire(409, GrpcCode.FAILED_PRECONDITION), UPLOAD_ALREADY_SENT: wire(409, GrpcCode.FAILED_PRECONDITION),
+  PATCH_SUPERSEDED: BUSY, UPLOAD_COMMITTING: LOCKED, UPLOAD_OUTCOME_PENDING: LOCKED, UPLOAD_OUTCOME_UNKNOWN: LOCKED,
+}) {}
 
 /** A bug in the bridge: anything thrown that is not one of the families above. */
-export class InternalError extends BridgeError {
-  declare readonly code: 'INTERNAL';
-  static readonly reasons: Readonly<Record<'INTERNAL', Wire>> = INTERNAL_REASONS;
-  override name = 'InternalError';
+export class InternalError extends family({ INTERNAL: wire(500, GrpcCode.INTERNAL) }) {
   constructor(cause: unknown) {
-    super('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', ...fromTable(INTERNAL_REASONS, 'INTERNAL'), {}, { cause });
+    super('INTERNAL', 'Internal error in the bridge; it was logged. Retry, and report it if it persists.', { cause });
   }
 }
 
