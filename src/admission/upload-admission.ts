@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { HandedOff } from '../builds/reply-built.js';
@@ -253,7 +253,7 @@ export class Admission {
   async fail(err: unknown): Promise<void> {
     this.untap();
     const lease = this.idempotency?.lease;
-    if (toBridgeError(err).code === 'UPSTREAM_OUTCOME_LOST') {
+    if (err instanceof OutcomeLostError) {
       await this.settleLate({ kind: 'unknown' });
       return;
     }

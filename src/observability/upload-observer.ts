@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { clientLeft } from '../http/http2-request.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { grpcCodeName, toBridgeError, type BridgeError } from '../errors.js';
+import {
+  ClientGoneError, grpcCodeName, OutcomeLostError, OutcomeUnknownError, RequestError, toBridgeError, UnavailableError, UpstreamError,
+  type BridgeError, type UnavailableReason,
+} from '../errors.js';
 import type { ReceivedArchive } from '../upload/stream-upload.js';
 import type { BridgeMetrics, UploadMode, UploadOutcomeLabel } from './metrics.js';
 import { NO_SPAN, tracing, type TraceSpan } from './tracing.js';
@@ -97,24 +100,27 @@ function uploadMode(request: FastifyRequest): UploadMode {
   return request.isMultipart() ? 'multipart' : 'raw';
 }
 
-/** Errors.upstream() names its code after the upstream's status; anything else the bridge decided itself. */
+/** The upstream's own status, relayed (Errors.upstream()); anything else the bridge decided itself. */
 function fromUpstream(error: BridgeError): boolean {
-  return error.code === `UPSTREAM_${grpcCodeName[error.grpcCode]}`;
+  return error instanceof UpstreamError && error.upstreamCode !== undefined;
 }
 
+/** Refusals that say nothing about the upload itself: the bridge had no room for it. */
+const NO_ROOM: readonly UnavailableReason[] = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE', 'SHUTDOWN_CANCELLED'];
+
 function outcomeOf(error: BridgeError): UploadOutcomeLabel {
-  if (error.code === 'CLIENT_ABORTED') return 'client_aborted';
-  if (error.code === 'MALFORMED_HTTP') return 'malformed';
-  if (error.code === 'UPSTREAM_OUTCOME_UNKNOWN' || error.code === 'UPSTREAM_OUTCOME_LOST') return 'outcome_unknown';
-  if (error.code === 'UPLOAD_IDLE_TIMEOUT' || error.code === 'UPSTREAM_TIMEOUT') return 'timeout';
-  if (fromUpstream(error) || error.code === 'UPSTREAM_SIZE_MISMATCH') return 'upstream_error';
-  const refusal = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE'].includes(error.code) || error.code.startsWith('SHUTDOWN');
+  if (error instanceof ClientGoneError && error.code === 'CLIENT_ABORTED') return 'client_aborted';
+  if (error instanceof RequestError && error.code === 'MALFORMED_HTTP') return 'malformed';
+  if (error instanceof OutcomeUnknownError || error instanceof OutcomeLostError) return 'outcome_unknown';
+  if ((error instanceof ClientGoneError && error.code === 'UPLOAD_IDLE_TIMEOUT') || (error instanceof UpstreamError && error.code === 'UPSTREAM_TIMEOUT')) return 'timeout';
+  if (fromUpstream(error) || (error instanceof UpstreamError && error.code === 'UPSTREAM_SIZE_MISMATCH')) return 'upstream_error';
+  const refusal = error instanceof UnavailableError && NO_ROOM.includes(error.code);
   return error.httpStatus >= 500 && !refusal ? 'error' : 'rejected';
 }
 
 function upstreamCodeOf(error: BridgeError): string | undefined {
   if (fromUpstream(error)) return grpcCodeName[error.grpcCode];
   // The upstream answered OK, with a size the bridge does not trust.
-  if (error.code === 'UPSTREAM_SIZE_MISMATCH') return 'OK';
+  if (error instanceof UpstreamError && error.code === 'UPSTREAM_SIZE_MISMATCH') return 'OK';
   return undefined;
 }

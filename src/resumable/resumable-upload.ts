@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Errors, OutcomeUnknownError, toBridgeError, type BridgeError } from '../errors.js';
+import { ClientGoneError, Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError, type BridgeError } from '../errors.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { ReceivedArchive, Upload, UploadStreamer } from '../upload/stream-upload.js';
 import type { ForwardedHeaders } from '../upload/upload-target.js';
@@ -217,7 +217,7 @@ export class ResumableUpload {
       const reason = toBridgeError(request.broken!.reason);
       // A client that left pauses the upload. A body whose framing broke may already have passed on bytes that
       // were not the archive's (a miscounted chunk), so the upload cannot keep them: it ends, its call is reset.
-      if (reason.code === 'CLIENT_ABORTED') stop.abort(reason);
+      if (reason instanceof ClientGoneError && reason.code === 'CLIENT_ABORTED') stop.abort(reason);
       else this.end(reason);
     };
     request.broken?.addEventListener('abort', onBroken, { once: true });
@@ -321,7 +321,7 @@ export class ResumableUpload {
         this.settle();
         // A tus client has no Idempotency-Key: its upload URL is how it learns the outcome.
         throw Errors.resumableOutcomeUnknown(error.timeoutMs);
-      } else if (error.code === 'UPSTREAM_OUTCOME_LOST') {
+      } else if (error instanceof OutcomeLostError) {
         this.phase = 'unknown';
         this.error = Errors.uploadOutcomeUnknown(`the connection to the upstream broke after every byte was sent: ${error.message}`);
         this.settle();

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BridgeError, Errors, GrpcCode } from '../errors.js';
+import { BridgeError, Errors, GrpcCode, UnavailableError } from '../errors.js';
 import { discardBody } from '../http/discard-body.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { OWNER_HOP_HEADER, type OwnerForwarding } from './owner-forwarding.js';
@@ -217,7 +217,7 @@ export class SharedResumableUploads implements BuildRecorder {
         if (await this.o.records.markBuildSent(upload.id, this.o.self(), step, this.o.times.answerTtlMs)) return;
         throw new Error('the upload\'s record in the shared store (REDIS_URL) no longer names this bridge replica');
       } catch (err) {
-        if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE' || attempt >= BUILD_SENT_ATTEMPTS) throw err;
+        if (!(err instanceof UnavailableError && err.code === 'SHARED_STATE_UNAVAILABLE') || attempt >= BUILD_SENT_ATTEMPTS) throw err;
         await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
       }
     }
@@ -253,7 +253,7 @@ export class SharedResumableUploads implements BuildRecorder {
     } catch (err) {
       const caps = this.o.uploads.caps;
       // Only the replica-wide cap, at most once a second: else every refused creation of a flood reads every unclaimed record.
-      if (!(err instanceof BridgeError) || err.code !== 'RESUMABLE_UPLOADS_FULL' || caps.size < caps.max || Date.now() - this.recheckedAt < ROOM_RECHECK_MS) throw err;
+      if (!(err instanceof UnavailableError && err.code === 'RESUMABLE_UPLOADS_FULL') || caps.size < caps.max || Date.now() - this.recheckedAt < ROOM_RECHECK_MS) throw err;
       const unclaimed = caps.unclaimed().filter((other) => other !== id);
       if (unclaimed.length === 0) throw err;
       this.recheckedAt = Date.now();
@@ -307,7 +307,7 @@ export class SharedResumableUploads implements BuildRecorder {
         if (await this.o.records.markSent(upload.id, owner, Date.now(), outcomeWaitMs + answerTtlMs)) return;
         throw Errors.uploadGone('Its record in the shared store (REDIS_URL) is gone or no longer names this replica, so the complete upload was cancelled before its half-close; nothing was stored');
       } catch (err) {
-        if (!(err instanceof BridgeError) || err.code !== 'SHARED_STATE_UNAVAILABLE') throw err;
+        if (!(err instanceof UnavailableError && err.code === 'SHARED_STATE_UNAVAILABLE')) throw err;
         if (attempt === 1) this.o.log.warn({ uploadId: upload.id, err }, 'a complete resumable upload waits for the shared store to mark it sent before its half-close; retrying');
         await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
       }
@@ -367,7 +367,7 @@ function endOf(upload: ResumableUpload): RecordEnd | undefined {
 
 /** Forwarding to a live owner failed (it stalled, or broke off): the upload may still be there. */
 function isOwnerUnreachable(err: unknown): boolean {
-  return err instanceof BridgeError && err.code === 'UPLOAD_OWNER_UNREACHABLE';
+  return err instanceof UnavailableError && err.code === 'UPLOAD_OWNER_UNREACHABLE';
 }
 
 /**

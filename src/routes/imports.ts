@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
@@ -136,7 +136,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         request.log.info({ importId: job.importId, code: error.code }, error.message);
         // Still running as far as the caller knows: the upstream may yet answer.
         if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
-        else if (error.code === 'UPSTREAM_OUTCOME_LOST') return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
+        else if (error instanceof OutcomeLostError) return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
         else return jobs.finish(job.importId, { error: error.toStatus() });
       },
     ).finally(() => slot.release());

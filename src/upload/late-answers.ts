@@ -1,4 +1,4 @@
-import { Errors, toBridgeError, type BridgeError, type OutcomeUnknownError } from '../errors.js';
+import { Errors, OutcomeLostError, toBridgeError, type BridgeError, type OutcomeUnknownError } from '../errors.js';
 import type { UploadResponse } from '../grpc/upload-messages.js';
 import { settledWithin } from './abortable.js';
 
@@ -39,7 +39,7 @@ export class LateAnswers {
       (err: unknown): LateOutcome => {
         const failure = toBridgeError(err);
         // The connection broke instead of an answer: that says nothing about what the upstream kept.
-        return failure.code === 'UPSTREAM_OUTCOME_LOST' ? { kind: 'unknown' } : { kind: 'failed', error: failure };
+        return failure instanceof OutcomeLostError ? { kind: 'unknown' } : { kind: 'failed', error: failure };
       },
     );
     const done = Promise.race([answered, gaveUp])
