@@ -116,7 +116,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.addHook('onRequest', (request, _reply, done) => {
     const h = request.headers;
     if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return done();
-    process.nextTick(() => done(parseErrorOf(request.raw)));
+    setImmediate(() => done(parseErrorOf(request.raw)));
   });
 
   // No route buffers a body: uploads read the raw stream themselves.
