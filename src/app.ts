@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
 import { clientErrorHandler, parseErrorOf } from './http/client-error.js';
-import { loggerOptions } from './observability/logger.js';
+import { loggerOptions, OneLinePerRequest } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
 import { closeAfterReply } from './http/close-after-reply.js';
@@ -14,7 +14,7 @@ import { bridgeListener } from './http/listener.js';
 import { serverTls } from './http/server-tls.js';
 import { corsOptions, logRefusedOrigins } from './http/cors.js';
 import { healthRoutes } from './routes/health.js';
-import { countResponses, metricsRoutes } from './routes/metrics.js';
+import { countResponse, metricsRoutes } from './routes/metrics.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { uploadPageRoutes } from './routes/upload-page.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -80,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   const app = Fastify({
     logger: deps.logger ?? loggerOptions(config),
+    logController: new OneLinePerRequest(),
     // Behind a balancer, request.ip (and the logs) show the client only when the proxy is trusted.
     // (A hop count is supported at run time; Fastify's types omit it.)
     trustProxy: config.trustProxy as Exclude<typeof config.trustProxy, number>,
@@ -112,12 +113,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   // Node's parser may refuse a body in the same read as its headers, after handing Fastify the request
   // (and running its microtasks): once that read is done the refusal is known, and the request never acts.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const h = request.headers;
-    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return;
-    await new Promise(setImmediate);
-    const refused = parseErrorOf(request.raw);
-    if (refused) throw refused;
+    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return done();
+    setImmediate(() => done(parseErrorOf(request.raw)));
   });
 
   // No route buffers a body: uploads read the raw stream themselves.
@@ -126,7 +125,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   // Before the CORS plugin, whose hook ends a preflight before later hooks run.
   const refusedOrigin = logRefusedOrigins(config.corsAllowedOrigins);
-  app.addHook('onRequest', async (request) => refusedOrigin(request));
+  app.addHook('onRequest', (request, _reply, done) => {
+    refusedOrigin(request);
+    done();
+  });
   // Before any route, so its onRequest hook also answers preflights for them.
   if (config.corsAllowedOrigins.length > 0) await app.register(cors, corsOptions(config.corsAllowedOrigins));
 
@@ -139,10 +141,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     idleTimeoutMs: config.uploadIdleTimeoutMs,
   });
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     const traceparent = request.headers.traceparent;
     if (typeof traceparent === 'string') reply.header('traceparent', traceparent);
+    done(null, payload);
   });
 
   app.setErrorHandler(async (err, request, reply) => {
@@ -161,7 +164,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const shared = await openSharedState(config, app.log);
   app.addHook('onClose', () => shared.close());
 
-  countResponses(app, metrics);
+  app.addHook('onResponse', (request, reply, done) => {
+    countResponse(metrics, request, reply);
+    done();
+  });
   await app.register(healthRoutes, { gate, upstream: deps.upstream, redis: shared.redis });
   await app.register(metricsRoutes, { metrics });
   await app.register(openapiRoutes);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { allocChunk, serializeChunk } from '../src/grpc/chunk-serializer.js';
-import { chunksFramedInPlace, installChunkFraming, patchCompressionFilter, type CompressionFilterClass } from '../src/grpc/frame-in-place.js';
+import { allocChunk, framePair, serializeChunk } from '../src/grpc/chunk-serializer.js';
+import { chunksFramedInPlace, framingVerified, installChunkFraming, patchCompressionFilter, type CompressionFilterClass } from '../src/grpc/frame-in-place.js';
 
 interface WriteObject { message: Buffer; flags?: number }
 
@@ -62,6 +62,21 @@ describe('framing chunks in place fails safe', () => {
 
     const limited = new CompressionFilter({ 'grpc.max_send_message_length': 3 }, {});
     await assert.rejects(limited.sendMessage(Promise.resolve({ message: chunkMessage([1, 2, 3, 4]) })), { code: 8 }, 'grpc-js\'s size limit still applies');
+  });
+
+  test('a pair of messages framed by the bridge (metadata and a whole small archive) goes out as framed, on an identity filter only', async () => {
+    assert.ok(installChunkFraming());
+    const { CompressionFilter } = createRequire(import.meta.url)('@grpc/grpc-js/build/src/compression-filter.js') as { CompressionFilter: CompressionFilterClass };
+    await tick();
+    assert.ok(framingVerified());
+    const metadata = Buffer.from([0x0a, 0x01, 0x61]);
+    const chunk = chunkMessage([1, 2, 3, 4]);
+    const pair = framePair(metadata, chunk);
+    assert.deepEqual(pair, Buffer.concat([copyFrame(metadata), copyFrame(chunk)]), 'two gRPC frames, back to back');
+    const sent = await new CompressionFilter({}, {}).sendMessage(Promise.resolve({ message: pair, flags: 0 }));
+    assert.equal(sent.message, pair, 'passed through, not framed as one message');
+    // grpc-js would frame the pair as one (compressed) message: the call fails instead of sending that.
+    await assert.rejects(new CompressionFilter({ 'grpc.default_compression_algorithm': 2 }, {}).sendMessage(Promise.resolve({ message: pair, flags: 0 })), /pre-framed/);
   });
 
   test('a filter of another shape is left alone', () => {

@@ -6,6 +6,7 @@ import { request } from 'undici';
 import { configWith } from '../src/config.js';
 import { loggerOptions } from '../src/observability/logger.js';
 import { gzipLike, startStack, type Stack, multipartForm } from './helpers.js';
+import { eventually } from './raw-http.js';
 
 const CHUNK = 524288;
 const TOKEN = 'secret-token-123';
@@ -137,7 +138,13 @@ describe('logs', () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) await (await request(`${stack.baseUrl}${path}`)).body.text();
     assert.deepEqual(logs.lines.slice(before), []);
     await put(stack, 'a.tar.gz', gzipLike(100));
-    assert.ok(logs.lines.length - before >= 3, 'incoming request, the upload line, request completed');
+    // One line per request: an upload's is its upload line, which names the request. It is written once the
+    // answer went out, after the point where a request line would have been written.
+    await eventually(() => logs.lines.length > before, 'the upload line');
+    const lines = logs.lines.slice(before).map((line) => JSON.parse(line) as unknown);
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal((lines[0] as { msg: string }).msg, 'upload ok');
+    assert.equal((lines[0] as { req: { method: string } }).req.method, 'PUT');
   });
 });
 

@@ -7,8 +7,8 @@ import type { UploadTarget } from '../upload/upload-target.js';
  * can be stored. Used to fingerprint the body of an idempotent retry.
  */
 export const hashingSink: UploadTarget = {
-  open: () => {
-    let bytes = 0;
+  open: (_metadata, _headers, _parent, first) => {
+    let bytes = first?.length ?? 0;
     return {
       // Never settles: a sink cannot fail on its own.
       response: new Promise<UploadResponse>(() => {}),

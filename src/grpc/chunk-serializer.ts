@@ -107,6 +107,31 @@ export function serializeChunk(chunk: Buffer): Buffer {
  * into a chunk's headroom, its frame header written into the room left in
  * front of it: no copy. Undefined for any other message.
  */
+const preFramed = new WeakSet<Buffer>();
+
+/**
+ * Two messages framed here, to go out as one write (the metadata and a whole
+ * archive that fits one chunk): one HTTP/2 write instead of two, each of
+ * which would wait for the other's completion. The framing filter passes
+ * such a buffer through as it is (frame-in-place.ts).
+ */
+export function framePair(first: Buffer, second: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(2 * FRAME_HEADER + first.length + second.length);
+  let at = 0;
+  for (const message of [first, second]) {
+    framed[at] = 0; // not compressed
+    framed.writeUInt32BE(message.length, at + 1);
+    message.copy(framed, at + FRAME_HEADER);
+    at += FRAME_HEADER + message.length;
+  }
+  preFramed.add(framed);
+  return framed;
+}
+
+export function isPreFramed(message: Buffer): boolean {
+  return preFramed.has(message);
+}
+
 export function frameInPlace(message: Buffer): Buffer | undefined {
   if (!withHeadroom.has(message.buffer) || message.byteOffset < FRAME_HEADER || message.byteOffset > CHUNK_HEADROOM) return undefined;
   const framed = Buffer.from(message.buffer, message.byteOffset - FRAME_HEADER, FRAME_HEADER + message.length);

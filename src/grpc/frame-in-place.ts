@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { allocChunk, frameInPlace, serializeChunk } from './chunk-serializer.js';
+import { allocChunk, frameInPlace, isPreFramed, serializeChunk } from './chunk-serializer.js';
 
 interface WriteObject {
   message: Buffer;
@@ -16,6 +16,8 @@ export type CompressionFilterClass = new (channelOptions: object, sharedFilterCo
 
 let installed: boolean | undefined;
 let framed = 0;
+/** The probe confirmed the filter frames as expected: buffers from `framePair` may be sent (see framingVerified). */
+let verifiedFilter = false;
 
 /**
  * grpc-js frames every message by copying it into a fresh buffer five bytes
@@ -72,7 +74,7 @@ export function patchCompressionFilter(filter: unknown): boolean {
     const answer = original.call(probe, Promise.resolve({ message, flags: 0 })) as unknown;
     if (typeof identity !== 'function' || !(answer instanceof Promise)) return false;
     answer.then((out: WriteObject | undefined) => {
-      if (Buffer.isBuffer(out?.message) && out.message.equals(expected)) verified = true;
+      if (Buffer.isBuffer(out?.message) && out.message.equals(expected)) verified = verifiedFilter = true;
       else refuse(prototype, original);
     }, () => refuse(prototype, original));
   } catch {
@@ -83,12 +85,15 @@ export function patchCompressionFilter(filter: unknown): boolean {
     const resolved = await message;
     const limit = this.maxSendMessageLength;
     if (verified && this.sendCompression instanceof identityHandler && (limit === -1 || (typeof limit === 'number' && resolved.message.length <= limit))) {
+      if (isPreFramed(resolved.message)) return resolved;
       const inPlace = frameInPlace(resolved.message);
       if (inPlace) {
         framed++;
         return { message: inPlace, flags: resolved.flags };
       }
     }
+    // grpc-js would frame the pair as one message: fail the call rather than send that.
+    if (isPreFramed(resolved.message)) throw new Error('a pre-framed message pair on a call that compresses');
     return original.call(this, Promise.resolve(resolved));
   };
   return true;
@@ -96,7 +101,17 @@ export function patchCompressionFilter(filter: unknown): boolean {
 
 function refuse(prototype: CompressionFilterLike, original: CompressionFilterLike['sendMessage']): void {
   prototype.sendMessage = original;
+  verifiedFilter = false;
   process.emitWarning('grpc-js frames messages differently than the bridge expects: chunk framing in place is off (slower, still correct).', { code: 'IGNITE_CHUNK_FRAMING' });
+}
+
+/**
+ * Whether a buffer from `framePair` goes out as framed: only once the probe
+ * confirmed the patched filter, and never on a compressed call (the bridge
+ * configures none), where grpc-js would frame the pair as one message.
+ */
+export function framingVerified(): boolean {
+  return verifiedFilter;
 }
 
 /** Chunks framed in place so far (tests pin that the fast path is taken). */

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
 import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
-import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
-import { installChunkFraming } from './frame-in-place.js';
+import { allocChunk, framePair, recycleChunk, serializeChunk } from './chunk-serializer.js';
+import { framingVerified, installChunkFraming } from './frame-in-place.js';
 import { deserializeResponse, serializeMetadata, UPLOAD_METHOD_PATH, type UploadMetadata, type UploadResponse } from './upload-messages.js';
 import { findHttp2Stream, resetCall } from './reset-call.js';
 import { tracing, type TraceSpan } from '../observability/tracing.js';
@@ -53,8 +53,8 @@ export class UpstreamClient implements UploadTarget {
     });
   }
 
-  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan): UploadCall {
-    return new UploadCall(this.channel, metadata, headers, this.responseTimeoutMs, tracing.on ? callSpan(this.target, parent) : undefined);
+  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan, first?: Buffer): UploadCall {
+    return new UploadCall(this.channel, metadata, headers, this.responseTimeoutMs, tracing.on ? callSpan(this.target, parent) : undefined, first);
   }
 
   /** Chunks with headroom for the message header, so the serializer frames them in place. */
@@ -128,6 +128,7 @@ export class UploadCall implements OpenUpload {
     headers: ForwardedHeaders,
     private readonly timeoutMs: number,
     span?: TraceSpan,
+    first?: Buffer,
   ) {
     // Exactly one traceparent upstream: the call's span when traced, else the request's as it came.
     const callMetadata = toMetadata(span ? { ...headers, traceparent: span.traceparent } : headers);
@@ -191,7 +192,21 @@ export class UploadCall implements OpenUpload {
       },
     });
     this.call.startRead();
-    this.send(serializeMetadata(metadata), () => { this.sentData = true; });
+    const sent = () => { this.sentData = true; };
+    if (!first) {
+      this.send(serializeMetadata(metadata), sent);
+    } else if (framingVerified()) {
+      // A whole archive that fits one chunk: one write for both messages, so it never waits for the metadata's.
+      this.sentBytes += first.length;
+      this.unacked++;
+      this.send(framePair(serializeMetadata(metadata), serializeChunk(first)), () => {
+        sent();
+        this.unacked--;
+      });
+    } else {
+      this.send(serializeMetadata(metadata), sent);
+      void this.write(first);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { FastifyLoggerStreamDestination, PinoLoggerOptions } from 'fastify/types/logger.js';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { tracing } from './tracing.js';
 
@@ -39,4 +40,28 @@ export function loggerOptions(
         ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
         : {}),
   };
+}
+
+const requestLogged = Symbol('requestLogged');
+type Marked = FastifyRequest & { [requestLogged]?: true };
+
+/** The request has its line already (an upload's), so the request line is not written. */
+export function markRequestLogged(request: FastifyRequest): void {
+  (request as Marked)[requestLogged] = true;
+}
+
+/**
+ * One line per request, once it is answered, naming the request and its
+ * status (Fastify's own are two: "incoming request" and "request completed").
+ * An upload's line is its own (UploadObserver). Probes and scrapes log at
+ * warn, so not at all.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if ((request as Marked)[requestLogged]) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }

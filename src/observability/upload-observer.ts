@@ -8,6 +8,7 @@ import {
 import type { ReceivedArchive } from '../upload/stream-upload.js';
 import type { BridgeMetrics, UploadMode, UploadOutcomeLabel } from './metrics.js';
 import { NO_SPAN, tracing, type TraceSpan } from './tracing.js';
+import { markRequestLogged } from './logger.js';
 
 /**
  * Given to the upload pipeline, which hands over its live counters once the
@@ -17,7 +18,7 @@ export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => 
 
 /**
  * Sees every upload from start to end: feeds the metrics and writes the one
- * structured log line per upload. It never sees request headers, so neither
+ * structured log line per upload, which is also its request's line. It never sees request headers, so neither
  * `Authorization` nor a token can reach the log.
  */
 export class UploadObserver {
@@ -37,6 +38,7 @@ export class UploadObserver {
     parent?: string,
   ): Promise<T> {
     const started = performance.now();
+    markRequestLogged(request);
     let name: string | undefined;
     let archive: Readonly<ReceivedArchive> | undefined;
     let span = NO_SPAN;
@@ -65,6 +67,7 @@ export class UploadObserver {
       if (outcome === 'ok' || outcome === 'ok_client_gone') this.metrics.size.observe({ mode }, bytes);
       if (upstreamCode) this.metrics.upstreamResponses.inc({ code: upstreamCode });
       request.log.info({
+        req: request,
         upload: {
           name,
           mode,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BridgeMetrics } from '../observability/metrics.js';
 
 export interface MetricsRoutesOptions {
@@ -13,12 +13,10 @@ export async function metricsRoutes(app: FastifyInstance, { metrics }: MetricsRo
 }
 
 /** Counts every response by route template (never the raw URL: names would explode the label set). */
-export function countResponses(app: FastifyInstance, metrics: BridgeMetrics): void {
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpResponses.inc({
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-    });
+export function countResponse(metrics: BridgeMetrics, request: FastifyRequest, reply: FastifyReply): void {
+  metrics.httpResponses.inc({
+    method: request.method,
+    route: request.routeOptions.url ?? 'unmatched',
+    status: String(reply.statusCode),
   });
 }

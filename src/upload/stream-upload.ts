@@ -311,19 +311,28 @@ export class Upload {
     this.heldBytes = 0;
     this.proof.prove(type, head, final);
     this.archive.contentType = type;
-    this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers, this.span);
+    // A whole archive that fits one chunk goes out with the metadata.
+    const whole = final && head.length <= this.limits.chunkSizeBytes;
+    this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers, this.span, whole ? head : undefined);
     // The target may end the call (UNAUTHENTICATED, …) while the body still streams.
     this.call.response.catch((err: unknown) => this.cancel(toBridgeError(err)));
-    return head;
+    if (!whole) return head;
+    this.archive.chunks++;
+    this.see(head);
+    return undefined;
   }
 
   /** Stages 3–5, for the bytes the sniff let through: digests and taps, re-chunk, send. */
   private forward(bytes: Buffer | undefined): Promise<void> | undefined {
     if (!bytes) return undefined;
+    this.see(bytes);
+    return this.chunks.push(bytes, this.send);
+  }
+
+  private see(bytes: Buffer): void {
     for (const hash of this.hashes.values()) hash.update(bytes);
     for (const tap of this.job.taps ?? []) tap(bytes);
     this.proof.update(bytes);
-    return this.chunks.push(bytes, this.send);
   }
 
   private readonly send = (chunk: Buffer): Promise<void> | undefined => {

@@ -10,8 +10,11 @@ export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' |
  * interface; targets implement it.
  */
 export interface UploadTarget {
-  /** `parent`: the upload's span, which a target that makes a call traces it under (its traceparent replacing the request's). */
-  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan): OpenUpload;
+  /**
+   * `parent`: the upload's span, which a target that makes a call traces it under (its traceparent replacing the request's).
+   * `first`: the first chunk, sent with the metadata (a whole archive that fits one chunk), as if written.
+   */
+  open(metadata: UploadMetadata, headers: ForwardedHeaders, parent?: TraceSpan, first?: Buffer): OpenUpload;
   /** A buffer for `size` chunk bytes that the target can send without copying them (default: a plain buffer). */
   allocChunk?(size: number): Buffer;
 }
