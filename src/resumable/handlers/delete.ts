@@ -1,0 +1,37 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { discardBody } from '../../http/discard-body.js';
+import type { Found, UploadStore } from '../upload-store.js';
+import { refusalOf } from './recorded-end.js';
+
+/**
+ * DELETE (termination): the upload's call is reset and nothing is stored;
+ * later requests get 404. Too late once its bytes were all sent (409).
+ */
+export function deleteHandler(store: UploadStore, config: Config) {
+  return async function terminate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    let found: Found | undefined = await store.find(request, 'DELETE');
+    while (found) {
+      switch (found.at) {
+        case 'here':
+          // Only a request Node's parser accepted whole may terminate anything.
+          await discardBody(request.raw, config.uploadIdleTimeoutMs);
+          await found.upload.terminate();
+          found = undefined;
+          break;
+        case 'owner': {
+          const instead = await found.forward(reply);
+          if (!instead) return reply;
+          found = instead;
+          break;
+        }
+        case 'ended':
+          throw refusalOf(found.end, 'DELETE')!;
+        case 'unclaimed':
+          found = await found.terminate();
+          break;
+      }
+    }
+    return reply.code(204).send();
+  };
+}
