@@ -71,6 +71,20 @@ export class LocalUploadStore implements UploadStore {
   }
 }
 
+/**
+ * Where the upload is once the request was forwarded to its owner, if it has
+ * one elsewhere: undefined when the owner answered it, else a place this
+ * replica answers for (the owner could not, and the record says where).
+ */
+export async function reached(found: Found, reply: FastifyReply): Promise<Exclude<Found, { at: 'owner' }> | undefined> {
+  while (found.at === 'owner') {
+    const instead = await found.forward(reply);
+    if (!instead) return undefined;
+    found = instead;
+  }
+  return found;
+}
+
 export function uploadIdOf(request: FastifyRequest): string {
   return (request.params as { id: string }).id;
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { discardBody } from '../../http/discard-body.js';
-import type { Found, UploadStore } from '../upload-store.js';
+import { reached, type Found, type UploadStore } from '../upload-store.js';
 import { refusalOf } from './recorded-end.js';
 
 /**
@@ -10,25 +10,22 @@ import { refusalOf } from './recorded-end.js';
  */
 export function deleteHandler(store: UploadStore, config: Config) {
   return async function terminate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    let found: Found | undefined = await store.find(request, 'DELETE');
-    while (found) {
+    let next: Found | undefined = await store.find(request, 'DELETE');
+    while (next) {
+      const found = await reached(next, reply);
+      if (!found) return reply;
       switch (found.at) {
         case 'here':
           // Only a request Node's parser accepted whole may terminate anything.
           await discardBody(request.raw, config.uploadIdleTimeoutMs);
           await found.upload.terminate();
-          found = undefined;
+          next = undefined;
           break;
-        case 'owner': {
-          const instead = await found.forward(reply);
-          if (!instead) return reply;
-          found = instead;
-          break;
-        }
         case 'ended':
           throw refusalOf(found.end, 'DELETE')!;
         case 'unclaimed':
-          found = await found.terminate();
+          // Undefined once its record says terminated; else where the upload turned out to be.
+          next = await found.terminate();
           break;
       }
     }

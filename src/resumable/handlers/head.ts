@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { heldState, recordState, tusHeaders } from '../tus-headers.js';
-import type { UploadStore } from '../upload-store.js';
+import { heldState, recordState, tusHeaders } from '../tus-protocol.js';
+import { reached, type UploadStore } from '../upload-store.js';
 import { recordedContext } from './recorded-end.js';
 
 /**
@@ -10,27 +10,20 @@ import { recordedContext } from './recorded-end.js';
  */
 export function headHandler(store: UploadStore) {
   return async function head(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    let found = await store.find(request, 'HEAD');
-    for (;;) {
-      switch (found.at) {
-        case 'here': {
-          const upload = found.upload;
-          await upload.lock();
-          reply.header('cache-control', 'no-store');
-          if (upload.phase !== 'completed') upload.assertReceiving();
-          return reply.code(200).headers(tusHeaders(heldState(upload), true)).send();
-        }
-        case 'owner': {
-          const instead = await found.forward(reply);
-          if (!instead) return reply;
-          found = instead;
-          break;
-        }
-        case 'ended':
-          return reply.code(200).headers(tusHeaders(recordedContext(found, 'HEAD').state, true)).send();
-        case 'unclaimed':
-          return reply.code(200).headers(tusHeaders(recordState(found.record), true)).send();
+    const found = await reached(await store.find(request, 'HEAD'), reply);
+    if (!found) return reply;
+    switch (found.at) {
+      case 'here': {
+        const upload = found.upload;
+        await upload.lock();
+        reply.header('cache-control', 'no-store');
+        if (upload.phase !== 'completed') upload.assertReceiving();
+        return reply.code(200).headers(tusHeaders(heldState(upload), true)).send();
       }
+      case 'ended':
+        return reply.code(200).headers(tusHeaders(recordedContext(found, 'HEAD').state, true)).send();
+      case 'unclaimed':
+        return reply.code(200).headers(tusHeaders(recordState(found.record), true)).send();
     }
   };
 }

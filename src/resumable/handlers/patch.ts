@@ -6,9 +6,8 @@ import type { UploadWatch } from '../../observability/upload-observer.js';
 import { NO_SPAN, tracing } from '../../observability/tracing.js';
 import { finalBuildAnswer } from '../resumable-build.js';
 import type { PatchResult, ResumableUpload } from '../resumable-upload.js';
-import { heldState, tusHeaders } from '../tus-headers.js';
-import { byteCount, PATCH_CONTENT_TYPE } from '../tus-protocol.js';
-import type { Ended } from '../upload-store.js';
+import { byteCount, heldState, PATCH_CONTENT_TYPE, tusHeaders } from '../tus-protocol.js';
+import { reached, type Ended } from '../upload-store.js';
 import { recordedContext } from './recorded-end.js';
 import type { TusContext } from './tus-context.js';
 
@@ -20,24 +19,20 @@ import type { TusContext } from './tus-context.js';
  */
 export function patchHandler(context: TusContext) {
   return async function patch(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    let found = await context.store.find(request, 'PATCH');
+    let next = await context.store.find(request, 'PATCH');
     for (;;) {
+      const found = await reached(next, reply);
+      if (!found) return reply;
       switch (found.at) {
         case 'here': {
           const upload = found.upload;
           if (await receive(context, request, reply, upload, byteCount('Upload-Offset', request.headers['upload-offset']))) return reply;
           return reply.code(204).headers(tusHeaders(heldState(upload))).send();
         }
-        case 'owner': {
-          const instead = await found.forward(reply);
-          if (!instead) return reply;
-          found = instead;
-          break;
-        }
         case 'ended':
           return answerAgain(request, reply, found);
         case 'unclaimed':
-          found = await found.claim();
+          next = await found.claim();
           break;
       }
     }

@@ -8,8 +8,7 @@ import { tracing } from '../../observability/tracing.js';
 import { validateName } from '../../upload/names.js';
 import { addressCapKey, credentialCapKey } from '../creation-caps.js';
 import { ResumableUpload } from '../resumable-upload.js';
-import { heldState, tusHeaders } from '../tus-headers.js';
-import { byteCount, parseMetadata } from '../tus-protocol.js';
+import { byteCount, heldState, parseMetadata, tusHeaders } from '../tus-protocol.js';
 import { receive } from './patch.js';
 import { TUS_BASE, type TusContext } from './tus-context.js';
 

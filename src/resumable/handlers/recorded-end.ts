@@ -3,7 +3,7 @@ import { BridgeError, Errors, GrpcCode } from '../../errors.js';
 import type { RecordEnd } from '../resumable-records.js';
 import { reportedOutcome } from '../resumable-build.js';
 import type { Answer } from '../resumable-upload.js';
-import { recordState, type TusState } from '../tus-headers.js';
+import { recordState, type TusState } from '../tus-protocol.js';
 import type { Ended, TusMethod } from '../upload-store.js';
 
 /** A stored context as its record keeps it: its headers, its answer, and its build step as reported (undefined: none, or pending). */
