@@ -7,7 +7,6 @@ import type { BuildRecorder, BuildStep } from './resumable-build.js';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from './resumable-records.js';
 import type { ResumableSpec, ResumableTimes, ResumableUpload } from './resumable-upload.js';
 import { newUploadId, type ResumableUploads } from './resumable-uploads.js';
-import { isStoreUnavailable, retryStoreWrite } from './store-retry.js';
 import { uploadIdOf, type Found, type TusMethod, type UnclaimedUpload, type UploadStore } from './upload-store.js';
 
 export interface SharedUploadsOptions {
@@ -32,6 +31,8 @@ export interface SharedTimes extends ResumableTimes {
   bodyIdleMs: number;
 }
 
+/** A write to the shared store that failed is tried again this long after, this many times in all. */
+const STORE_RETRY_MS = 1000;
 const PUBLISH_ATTEMPTS = 30;
 /** The "build sent" marker is retried this often (a second apart) before the build is given up as not started. */
 const BUILD_SENT_ATTEMPTS = 3;
@@ -362,4 +363,38 @@ function isOwnerUnreachable(err: unknown): boolean {
 function ownerGone(record: UploadRecord | undefined, detail: string): BridgeError {
   if (record?.sentAt !== undefined) return Errors.uploadOutcomeUnknown(`the bridge replica that sent it ${detail.replace(/^\(.*?\) /, '')} before the upstream's answer reached it`);
   return Errors.uploadOwnerGone(detail);
+}
+
+interface StoreRetry {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Whether a failure may be tried again (default: any failure). */
+  retryable?: (err: unknown) => boolean;
+  /** Waits before the first try too (a write that just failed once elsewhere). */
+  waitFirst?: boolean;
+  /** Called before each wait, with the failure and the number of the try that failed. */
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+/**
+ * A write to the shared store, tried a second apart until it succeeds, a
+ * failure is not retryable, or the tries run out (then it throws the last
+ * failure). Owners wait so for Redis to answer: the record is what every
+ * other replica answers from.
+ */
+async function retryStoreWrite<T>(write: () => Promise<T>, { attempts, retryable = () => true, waitFirst = false, onRetry }: StoreRetry): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    if (waitFirst || attempt > 1) await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS).unref());
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts || !retryable(err)) throw err;
+      onRetry?.(err, attempt);
+    }
+  }
+}
+
+/** Redis did not answer (SHARED_STATE_UNAVAILABLE): the write may succeed later. */
+function isStoreUnavailable(err: unknown): boolean {
+  return err instanceof BridgeError && err.code === 'SHARED_STATE_UNAVAILABLE';
 }

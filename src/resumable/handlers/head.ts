@@ -16,6 +16,7 @@ export function headHandler(store: UploadStore) {
       case 'here': {
         const upload = found.upload;
         await upload.lock();
+        // Set before the check: its refusals (410, 423) are no more to be cached than the offset.
         reply.header('cache-control', 'no-store');
         if (upload.phase !== 'completed') upload.assertReceiving();
         return reply.code(200).headers(tusHeaders(heldState(upload), true)).send();
