@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BridgeError, Errors } from '../errors.js';
-import { discardBody } from '../http/discard-body.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { OWNER_HOP_HEADER, type OwnerForwarding } from './owner-forwarding.js';
 import type { BuildRecorder, BuildStep } from './resumable-build.js';
@@ -27,8 +26,6 @@ export interface SharedTimes extends ResumableTimes {
   answerTtlMs: number;
   /** UPSTREAM_OUTCOME_WAIT_MS: how long a late answer may still come after the half-close. */
   outcomeWaitMs: number;
-  /** UPLOAD_IDLE_TIMEOUT_MS: how long a DELETE's body may stall before it is refused. */
-  bodyIdleMs: number;
 }
 
 /** A write to the shared store that failed is tried again this long after, this many times in all. */
@@ -88,8 +85,6 @@ export class SharedResumableUploads implements UploadStore, BuildRecorder {
    */
   async find(request: FastifyRequest, method: TusMethod): Promise<Found> {
     const id = uploadIdOf(request);
-    // A DELETE acts only once Node's parser accepted all of its body: one it refuses terminates nothing.
-    if (method === 'DELETE') await discardBody(request.raw, this.o.times.bodyIdleMs);
     // A request another replica forwarded here may arrive before this replica's own winning claim is held.
     await this.claiming.get(id);
     const hop = request.headers[OWNER_HOP_HEADER];

@@ -10,14 +10,14 @@ import { refusalOf } from './recorded-end.js';
  */
 export function deleteHandler(store: UploadStore, config: Config) {
   return async function terminate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    // Only a request Node's parser accepted whole may terminate anything, wherever the upload lives.
+    await discardBody(request.raw, config.uploadIdleTimeoutMs);
     let next: Found | undefined = await store.find(request, 'DELETE');
     while (next) {
       const found = await reached(next, reply);
       if (!found) return reply;
       switch (found.at) {
         case 'here':
-          // Only a request Node's parser accepted whole may terminate anything.
-          await discardBody(request.raw, config.uploadIdleTimeoutMs);
           await found.upload.terminate();
           next = undefined;
           break;
