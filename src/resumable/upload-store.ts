@@ -15,7 +15,7 @@ export type TusMethod = 'HEAD' | 'PATCH' | 'DELETE';
 
 /**
  * Where an upload lives, as a handler sees it. `here`: this process holds
- * its call. `owner`: another replica does (`forward` sends the request
+ * its call (one request at a time feeds it: `upload.lock()`). `owner`: another replica does (`forward` sends the request
  * there and answers with the owner's reply, or, when the owner cannot
  * answer, where the upload is known to be instead). `ended`: its record says
  * how it ended (`ownerStopped`: a build step its owner left unfinished never
@@ -51,7 +51,11 @@ export interface Unclaimed {
 export interface UploadStore {
   /** A new upload (`withBody`: its creation carries the first bytes, so its call is held here at once). */
   create(spec: Omit<ResumableSpec, 'id' | 'createdAt'>, withBody: boolean): Promise<ResumableUpload | UnclaimedUpload>;
-  /** Where the request's upload (its `:id`) lives; throws the 404 of an upload unknown to the request's credential. */
+  /**
+   * Where the request's upload (its `:id`) lives; throws the 404 of an
+   * upload unknown to the request's credential (`method`: a PATCH forwarded
+   * to the owner takes an upload slot on this replica too).
+   */
   find(request: FastifyRequest, method: TusMethod): Promise<Found>;
 }
 
