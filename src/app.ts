@@ -228,7 +228,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
         records: shared.resumableRecords,
         forwarding,
         gate,
-        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, answerTtlMs: config.idempotencyTtlMs, outcomeWaitMs: config.upstreamOutcomeWaitMs, bodyIdleMs: config.uploadIdleTimeoutMs },
+        times: { expiryMs: config.resumableExpiryMs, maxLifetimeMs: config.resumableMaxLifetimeMs, answerTtlMs: config.idempotencyTtlMs, outcomeWaitMs: config.upstreamOutcomeWaitMs },
         self,
         scopeOf: (request) => identifyCaller(request.headers, config).scope,
         log: app.log,

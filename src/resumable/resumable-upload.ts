@@ -177,11 +177,12 @@ export class ResumableUpload {
   }
 
   /**
-   * A newer request wins: ends the PATCH still open for this upload (its
-   * client's connection may have died silently), keeping every byte it
-   * delivered, and waits until those bytes are taken.
+   * The upload's one lock, held by the PATCH feeding it: a newer request
+   * takes it over, ending that PATCH (its client's connection may have died
+   * silently) while keeping every byte it delivered, and resolves once those
+   * bytes are taken and the lock is free.
    */
-  async takeOver(): Promise<void> {
+  async lock(): Promise<void> {
     const current = this.current;
     if (!current) return;
     current.stop.abort(Errors.patchSuperseded());
@@ -195,8 +196,8 @@ export class ResumableUpload {
   }
 
   async patch(request: PatchRequest): Promise<PatchResult> {
-    // One PATCH at a time: from the last takeOver to claiming `current` below nothing awaits.
-    while (this.current) await this.takeOver();
+    // One PATCH at a time: from the last lock() to holding it (`current`, below) nothing awaits.
+    while (this.current) await this.lock();
     if (this.phase === 'completed' && request.offset === this.offset) return { kind: 'completed', answer: this.answer! };
     this.assertReceiving();
     if (this.phase !== 'receiving') throw Errors.offsetMismatch(this.offset, String(request.offset));

@@ -105,11 +105,6 @@ export class ResumableUploads {
     return upload;
   }
 
-  /** DELETE: the upload is reset; later requests get 404 (remembered as terminated, so every replica says so). */
-  async terminate(upload: ResumableUpload): Promise<void> {
-    await upload.terminate();
-  }
-
   /** SIGTERM: no new uploads; open ones may still finish. */
   drain(): void {
     this.draining = true;

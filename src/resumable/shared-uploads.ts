@@ -1,13 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BridgeError, Errors, GrpcCode, UnavailableError } from '../errors.js';
-import { discardBody } from '../http/discard-body.js';
+import { BridgeError, Errors, UnavailableError } from '../errors.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { OWNER_HOP_HEADER, type OwnerForwarding } from './owner-forwarding.js';
-import { buildStateHeaders, reportedOutcome, finalBuildAnswer, type BuildRecorder, type BuildStep } from './resumable-build.js';
+import type { BuildRecorder, BuildStep } from './resumable-build.js';
 import type { RecordEnd, RecordOwner, RecordSpec, ResumableRecordStore, UploadRecord } from './resumable-records.js';
 import type { ResumableSpec, ResumableTimes, ResumableUpload } from './resumable-upload.js';
 import { newUploadId, type ResumableUploads } from './resumable-uploads.js';
-import { byteCount, httpDate } from './tus-protocol.js';
+import { uploadIdOf, type Found, type TusMethod, type UnclaimedUpload, type UploadStore } from './upload-store.js';
 
 export interface SharedUploadsOptions {
   uploads: ResumableUploads;
@@ -27,19 +26,10 @@ export interface SharedTimes extends ResumableTimes {
   answerTtlMs: number;
   /** UPSTREAM_OUTCOME_WAIT_MS: how long a late answer may still come after the half-close. */
   outcomeWaitMs: number;
-  /** UPLOAD_IDLE_TIMEOUT_MS: how long a DELETE's body may stall before it is refused. */
-  bodyIdleMs: number;
 }
 
-/** A created upload no replica holds yet: what the creation's answer needs. */
-export interface UnclaimedUpload {
-  id: string;
-  offset: number;
-  expiresAt: number;
-}
-
-const METHODS = new Set(['HEAD', 'PATCH', 'DELETE']);
-const PUBLISH_RETRY_MS = 1000;
+/** A write to the shared store that failed is tried again this long after, this many times in all. */
+const STORE_RETRY_MS = 1000;
 const PUBLISH_ATTEMPTS = 30;
 /** The "build sent" marker is retried this often (a second apart) before the build is given up as not started. */
 const BUILD_SENT_ATTEMPTS = 3;
@@ -56,7 +46,7 @@ const ROOM_RECHECK_MS = 1000;
  * owner's upload ends with (its answer, or why it is gone) is written back
  * to the record, so any replica answers for it afterwards.
  */
-export class SharedResumableUploads implements BuildRecorder {
+export class SharedResumableUploads implements UploadStore, BuildRecorder {
   /** Claims under way here: a second request for the upload waits for the first's to be held. */
   private readonly claiming = new Map<string, Promise<void>>();
   /** Ends still being written to the store, per upload: a newer end is written after the one in flight. */
@@ -89,68 +79,74 @@ export class SharedResumableUploads implements BuildRecorder {
   }
 
   /**
-   * The preHandler of an upload's routes: lets a request through to the
-   * route when this replica holds the upload (claiming it for a first
-   * PATCH); answers it from the record, or forwards it to the owner,
-   * otherwise.
+   * Where the request's upload lives: held here (a forwarded request is
+   * served from this process's memory or refused, never forwarded on), or as
+   * its record says.
    */
-  async route(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const id = (request.params as { id?: string }).id;
-    const method = request.method === 'POST' ? String(request.headers['x-http-method-override'] ?? '').toUpperCase() : request.method;
-    if (id === undefined || !METHODS.has(method)) return undefined;
-    // A DELETE acts only once Node's parser accepted all of its body: one it refuses terminates nothing.
-    if (method === 'DELETE') await discardBody(request.raw, this.o.times.bodyIdleMs);
+  async find(request: FastifyRequest, method: TusMethod): Promise<Found> {
+    const id = uploadIdOf(request);
     // A request another replica forwarded here may arrive before this replica's own winning claim is held.
     await this.claiming.get(id);
     const hop = request.headers[OWNER_HOP_HEADER];
     if (hop !== undefined) {
-      // Forwarded here by another replica: served from this process's memory, or refused, never forwarded on.
-      if (hop === this.o.self().instance && this.o.uploads.has(id)) return undefined;
+      if (hop === this.o.self().instance && this.o.uploads.has(id)) return this.here(request, id);
       const record = await this.o.records.read(id);
       // A stored context is answered from its record; the build step its owner left unfinished never finishes.
-      if (record?.end && 'answer' in record.end) return this.dispatch(request, reply, method, id, record, true);
+      if (record?.end && 'answer' in record.end) return this.locate(request, method, id, record, true);
       throw ownerGone(record, hop === this.o.self().instance ? 'no longer has it' : 'restarted');
     }
-    if (this.o.uploads.has(id)) return undefined;
-    return this.dispatch(request, reply, method, id, await this.o.records.read(id));
+    if (this.o.uploads.has(id)) return this.here(request, id);
+    return this.locate(request, method, id, await this.o.records.read(id));
   }
 
-  private async dispatch(request: FastifyRequest, reply: FastifyReply, method: string, id: string, record: UploadRecord | undefined, ownerStopped = false): Promise<FastifyReply | undefined> {
+  private here(request: FastifyRequest, id: string): Found {
+    return { at: 'here', upload: this.o.uploads.get(id, this.o.scopeOf(request)) };
+  }
+
+  /** Where its record says the upload is, for a request this replica cannot serve from memory. */
+  private async locate(request: FastifyRequest, method: TusMethod, id: string, record: UploadRecord | undefined, ownerStopped = false): Promise<Found> {
     if (!record || (record.spec.scope !== 'anonymous' && record.spec.scope !== this.o.scopeOf(request))) throw Errors.uploadNotFound();
     if (record.end) {
-      if ('answer' in record.end && record.spec.build && !record.build?.outcome && !ownerStopped) return this.forwardForBuild(request, reply, method, record);
-      return answerEnded(request, reply, method, record.end, record, ownerStopped);
+      if ('answer' in record.end && record.spec.build && !record.build?.outcome && !ownerStopped) return this.ownerOfBuild(request, record);
+      return { at: 'ended', record, end: record.end, ownerStopped };
     }
     if (record.owner) {
       const self = this.o.self();
       if (record.owner.instance === self.instance) {
         // Claimed here by a request that ran alongside this one.
         await this.claiming.get(id);
-        if (this.o.uploads.has(id)) return undefined;
+        if (this.o.uploads.has(id)) return this.here(request, id);
         // A claim of ours that timed out yet landed: no call was opened for it, so it is held now.
         if (this.unsure.delete(id) && record.sentAt === undefined) {
           this.hold(record.spec, self);
-          return undefined;
+          return this.here(request, id);
         }
         throw ownerGone(record, '(this one) no longer has it');
       }
       if (record.owner.address === self.address) throw ownerGone(record, `(${self.address}) restarted`);
-      return this.forward(request, reply, method, record);
+      return { at: 'owner', forward: (reply) => this.forward(request, reply, method, record) };
     }
     const now = Date.now();
     if (record.expiresAt <= now) throw Errors.uploadExpired(`no bytes arrived for RESUMABLE_EXPIRY_MS, ${this.o.times.expiryMs} ms`);
-    if (method === 'HEAD') {
-      return reply.code(200).headers({ 'cache-control': 'no-store', 'upload-offset': '0', 'upload-expires': httpDate(record.expiresAt), ...lengthHeaders(record.spec, undefined) }).send();
+    return {
+      at: 'unclaimed',
+      record,
+      claim: () => this.claim(request, id, record, now),
+      terminate: () => this.terminateUnclaimed(request, id, now),
+    };
+  }
+
+  private async terminateUnclaimed(request: FastifyRequest, id: string, now: number): Promise<Found | undefined> {
+    const after = await this.o.records.endUnclaimed(id, { terminated: true }, now, this.o.times.expiryMs);
+    if (after?.end && 'terminated' in after.end && !after.owner) {
+      this.o.uploads.caps.release(id);
+      return undefined;
     }
-    if (method === 'DELETE') {
-      const after = await this.o.records.endUnclaimed(id, { terminated: true }, now, this.o.times.expiryMs);
-      if (after?.end && 'terminated' in after.end && !after.owner) {
-        this.o.uploads.caps.release(id);
-        return reply.code(204).send();
-      }
-      return this.dispatch(request, reply, method, id, after);
-    }
-    // The first PATCH: this replica claims the upload and holds its call, unless another replica was first.
+    return this.locate(request, 'DELETE', id, after);
+  }
+
+  /** The first PATCH claims the upload for this replica, which then holds its call; another replica may have been first. */
+  private async claim(request: FastifyRequest, id: string, record: UploadRecord, now: number): Promise<Found> {
     // Claiming takes this replica's room for a call; the per-address and per-credential quarters bound creation (done).
     await this.assertRoom([], id);
     const self = this.o.self();
@@ -164,25 +160,27 @@ export class SharedResumableUploads implements BuildRecorder {
       if (after?.owner && !after.end && after.owner.instance === self.instance) {
         // Two first PATCHes on this replica: the one that resumes first holds the upload, the other uses it.
         if (!this.o.uploads.has(id)) this.hold(after.spec, self);
-        return undefined;
+        return this.here(request, id);
       }
-      return await this.dispatch(request, reply, method, id, after);
+      return await this.locate(request, 'PATCH', id, after);
     } finally {
       this.claiming.delete(id);
       held();
     }
   }
 
-  private async forward(request: FastifyRequest, reply: FastifyReply, method: string, record: UploadRecord): Promise<FastifyReply> {
+  /** Sends the request to the upload's owner; when the owner cannot answer, where the record says the upload is. */
+  private async forward(request: FastifyRequest, reply: FastifyReply, method: TusMethod, record: UploadRecord): Promise<Found | undefined> {
     // A forwarded PATCH streams bytes through this replica: it takes an upload slot here too, and the drain ends it.
     const slot = method === 'PATCH' ? this.o.gate.enter({ duringDrain: true }) : undefined;
     try {
-      return await this.o.forwarding.forward(request, reply, record.owner!, slot?.signal ?? new AbortController().signal, (detail) => ownerGone(record, detail));
+      await this.o.forwarding.forward(request, reply, record.owner!, slot?.signal ?? new AbortController().signal, (detail) => ownerGone(record, detail));
+      return undefined;
     } catch (err) {
       if (!isOwnerUnreachable(err)) throw err;
       // A stuck or broken-off owner of a sent upload: its outcome is still to come, and a tus client restarts on a 503.
       const now = await this.o.records.read(record.spec.id).catch(() => record);
-      if (now?.end && !('unknown' in now.end)) return await answerEnded(request, reply, method, now.end, now, false);
+      if (now?.end && !('unknown' in now.end)) return { at: 'ended', record: now, end: now.end, ownerStopped: false };
       if (now?.sentAt !== undefined || now?.end) throw Errors.uploadOutcomePending();
       throw err;
     } finally {
@@ -195,51 +193,41 @@ export class SharedResumableUploads implements BuildRecorder {
    * for: the owner answers (it knows whether the call is still running);
    * when it is gone, the record does (the step can no longer finish).
    */
-  private async forwardForBuild(request: FastifyRequest, reply: FastifyReply, method: string, record: UploadRecord): Promise<FastifyReply> {
+  private ownerOfBuild(request: FastifyRequest, record: UploadRecord): Found {
     const owner = record.owner;
     const self = this.o.self();
     // This replica reached here without holding the upload: if it was the owner, it forgot it or restarted.
-    if (!owner || owner.instance === self.instance || owner.address === self.address) return answerEnded(request, reply, method, record.end!, record, true);
-    let gone: BridgeError | undefined;
-    try {
-      return await this.o.forwarding.forward(request, reply, owner, new AbortController().signal, (detail) => (gone = Errors.uploadOwnerGone(detail)));
-    } catch (err) {
-      // Gone: its build step never finishes; stuck or broken off: the context is stored, its build still pending.
-      if (err !== gone && !isOwnerUnreachable(err)) throw err;
-      return answerEnded(request, reply, method, record.end!, record, err === gone);
-    }
+    if (!owner || owner.instance === self.instance || owner.address === self.address) return { at: 'ended', record, end: record.end!, ownerStopped: true };
+    return {
+      at: 'owner',
+      forward: async (reply) => {
+        let gone: BridgeError | undefined;
+        try {
+          await this.o.forwarding.forward(request, reply, owner, new AbortController().signal, (detail) => (gone = Errors.uploadOwnerGone(detail)));
+          return undefined;
+        } catch (err) {
+          // Gone: its build step never finishes; stuck or broken off: the context is stored, its build still pending.
+          if (err !== gone && !isOwnerUnreachable(err)) throw err;
+          return { at: 'ended', record, end: record.end!, ownerStopped: err === gone };
+        }
+      },
+    };
   }
 
   /** Before the CreateBuild call: the record moves to "build sent", by a compare-and-set on this replica as its owner. */
   async markBuildSent(upload: ResumableUpload, step: BuildStep): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (await this.o.records.markBuildSent(upload.id, this.o.self(), step, this.o.times.answerTtlMs)) return;
-        throw new Error('the upload\'s record in the shared store (REDIS_URL) no longer names this bridge replica');
-      } catch (err) {
-        if (!(err instanceof UnavailableError && err.code === 'SHARED_STATE_UNAVAILABLE') || attempt >= BUILD_SENT_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
-      }
-    }
+    await retryStoreWrite(async () => {
+      if (await this.o.records.markBuildSent(upload.id, this.o.self(), step, this.o.times.answerTtlMs)) return;
+      throw new Error('the upload\'s record in the shared store (REDIS_URL) no longer names this bridge replica');
+    }, { attempts: BUILD_SENT_ATTEMPTS, retryable: isStoreUnavailable });
   }
 
   /** The build step's outcome, written to the record for every replica, retried while the store cannot answer. */
   recordBuild(upload: ResumableUpload, step: BuildStep): void {
     const owner = this.o.self();
-    this.o.uploads.track((async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.o.records.finishBuild(upload.id, owner, step, this.o.times.answerTtlMs);
-          return;
-        } catch (err) {
-          if (attempt >= PUBLISH_ATTEMPTS) {
-            this.o.log.warn({ uploadId: upload.id, err }, 'recording a resumable upload\'s build outcome in the shared store failed; other replicas forward to this one for it meanwhile');
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
-        }
-      }
-    })());
+    this.o.uploads.track(retryStoreWrite(() => this.o.records.finishBuild(upload.id, owner, step, this.o.times.answerTtlMs), { attempts: PUBLISH_ATTEMPTS }).catch((err: unknown) => {
+      this.o.log.warn({ uploadId: upload.id, err }, 'recording a resumable upload\'s build outcome in the shared store failed; other replicas forward to this one for it meanwhile');
+    }));
   }
 
   /**
@@ -274,17 +262,11 @@ export class SharedResumableUploads implements BuildRecorder {
   private reconcileClaim(id: string, owner: RecordOwner, ttlMs: number): void {
     if (this.unsure.size >= MAX_UNSURE_CLAIMS) this.unsure.delete(this.unsure.values().next().value!);
     this.unsure.add(id);
-    const attempt = async (left: number): Promise<void> => {
-      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+    void retryStoreWrite(async () => {
       if (!this.unsure.has(id) || this.o.uploads.has(id)) return;
-      try {
-        await this.o.records.unclaim(id, owner, ttlMs);
-        this.unsure.delete(id);
-      } catch {
-        if (left > 0) await attempt(left - 1);
-      }
-    };
-    void attempt(PUBLISH_ATTEMPTS);
+      await this.o.records.unclaim(id, owner, ttlMs);
+      this.unsure.delete(id);
+    }, { attempts: PUBLISH_ATTEMPTS + 1, waitFirst: true }).catch(() => {});
   }
 
   /** Holds the upload's call here; it is half-closed only once its record says "sent"; how it ends is written to its record. */
@@ -302,16 +284,16 @@ export class SharedResumableUploads implements BuildRecorder {
    */
   private async markSent(upload: ResumableUpload, owner: RecordOwner): Promise<void> {
     const { answerTtlMs, outcomeWaitMs } = this.o.times;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (await this.o.records.markSent(upload.id, owner, Date.now(), outcomeWaitMs + answerTtlMs)) return;
-        throw Errors.uploadGone('Its record in the shared store (REDIS_URL) is gone or no longer names this replica, so the complete upload was cancelled before its half-close; nothing was stored');
-      } catch (err) {
-        if (!(err instanceof UnavailableError && err.code === 'SHARED_STATE_UNAVAILABLE')) throw err;
+    await retryStoreWrite(async () => {
+      if (await this.o.records.markSent(upload.id, owner, Date.now(), outcomeWaitMs + answerTtlMs)) return;
+      throw Errors.uploadGone('Its record in the shared store (REDIS_URL) is gone or no longer names this replica, so the complete upload was cancelled before its half-close; nothing was stored');
+    }, {
+      attempts: Infinity,
+      retryable: isStoreUnavailable,
+      onRetry: (err, attempt) => {
         if (attempt === 1) this.o.log.warn({ uploadId: upload.id, err }, 'a complete resumable upload waits for the shared store to mark it sent before its half-close; retrying');
-        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
-      }
-    }
+      },
+    });
   }
 
   /**
@@ -331,22 +313,20 @@ export class SharedResumableUploads implements BuildRecorder {
     const state = { again: true };
     this.publishing.set(upload.id, state);
     this.o.uploads.track((async () => {
-      for (let attempt = 1; state.again; attempt++) {
-        state.again = false;
-        const end = endOf(upload)!;
-        const ttlMs = 'answer' in end || 'unknown' in end ? this.o.times.answerTtlMs : this.o.times.expiryMs;
-        try {
-          await this.o.records.finish(upload.id, owner, end, ttlMs);
-        } catch (err) {
-          if (attempt >= PUBLISH_ATTEMPTS) {
-            this.o.log.warn({ uploadId: upload.id, err }, 'recording how a resumable upload ended in the shared store failed; other replicas forward to this one for it meanwhile');
-            break;
-          }
-          state.again = true;
-          await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS).unref());
+      try {
+        // Each write takes the latest end; one that changed meanwhile is written after it.
+        while (state.again) {
+          state.again = false;
+          await retryStoreWrite(() => {
+            const end = endOf(upload)!;
+            return this.o.records.finish(upload.id, owner, end, 'answer' in end || 'unknown' in end ? this.o.times.answerTtlMs : this.o.times.expiryMs);
+          }, { attempts: PUBLISH_ATTEMPTS });
         }
+      } catch (err) {
+        this.o.log.warn({ uploadId: upload.id, err }, 'recording how a resumable upload ended in the shared store failed; other replicas forward to this one for it meanwhile');
+      } finally {
+        this.publishing.delete(upload.id);
       }
-      this.publishing.delete(upload.id);
     })());
   }
 
@@ -380,42 +360,36 @@ function ownerGone(record: UploadRecord | undefined, detail: string): BridgeErro
   return Errors.uploadOwnerGone(detail);
 }
 
-/**
- * A request for an upload that ended on its owner, answered from the record
- * as the owner would, on every replica (`ownerStopped`: the build step the
- * owner left unfinished never finishes).
- */
-function answerEnded(request: FastifyRequest, reply: FastifyReply, method: string, end: RecordEnd, record: UploadRecord, ownerStopped: boolean): FastifyReply {
-  const { spec } = record;
-  if ('terminated' in end) throw Errors.uploadNotFound();
-  if ('gone' in end) throw new BridgeError(end.gone.code, end.gone.message, 410, GrpcCode.NOT_FOUND);
-  if ('unknown' in end) {
-    if (method === 'DELETE') throw Errors.deleteAfterHalfClose();
-    const template = Errors.uploadOutcomeUnknown('');
-    throw new BridgeError(template.code, end.unknown.message, template.httpStatus, template.grpcCode, template.headers);
-  }
-  if (method === 'DELETE') throw Errors.deleteAfterHalfClose();
-  const headers = {
-    'upload-offset': String(end.offset),
-    'upload-expires': httpDate(end.expiresAt),
-    'ignite-context-id': end.answer.contextId,
-    'ignite-size-bytes': end.answer.sizeBytes,
-  };
-  const outcome = spec.build ? reportedOutcome(record.build, ownerStopped) : undefined;
-  if (spec.build) Object.assign(headers, buildStateHeaders(outcome));
-  if (method === 'HEAD') return reply.code(200).headers({ 'cache-control': 'no-store', ...headers, ...lengthHeaders(spec, end.offset) }).send();
-  const offset = byteCount('Upload-Offset', request.headers['upload-offset']);
-  if (offset !== end.offset) throw Errors.offsetMismatch(end.offset, request.headers['upload-offset'] as string | undefined);
-  if (!outcome) return reply.code(200).headers(headers).send(end.answer);
-  // The final PATCH again: the final answer again (200 with the build, or its 424).
-  reply.headers(headers);
-  const built = finalBuildAnswer(end.answer, outcome, (more) => { reply.headers(more); });
-  return reply.code(200).headers(built.headers).type('application/json').send(built.body);
+interface StoreRetry {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Whether a failure may be tried again (default: any failure). */
+  retryable?: (err: unknown) => boolean;
+  /** Waits before the first try too (a write that just failed once elsewhere). */
+  waitFirst?: boolean;
+  /** Called before each wait, with the failure and the number of the try that failed. */
+  onRetry?: (err: unknown, attempt: number) => void;
 }
 
-function lengthHeaders(spec: RecordSpec, completedLength: number | undefined): Record<string, string> {
-  const length = spec.length ?? completedLength;
-  const headers: Record<string, string> = length === undefined ? { 'upload-defer-length': '1' } : { 'upload-length': String(length) };
-  if (spec.metadata !== undefined) headers['upload-metadata'] = spec.metadata;
-  return headers;
+/**
+ * A write to the shared store, tried a second apart until it succeeds, a
+ * failure is not retryable, or the tries run out (then it throws the last
+ * failure). Owners wait so for Redis to answer: the record is what every
+ * other replica answers from.
+ */
+async function retryStoreWrite<T>(write: () => Promise<T>, { attempts, retryable = () => true, waitFirst = false, onRetry }: StoreRetry): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    if (waitFirst || attempt > 1) await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS).unref());
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts || !retryable(err)) throw err;
+      onRetry?.(err, attempt);
+    }
+  }
+}
+
+/** Redis did not answer (SHARED_STATE_UNAVAILABLE): the write may succeed later. */
+function isStoreUnavailable(err: unknown): boolean {
+  return err instanceof UnavailableError && err.code === 'SHARED_STATE_UNAVAILABLE';
 }
