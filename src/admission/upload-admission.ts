@@ -18,7 +18,7 @@ import { idempotencyKey } from './idempotency-key.js';
 import { newClaimToken, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
 
 /** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'> & { signal: AbortSignal };
+export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'upstream' | 'digests'> & { signal?: AbortSignal; controller?: AbortController };
 
 const RECORD_RETRY_MS = 250;
 const MAX_RECORD_RETRY_MS = 5000;
@@ -138,7 +138,7 @@ export class Admission {
     this.build = build;
   }
 
-  job(base: Pick<RouteJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
+  job(base: Pick<RouteJob, 'headers' | 'controller' | 'watch' | 'digests'>): RouteJob {
     this.headers = { ...base.headers, authorization: this.caller.upstreamAuthorization };
     const job: RouteJob = {
       ...base,
@@ -154,25 +154,29 @@ export class Admission {
       },
     };
     const signature = this.caller.signature;
-    const checks: NonNullable<RouteJob['checks']> = [];
     if (signature) {
       // The MAC is over the raw request body. A raw upload's archive bytes are that body;
       // @fastify/multipart reads request.raw itself, so a multipart body is tapped there.
-      const multipart = this.request.isMultipart();
-      if (multipart) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
+      if (this.request.isMultipart()) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
       else job.taps = [(piece) => signature.update(piece)];
-      checks.push(async () => {
-        if (multipart && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal: base.signal });
-        this.untap();
-        signature.verify();
-        await this.claimVerified();
-      });
     }
-    // Last: a key may only be "sent" once nothing else can refuse the upload.
-    if (this.idempotency && !this.idempotency.previous) checks.push(() => this.idempotency!.lease?.send());
-    if (checks.length > 0) job.checks = checks;
     if (this.idempotency?.previous) job.upstream = hashingSink;
     return job;
+  }
+
+  /** Before the half-close: the body's signature verified, then (a signed first attempt) its key taken. */
+  async verifySignature(signal: AbortSignal): Promise<void> {
+    const signature = this.caller.signature;
+    if (!signature) return;
+    if (this.request.isMultipart() && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal });
+    this.untap();
+    signature.verify();
+    await this.claimVerified();
+  }
+
+  /** The last check before the half-close: a key may only be "sent" once nothing else can refuse the upload. */
+  async markSent(): Promise<void> {
+    if (this.idempotency && !this.idempotency.previous) await this.idempotency.lease?.send();
   }
 
   /**

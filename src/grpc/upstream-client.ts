@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
-import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
+import { checkForwardable, type ForwardedHeaders, type OpenUpload, type UploadTarget } from '../upload/upload-target.js';
 import { allocChunk, recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { installChunkFraming } from './frame-in-place.js';
 import { deserializeResponse, serializeMetadata, UPLOAD_METHOD_PATH, type UploadMetadata, type UploadResponse } from './upload-messages.js';
@@ -70,16 +70,6 @@ export class UpstreamClient implements UploadTarget {
   close(): void {
     this.channel.close();
   }
-}
-
-/** Throws the 400 for a header gRPC metadata cannot carry (printable ASCII only; grpc-js would throw deep inside). */
-export function checkForwardable(headers: ForwardedHeaders): ForwardedHeaders {
-  for (const [key, value] of Object.entries(headers)) {
-    if (value && !/^[\x20-\x7e]*$/.test(value)) {
-      throw Errors.malformedRequest(`The ${key} header contains characters that cannot be forwarded to the upstream (printable ASCII only).`);
-    }
-  }
-  return headers;
 }
 
 function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
