@@ -6,9 +6,9 @@ import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
 import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
-import { untilBodyComplete } from '../upload/abortable.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
+import { RequestSlot, writeContinue } from '../upload/request-slot.js';
 import type { DigestAlgorithm, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../admission/authenticate.js';
 import { reprDigest, wantedDigests } from '../upload/digests.js';
@@ -62,7 +62,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.method !== 'POST') return payload;
     identifyCaller(request.headers, config, signedTarget(request));
-    if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+    writeContinue(request, reply);
     const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
     // Framing Node's parser refuses ends the body now, not at the idle timeout.
     // (On the next turn: an error known already must wait until Fastify listens to the payload.)
@@ -92,28 +92,23 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     // Refusals (400, 403) come before any answer, also for an asynchronous import.
     const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
     const headers = forwardedHeaders(request, caller.upstreamAuthorization);
-    const slot = gate.enter();
+    const respondAsync = prefersAsync(request);
+    const slot = new RequestSlot(gate, request, respondAsync ? undefined : reply, 'download');
 
-    if (!prefersAsync(request)) {
-      const onClose = () => {
-        if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
-      };
-      reply.raw.once('close', onClose);
+    if (!respondAsync) {
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, wantedDigests(request.headers)), 'import', reply);
+        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot, watch, wantedDigests(request.headers)), 'import', reply);
         const digest = reprDigest(outcome.digests);
         if (digest) reply.header('repr-digest', digest);
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return context;
         // Stored: CreateBuild holds no upload slot, and a client that leaves now cancels nothing.
-        reply.raw.removeListener('close', onClose);
         slot.release();
         return replyHandedOff(reply, { ...context, build: await startBuild(builds!, spec.build, context.contextId, headers, { log: request.log, label: 'import: build' }) });
       } catch (err) {
         if (err instanceof OutcomeUnknownError) followLate(request, err);
         throw err;
       } finally {
-        reply.raw.removeListener('close', onClose);
         slot.release();
       }
     }
@@ -124,7 +119,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       throw err;
     });
     const halfClosing = () => jobs.halfClosing(job.importId);
-    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, [], halfClosing), 'import').then(
+    observer.observe(request, (watch) => runImport(spec, first, headers, slot, watch, [], halfClosing), 'import').then(
       async (outcome) => {
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return jobs.finish(job.importId, { result: context });
@@ -164,20 +159,22 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     });
   }
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch,
+  /**
+   * The download streamed through the same Upload as a request body, under
+   * the slot's one signal: the caller leaving and IMPORT_TIMEOUT_MS cancel it
+   * until the download is complete, never the commit.
+   */
+  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, slot: RequestSlot, watch: UploadWatch,
     digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
-    const signal = AbortSignal.any([outer, deadline.signal]);
+    const timer = setTimeout(() => slot.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     try {
       // Loaded with the first import: a bridge that only takes uploads never needs it.
       const { openDownload } = await import('../imports/download.js');
-      const download = await openDownload(first, spec.headers, policy, signal);
+      const download = await openDownload(first, spec.headers, policy, slot.signal);
       // Without a length, a connection that closes early looks exactly like the end of the body.
       const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));
       const body = proof ? proof.paced(download.body) : download.body;
-      // Once the download is complete, neither the caller leaving nor IMPORT_TIMEOUT_MS cancels the commit.
-      const upload = untilBodyComplete(signal, () => body.readableEnded);
+      slot.follow(body);
       try {
         if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
           throw Errors.tooLarge(config.maxContextBytes);
@@ -187,7 +184,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
           digests,
-          signal: upload,
+          controller: slot.controller,
           watch,
           taps: proof ? [(piece) => proof.update(piece)] : [],
           proveEnd: proof ? () => proof.finish() : undefined,

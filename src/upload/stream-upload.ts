@@ -92,7 +92,8 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  * |-----------------------------------------|--------------------------------|------------------------------------|
  * | waiting for body bytes (readBody)       | UPLOAD_IDLE_TIMEOUT_MS         | 408 (import: 502); the request     |
  * |                                         |   (request scope)              |   ends: single-request forms cancel|
- * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS         | 408, call cancelled                |
+ * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS (one    | 408, call cancelled                |
+ * |                                         |   timer per form, FormParts)   |                                    |
  * | a chunk waiting for the upstream, also  | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "stopped reading", cancelled   |
  * |   the last ones before the half-close   |   (UploadCall)                 |                                    |
  * | after the half-close, for the answer    | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "not known yet", call kept     |
@@ -103,7 +104,8 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  * |                                         |   RESUMABLE_MAX_LIFETIME_MS    |                                    |
  *
  * A client that leaves, or the end of a drain's grace period, cancels only
- * until the body is complete (`untilBodyComplete` on `job.signal`).
+ * until the body is complete (the RequestSlot's controller, which the Upload
+ * adopts: one signal per upload).
  */
 export class UploadStreamer {
   constructor(
