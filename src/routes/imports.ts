@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
-import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
+import type { UploadObserver } from '../observability/upload-observer.js';
 import type { LateAnswers } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { RequestSlot, writeContinue } from '../upload/request-slot.js';
@@ -97,7 +97,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
 
     if (!respondAsync) {
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot, watch, wantedDigests(request.headers)), 'import', reply);
+        const outcome = await runImport(request, reply, spec, first, headers, slot, wantedDigests(request.headers));
         const digest = reprDigest(outcome.digests);
         if (digest) reply.header('repr-digest', digest);
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
@@ -119,7 +119,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       throw err;
     });
     const halfClosing = () => jobs.halfClosing(job.importId);
-    observer.observe(request, (watch) => runImport(spec, first, headers, slot, watch, [], halfClosing), 'import').then(
+    runImport(request, undefined, spec, first, headers, slot, [], halfClosing).then(
       async (outcome) => {
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return jobs.finish(job.importId, { result: context });
@@ -162,10 +162,12 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   /**
    * The download streamed through the same Upload as a request body, under
    * the slot's one signal: the caller leaving and IMPORT_TIMEOUT_MS cancel it
-   * until the download is complete, never the commit.
+   * until the download is complete, never the commit. Observed from here to
+   * its answer (with `reply`, logged once that went out).
    */
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, slot: RequestSlot, watch: UploadWatch,
-    digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
+  async function runImport(request: FastifyRequest, reply: FastifyReply | undefined, spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>,
+    slot: RequestSlot, digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
+    const observation = observer.begin(request, 'import');
     const timer = setTimeout(() => slot.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     try {
       // Loaded with the first import: a bridge that only takes uploads never needs it.
@@ -175,17 +177,18 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));
       const body = proof ? proof.paced(download.body) : download.body;
       slot.follow(body);
+      let outcome: UploadOutcome;
       try {
         if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
           throw Errors.tooLarge(config.maxContextBytes);
         }
-        return await streamer.upload(body, {
+        outcome = await streamer.upload(body, {
           name: spec.name,
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
           digests,
           controller: slot.controller,
-          watch,
+          watch: observation.watch,
           taps: proof ? [(piece) => proof.update(piece)] : [],
           proveEnd: proof ? () => proof.finish() : undefined,
           checks: beforeHalfClose ? [beforeHalfClose] : [],
@@ -197,6 +200,11 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         if (body !== download.body) body.destroy();
         download.close();
       }
+      observation.succeeded(outcome.contextId, reply);
+      return outcome;
+    } catch (err) {
+      observation.failed(err);
+      throw err;
     } finally {
       clearTimeout(timer);
     }
