@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, toBridgeError } from '../errors.js';
 import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { HandedOff } from '../builds/reply-built.js';
@@ -256,21 +256,15 @@ export class Admission {
    */
   async fail(err: unknown): Promise<void> {
     this.untap();
-    const lease = this.idempotency?.lease;
-    if (toBridgeError(err).code === 'UPSTREAM_OUTCOME_LOST') {
-      await this.settleLate({ kind: 'unknown' });
-      return;
-    }
-    if (!(err instanceof OutcomeUnknownError)) {
-      if (lease) await this.record((held) => this.idempotency!.store.release(this.idempotency!.key, held.token));
-      return;
-    }
-    this.deps.lateAnswers.follow(err, (late) => this.settleLate(late));
+    await this.deps.lateAnswers.settle(err, (outcome, late) => this.settleLate(outcome, late));
   }
 
-  private async settleLate(late: LateOutcome): Promise<void> {
-    this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) },
-      late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+  /** `afterTimeout`: the outcome came (or never did) after the client's 504. A lost connection is logged too; a refusal was the client's answer already. */
+  private async settleLate(late: LateOutcome, afterTimeout: boolean): Promise<void> {
+    if (afterTimeout || late.kind === 'unknown') {
+      this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) },
+        late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+    }
     const state = this.idempotency;
     if (!state) return;
     await this.record((lease) => {

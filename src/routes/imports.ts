@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
 import type { UploadObserver } from '../observability/upload-observer.js';
-import type { LateAnswers } from '../upload/late-answers.js';
+import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
 import { RequestSlot, writeContinue } from '../upload/request-slot.js';
 import type { DigestAlgorithm, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
@@ -106,7 +106,9 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         slot.release();
         return replyHandedOff(reply, { ...context, build: await startBuild(builds!, spec.build, context.contextId, headers, { log: request.log, label: 'import: build' }) });
       } catch (err) {
-        if (err instanceof OutcomeUnknownError) followLate(request, err);
+        void lateAnswers.settle(err, (late, afterTimeout) => {
+          if (afterTimeout) logLate(request, late);
+        });
         throw err;
       } finally {
         slot.release();
@@ -129,10 +131,16 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       (err: unknown) => {
         const error = toBridgeError(err);
         request.log.info({ importId: job.importId, code: error.code }, error.message);
-        // Still running as far as the caller knows: the upstream may yet answer.
-        if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
-        else if (error.code === 'UPSTREAM_OUTCOME_LOST') return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
-        else return jobs.finish(job.importId, { error: error.toStatus() });
+        // A late answer: still running as far as the caller knows, the upstream may yet answer.
+        return lateAnswers.settle(err, (late, afterTimeout) => {
+          if (afterTimeout) logLate(request, late, job.importId);
+          // Returned, so that close() at shutdown waits until the outcome is recorded.
+          switch (late.kind) {
+            case 'answered': return jobs.finish(job.importId, { result: late.response });
+            case 'failed': return jobs.finish(job.importId, { error: late.error.toStatus() });
+            case 'unknown': return jobs.finish(job.importId, { error: (afterTimeout ? Errors.outcomeNeverKnown() : error).toStatus(), unknown: true });
+          }
+        });
       },
     ).finally(() => slot.release());
     const statusUrl = `/v1/ignite/imports/${job.importId}`;
@@ -147,16 +155,8 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     return status;
   });
 
-  /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
-  function followLate(request: FastifyRequest, err: OutcomeUnknownError, importId?: string): void {
-    lateAnswers.follow(err, (late) => {
-      request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
-      if (importId === undefined) return;
-      // Returned, so that abandonAll() at shutdown waits until the outcome is recorded.
-      if (late.kind === 'answered') return jobs.finish(importId, { result: late.response });
-      if (late.kind === 'failed') return jobs.finish(importId, { error: late.error.toStatus() });
-      return jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
-    });
+  function logLate(request: FastifyRequest, late: LateOutcome, importId?: string): void {
+    request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
   }
 
   /**
