@@ -11,14 +11,12 @@ import type { ForwardedHeaders } from '../upload/upload-target.js';
 import { hashingSink } from './hashing-sink.js';
 import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
 import type { ReceivedArchive, UploadJob, UploadOutcome } from '../upload/stream-upload.js';
+import { tracing } from '../observability/tracing.js';
 import type { UploadTarget } from '../upload/upload-target.js';
 import { identifyCaller, type Caller } from './authenticate.js';
 import { ClaimLease, claimLeaseMs } from './claim-lease.js';
 import { idempotencyKey } from './idempotency-key.js';
 import { newClaimToken, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
-
-/** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'upstream' | 'digests'> & { signal?: AbortSignal; controller?: AbortController };
 
 const RECORD_RETRY_MS = 250;
 const MAX_RECORD_RETRY_MS = 5000;
@@ -138,20 +136,28 @@ export class Admission {
     this.build = build;
   }
 
-  job(base: Pick<RouteJob, 'headers' | 'controller' | 'watch' | 'digests'>): RouteJob {
-    this.headers = { ...base.headers, authorization: this.caller.upstreamAuthorization };
-    const job: RouteJob = {
-      ...base,
-      headers: this.headers,
+  /**
+   * Completes an upload's job with what admission decided: the upstream's
+   * credential, the digest a key's fingerprint needs, the signature's tap, a
+   * replay's hashing sink. Before the form reads its body: a multipart body
+   * is tapped before the parser reads it.
+   */
+  prepare(job: UploadJob): void {
+    job.headers.authorization = this.caller.upstreamAuthorization;
+    this.headers = job.headers;
+    const state = this.idempotency;
+    if (state) {
       // A key's fingerprint of the body is its sha-256 (see `fingerprint`).
-      digests: this.idempotency ? [...new Set([...base.digests ?? [], 'sha256' as const])] : base.digests,
-      watch: (name, archive) => {
-        this.name = name;
-        this.archive = archive;
-        const span = base.watch?.(name, archive);
-        span?.set({ 'ignite.idempotency_key': this.idempotency !== undefined, 'ignite.idempotent_replay': this.idempotency?.previous !== undefined });
-        return span;
-      },
+      job.digests = [...new Set([...job.digests ?? [], 'sha256' as const])];
+      if (state.previous) job.upstream = hashingSink;
+    }
+    const observe = job.watch;
+    job.watch = (name, archive) => {
+      this.name = name;
+      this.archive = archive;
+      const span = observe?.(name, archive);
+      if (tracing.on) span?.set({ 'ignite.idempotency_key': state !== undefined, 'ignite.idempotent_replay': state?.previous !== undefined });
+      return span;
     };
     const signature = this.caller.signature;
     if (signature) {
@@ -160,8 +166,6 @@ export class Admission {
       if (this.request.isMultipart()) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
       else job.taps = [(piece) => signature.update(piece)];
     }
-    if (this.idempotency?.previous) job.upstream = hashingSink;
-    return job;
   }
 
   /** Before the half-close: the body's signature verified, then (a signed first attempt) its key taken. */

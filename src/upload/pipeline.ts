@@ -12,7 +12,7 @@ import { algorithmsOf, reprDigest, verifyDigests, wantedDigests, type ExpectedDi
 import { RequestSlot } from './request-slot.js';
 import type { ForwardedHeaders } from './upload-target.js';
 import type { UploadGate } from './upload-gate.js';
-import type { ReceivedArchive, UploadOutcome, UploadStreamer } from './stream-upload.js';
+import type { BodyOptions, ReceivedArchive, UploadJob, UploadOutcome, UploadStreamer } from './stream-upload.js';
 
 /** What a form hands the pipeline once it reached its archive's first byte. */
 export interface FormBody {
@@ -97,17 +97,23 @@ export class UploadPipeline {
   }
 
   private async stream(request: FastifyRequest, form: UploadForm, admission: Admission, slot: RequestSlot, headers: ForwardedHeaders, watch: UploadWatch): Promise<UploadOutcome> {
-    const job = admission.job({ headers, controller: slot.controller, watch, digests: wantedDigests(request.headers) });
     const signal = slot.signal;
+    const job: UploadJob & BodyOptions = {
+      name: '',
+      expectedSizeBytes: 0,
+      headers,
+      digests: wantedDigests(request.headers),
+      watch,
+      controller: slot.controller,
+    };
+    admission.prepare(job);
     const body = await form.open(admission, signal);
-    return this.deps.streamer.upload(body.source, {
-      ...job,
-      name: body.name,
-      expectedSizeBytes: body.expectedSizeBytes,
-      digests: algorithmsOf(body.digests, job.digests),
-      sourceError: body.sourceError,
-      checks: [(archive) => beforeHalfClose(body, admission, archive, signal)],
-    });
+    job.name = body.name;
+    job.expectedSizeBytes = body.expectedSizeBytes;
+    job.digests = algorithmsOf(body.digests, job.digests);
+    job.sourceError = body.sourceError;
+    job.checks = [(archive) => beforeHalfClose(body, admission, archive, signal)];
+    return this.deps.streamer.upload(body.source, job);
   }
 }
 
