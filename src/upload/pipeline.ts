@@ -55,8 +55,8 @@ export interface PipelineDependencies {
  * Every single-request upload, top to bottom: admission (content coding,
  * forwardable headers, a slot, signature and Idempotency-Key, 100 Continue),
  * the form's body streamed to the upstream, the checks before the half-close,
- * then the answer and the build's hand-off. The observer sees it from the
- * slot on, in one `finally`.
+ * then the answer and the build's hand-off. The observation begins with the
+ * run and ends once, here: stored, or refused (a 415, a 503 included).
  */
 export class UploadPipeline {
   constructor(private readonly deps: PipelineDependencies) {}
