@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, toBridgeError } from '../errors.js';
 import type { BuildRequest } from '../builds/build-request.js';
 import type { BuildClient, BuildOutcome } from '../builds/create-build.js';
 import type { HandedOff } from '../builds/reply-built.js';
@@ -11,14 +11,12 @@ import type { ForwardedHeaders } from '../upload/upload-target.js';
 import { hashingSink } from './hashing-sink.js';
 import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
 import type { ReceivedArchive, UploadJob, UploadOutcome } from '../upload/stream-upload.js';
+import { tracing } from '../observability/tracing.js';
 import type { UploadTarget } from '../upload/upload-target.js';
 import { identifyCaller, type Caller } from './authenticate.js';
 import { ClaimLease, claimLeaseMs } from './claim-lease.js';
 import { idempotencyKey } from './idempotency-key.js';
 import { newClaimToken, type IdempotencyStore, type IdempotentResult } from './idempotency-store.js';
-
-/** The part of an upload job the route's shared wrapper decides. */
-export type RouteJob = Pick<UploadJob, 'headers' | 'watch' | 'taps' | 'checks' | 'upstream' | 'digests'> & { signal: AbortSignal };
 
 const RECORD_RETRY_MS = 250;
 const MAX_RECORD_RETRY_MS = 5000;
@@ -138,41 +136,51 @@ export class Admission {
     this.build = build;
   }
 
-  job(base: Pick<RouteJob, 'headers' | 'signal' | 'watch' | 'digests'>): RouteJob {
-    this.headers = { ...base.headers, authorization: this.caller.upstreamAuthorization };
-    const job: RouteJob = {
-      ...base,
-      headers: this.headers,
+  /**
+   * Completes an upload's job with what admission decided: the upstream's
+   * credential, the digest a key's fingerprint needs, the signature's tap, a
+   * replay's hashing sink. Before the form reads its body: a multipart body
+   * is tapped before the parser reads it.
+   */
+  prepare(job: UploadJob): void {
+    job.headers.authorization = this.caller.upstreamAuthorization;
+    this.headers = job.headers;
+    const state = this.idempotency;
+    if (state) {
       // A key's fingerprint of the body is its sha-256 (see `fingerprint`).
-      digests: this.idempotency ? [...new Set([...base.digests ?? [], 'sha256' as const])] : base.digests,
-      watch: (name, archive) => {
-        this.name = name;
-        this.archive = archive;
-        const span = base.watch?.(name, archive);
-        span?.set({ 'ignite.idempotency_key': this.idempotency !== undefined, 'ignite.idempotent_replay': this.idempotency?.previous !== undefined });
-        return span;
-      },
+      job.digests = [...new Set([...job.digests ?? [], 'sha256' as const])];
+      if (state.previous) job.upstream = hashingSink;
+    }
+    const observe = job.watch;
+    job.watch = (name, archive) => {
+      this.name = name;
+      this.archive = archive;
+      const span = observe?.(name, archive);
+      if (tracing.on) span?.set({ 'ignite.idempotency_key': state !== undefined, 'ignite.idempotent_replay': state?.previous !== undefined });
+      return span;
     };
     const signature = this.caller.signature;
-    const checks: NonNullable<RouteJob['checks']> = [];
     if (signature) {
       // The MAC is over the raw request body. A raw upload's archive bytes are that body;
       // @fastify/multipart reads request.raw itself, so a multipart body is tapped there.
-      const multipart = this.request.isMultipart();
-      if (multipart) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
+      if (this.request.isMultipart()) this.tapRaw(this.request.raw, (piece) => signature.update(piece));
       else job.taps = [(piece) => signature.update(piece)];
-      checks.push(async () => {
-        if (multipart && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal: base.signal });
-        this.untap();
-        signature.verify();
-        await this.claimVerified();
-      });
     }
-    // Last: a key may only be "sent" once nothing else can refuse the upload.
-    if (this.idempotency && !this.idempotency.previous) checks.push(() => this.idempotency!.lease?.send());
-    if (checks.length > 0) job.checks = checks;
-    if (this.idempotency?.previous) job.upstream = hashingSink;
-    return job;
+  }
+
+  /** Before the half-close: the body's signature verified, then (a signed first attempt) its key taken. */
+  async verifySignature(signal: AbortSignal): Promise<void> {
+    const signature = this.caller.signature;
+    if (!signature) return;
+    if (this.request.isMultipart() && !this.request.raw.readableEnded) await once(this.request.raw, 'end', { signal });
+    this.untap();
+    signature.verify();
+    await this.claimVerified();
+  }
+
+  /** The last check before the half-close: a key may only be "sent" once nothing else can refuse the upload. */
+  async markSent(): Promise<void> {
+    if (this.idempotency && !this.idempotency.previous) await this.idempotency.lease?.send();
   }
 
   /**
@@ -252,21 +260,15 @@ export class Admission {
    */
   async fail(err: unknown): Promise<void> {
     this.untap();
-    const lease = this.idempotency?.lease;
-    if (err instanceof OutcomeLostError) {
-      await this.settleLate({ kind: 'unknown' });
-      return;
-    }
-    if (!(err instanceof OutcomeUnknownError)) {
-      if (lease) await this.record((held) => this.idempotency!.store.release(this.idempotency!.key, held.token));
-      return;
-    }
-    this.deps.lateAnswers.follow(err, (late) => this.settleLate(late));
+    await this.deps.lateAnswers.settle(err, (outcome, late) => this.settleLate(outcome, late));
   }
 
-  private async settleLate(late: LateOutcome): Promise<void> {
-    this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) },
-      late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+  /** `afterTimeout`: the outcome came (or never did) after the client's 504. A lost connection is logged too; a refusal was the client's answer already. */
+  private async settleLate(late: LateOutcome, afterTimeout: boolean): Promise<void> {
+    if (afterTimeout || late.kind === 'unknown') {
+      this.log.info({ lateAnswer: late.kind, ...(late.kind === 'answered' ? late.response : {}), ...(late.kind === 'failed' ? { code: late.error.code } : {}) },
+        late.kind === 'unknown' ? 'no answer from the upstream after the half-close: the call was reset, its outcome is unknown' : `the upstream answered late: ${late.kind}`);
+    }
     const state = this.idempotency;
     if (!state) return;
     await this.record((lease) => {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { BridgeError, Errors, OutcomeUnknownError } from '../errors.js';
-import type { ForwardedHeaders, OpenUpload, UploadTarget } from '../upload/upload-target.js';
+import { checkForwardable, type ForwardedHeaders, type OpenUpload, type UploadTarget } from '../upload/upload-target.js';
 import { allocChunk, framePair, recycleChunk, serializeChunk } from './chunk-serializer.js';
 import { framingVerified, installChunkFraming } from './frame-in-place.js';
 import { deserializeResponse, serializeMetadata, UPLOAD_METHOD_PATH, type UploadMetadata, type UploadResponse } from './upload-messages.js';
@@ -72,16 +72,6 @@ export class UpstreamClient implements UploadTarget {
   }
 }
 
-/** Throws the 400 for a header gRPC metadata cannot carry (printable ASCII only; grpc-js would throw deep inside). */
-export function checkForwardable(headers: ForwardedHeaders): ForwardedHeaders {
-  for (const [key, value] of Object.entries(headers)) {
-    if (value && !/^[\x20-\x7e]*$/.test(value)) {
-      throw Errors.malformedRequest(`The ${key} header contains characters that cannot be forwarded to the upstream (printable ASCII only).`);
-    }
-  }
-  return headers;
-}
-
 function toMetadata(headers: ForwardedHeaders): grpc.Metadata {
   const metadata = new grpc.Metadata();
   for (const [key, value] of Object.entries(checkForwardable(headers))) if (value) metadata.set(key, value);
@@ -114,7 +104,9 @@ export class UploadCall implements OpenUpload {
   /** Messages waiting for the one grpc-js is sending: a channel call takes one message at a time. */
   private readonly outbox: Array<{ message: Buffer; sent: () => void }> = [];
   private sending = false;
-  private wake: (() => void) | undefined;
+  /** The one wait in progress on the upstream, under `timer`. */
+  private waiter: { done: () => boolean; resolve: () => void; reject: (err: BridgeError) => void } | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private failure: BridgeError | undefined;
   private answered = false;
   private halfClosed = false;
@@ -157,7 +149,10 @@ export class UploadCall implements OpenUpload {
         if (this.failure) span.fail(this.failure);
         span.end();
       }
-      this.wake?.();
+      this.wake();
+      // Answered: nothing is waited for any more. A wait after this settles at once, or arms a new timer.
+      clearTimeout(this.timer);
+      this.timer = undefined;
     };
     let response: UploadResponse | undefined;
     let broken: { code: number; details: string } | undefined;
@@ -271,26 +266,44 @@ export class UploadCall implements OpenUpload {
         this.sending = false;
         next.sent();
         this.sendNext();
-        this.wake?.();
+        this.wake();
       },
     }, next.message);
   }
 
+  /**
+   * Waits on the upstream (a free write slot, the last chunks out, the
+   * answer) for at most the response timeout. One wait at a time, under the
+   * call's one timer, refreshed for each wait rather than re-created.
+   */
   private waitFor(done: () => boolean): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (done()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.failure) finish(this.failure);
-        else if (done()) finish();
-      };
-      const timer = setTimeout(() => finish(Errors.upstreamTimeout(this.timeoutMs)), this.timeoutMs);
-      const finish = (err?: BridgeError) => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        if (err) reject(err);
-        else resolve();
-      };
-      this.wake = check;
-      check();
+      this.waiter = { done, resolve, reject };
+      if (this.timer) this.timer.refresh();
+      else this.timer = setTimeout(this.expire, this.timeoutMs);
     });
   }
+
+  /** Something changed (a write went out, the answer came): settles the wait it ends. */
+  private readonly wake = (): void => {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    if (this.failure) {
+      this.waiter = undefined;
+      waiter.reject(this.failure);
+    } else if (waiter.done()) {
+      this.waiter = undefined;
+      waiter.resolve();
+    }
+  };
+
+  /** The timer fired: a wait in progress took too long; with none, it does nothing until a wait refreshes it. */
+  private readonly expire = (): void => {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    this.waiter = undefined;
+    waiter.reject(Errors.upstreamTimeout(this.timeoutMs));
+  };
 }

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { checkForwardable } from '../grpc/upstream-client.js';
-import type { ForwardedHeaders } from '../upload/upload-target.js';
+import { checkForwardable, type ForwardedHeaders } from '../upload/upload-target.js';
 
 /**
  * The request headers that go upstream as gRPC metadata, refused (400) before

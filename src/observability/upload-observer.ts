@@ -18,18 +18,26 @@ export type UploadWatch = (name: string, archive: Readonly<ReceivedArchive>) => 
 
 /**
  * Sees every upload from start to end: feeds the metrics and writes the one
- * structured log line per upload, which is also its request's line. It never sees request headers, so neither
- * `Authorization` nor a token can reach the log.
+ * structured log line per upload, which is also its request's line. It
+ * never sees request headers, so neither `Authorization` nor a token can
+ * reach the log.
  */
 export class UploadObserver {
   constructor(private readonly metrics: BridgeMetrics) {}
 
   /**
-   * With `reply`, a success is logged once the answer went out or the client
-   * was found gone (`ok_client_gone`: the upload still counts, the client left
-   * after its last byte). The upload's span is a child of the request's, or
-   * of `parent` (a resumable upload's creation).
+   * Starts watching one upload; its end is `succeeded` or `failed`, called
+   * once by whoever runs the upload (the pipeline's one `finally`). The
+   * upload's span is a child of the request's, or of `parent` (a resumable
+   * upload's creation).
    */
+  begin(request: FastifyRequest, mode: UploadMode = uploadMode(request), parent?: string): UploadObservation {
+    this.metrics.inFlight.inc();
+    markRequestLogged(request);
+    return new UploadObservation(this.metrics, request, mode, parent);
+  }
+
+  /** `begin`, around `run`. */
   async observe<T extends { contextId: string }>(
     request: FastifyRequest,
     run: (watch: UploadWatch) => Promise<T>,
@@ -37,64 +45,99 @@ export class UploadObserver {
     reply?: FastifyReply,
     parent?: string,
   ): Promise<T> {
-    const started = performance.now();
-    markRequestLogged(request);
-    let name: string | undefined;
-    let archive: Readonly<ReceivedArchive> | undefined;
-    let span = NO_SPAN;
-    const watch: UploadWatch = (n, a) => {
-      name = n;
-      archive = a;
-      if (tracing.on) span = tracing.start('upload', { parent, attributes: { 'ignite.upload.mode': mode, 'ignite.upload.name': n } });
-      return span;
-    };
-    this.metrics.inFlight.inc();
-    const end = (outcome: UploadOutcomeLabel, upstreamCode: string | undefined, extra: Record<string, unknown>) => {
-      span.set({
-        'ignite.upload.archive_type': archive?.contentType,
-        'ignite.upload.bytes': archive?.bytes ?? 0,
-        'ignite.upload.chunks': archive?.chunks ?? 0,
-        'ignite.upload.outcome': outcome,
-        'ignite.context_id': typeof extra['contextId'] === 'string' ? extra['contextId'] : undefined,
-      });
-      span.end();
-      this.metrics.inFlight.dec();
-      const seconds = (performance.now() - started) / 1000;
-      const bytes = archive?.bytes ?? 0;
-      this.metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
-      this.metrics.duration.observe({ mode, outcome }, seconds);
-      this.metrics.receivedBytes.inc({ mode }, bytes);
-      if (outcome === 'ok' || outcome === 'ok_client_gone') this.metrics.size.observe({ mode }, bytes);
-      if (upstreamCode) this.metrics.upstreamResponses.inc({ code: upstreamCode });
-      request.log.info({
-        req: request,
-        upload: {
-          name,
-          mode,
-          contentType: archive?.contentType,
-          bytes,
-          chunks: archive?.chunks ?? 0,
-          durationMs: Math.round(seconds * 1000),
-          mbPerSecond: seconds > 0 ? Math.round((bytes / 1e6 / seconds) * 100) / 100 : 0,
-          outcome,
-          upstreamCode,
-          ...extra,
-        },
-      }, `upload ${outcome}`);
-    };
+    const observation = this.begin(request, mode, parent);
     try {
-      const result = await run(watch);
-      const gone = () => reply !== undefined && (!reply.raw.writableFinished || clientLeft(request.raw));
-      const ok = () => end(gone() ? 'ok_client_gone' : 'ok', 'OK', { contextId: result.contextId });
-      if (reply && !reply.raw.destroyed) reply.raw.once('close', ok);
-      else ok();
+      const result = await run(observation.watch);
+      observation.succeeded(result.contextId, reply);
       return result;
     } catch (err) {
-      const error = toBridgeError(err);
-      span.fail(error);
-      end(outcomeOf(error), upstreamCodeOf(error), { code: error.code, status: error.httpStatus });
+      observation.failed(err);
       throw err;
     }
+  }
+}
+
+/** One upload, from its admission to its answer: metrics, its span and its one log line. */
+export class UploadObservation {
+  private readonly started = performance.now();
+  private name: string | undefined;
+  private archive: Readonly<ReceivedArchive> | undefined;
+  private span = NO_SPAN;
+  private contextId = '';
+  private reply: FastifyReply | undefined;
+
+  constructor(
+    private readonly metrics: BridgeMetrics,
+    private readonly request: FastifyRequest,
+    private readonly mode: UploadMode,
+    private readonly parent: string | undefined,
+  ) {}
+
+  /** Given to the upload, which hands over its live counters once it starts; answers the upload's span. */
+  readonly watch: UploadWatch = (name, archive) => {
+    this.name = name;
+    this.archive = archive;
+    if (tracing.on) this.span = tracing.start('upload', { parent: this.parent, attributes: { 'ignite.upload.mode': this.mode, 'ignite.upload.name': name } });
+    return this.span;
+  };
+
+  /**
+   * Stored. With `reply`, logged once the answer went out or the client was
+   * found gone (`ok_client_gone`: the upload still counts, the client left
+   * after its last byte).
+   */
+  succeeded(contextId: string, reply?: FastifyReply): void {
+    this.contextId = contextId;
+    this.reply = reply;
+    if (reply && !reply.raw.destroyed) reply.raw.once('close', this.answered);
+    else this.answered();
+  }
+
+  failed(err: unknown): void {
+    const error = toBridgeError(err);
+    this.span.fail(error);
+    this.end(outcomeOf(error), upstreamCodeOf(error), { code: error.code, status: error.httpStatus });
+  }
+
+  private readonly answered = (): void => {
+    const { reply, request } = this;
+    const gone = reply !== undefined && (!reply.raw.writableFinished || clientLeft(request.raw));
+    this.end(gone ? 'ok_client_gone' : 'ok', 'OK', { contextId: this.contextId });
+  };
+
+  private end(outcome: UploadOutcomeLabel, upstreamCode: string | undefined, extra: Record<string, unknown>): void {
+    const { archive, metrics, mode, request } = this;
+    this.span.set({
+      'ignite.upload.archive_type': archive?.contentType,
+      'ignite.upload.bytes': archive?.bytes ?? 0,
+      'ignite.upload.chunks': archive?.chunks ?? 0,
+      'ignite.upload.outcome': outcome,
+      'ignite.context_id': typeof extra['contextId'] === 'string' ? extra['contextId'] : undefined,
+    });
+    this.span.end();
+    metrics.inFlight.dec();
+    const seconds = (performance.now() - this.started) / 1000;
+    const bytes = archive?.bytes ?? 0;
+    metrics.uploads.inc({ route: request.routeOptions.url ?? request.url, mode, outcome });
+    metrics.duration.observe({ mode, outcome }, seconds);
+    metrics.receivedBytes.inc({ mode }, bytes);
+    if (outcome === 'ok' || outcome === 'ok_client_gone') metrics.size.observe({ mode }, bytes);
+    if (upstreamCode) metrics.upstreamResponses.inc({ code: upstreamCode });
+    request.log.info({
+      req: request,
+      upload: {
+        name: this.name,
+        mode,
+        contentType: archive?.contentType,
+        bytes,
+        chunks: archive?.chunks ?? 0,
+        durationMs: Math.round(seconds * 1000),
+        mbPerSecond: seconds > 0 ? Math.round((bytes / 1e6 / seconds) * 100) / 100 : 0,
+        outcome,
+        upstreamCode,
+        ...extra,
+      },
+    }, `upload ${outcome}`);
   }
 }
 

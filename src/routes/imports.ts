@@ -1,14 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError } from '../errors.js';
+import { Errors, toBridgeError } from '../errors.js';
 import { ArchiveProof, proofLimits } from '../imports/archive-proof.js';
 import type { ImportJobStore } from '../imports/import-jobs.js';
 import { parseImportRequest, type ImportRequest } from '../imports/import-request.js';
 import { checkTarget, parseImportUrl, systemResolver, type CheckedTarget, type HostResolver, type TargetPolicy } from '../imports/resolve-target.js';
-import type { UploadObserver, UploadWatch } from '../observability/upload-observer.js';
-import { untilBodyComplete } from '../upload/abortable.js';
-import type { LateAnswers } from '../upload/late-answers.js';
+import type { UploadObserver } from '../observability/upload-observer.js';
+import type { LateAnswers, LateOutcome } from '../upload/late-answers.js';
 import type { UploadGate } from '../upload/upload-gate.js';
+import { RequestSlot, writeContinue } from '../upload/request-slot.js';
 import type { DigestAlgorithm, UploadOutcome, UploadStreamer } from '../upload/stream-upload.js';
 import { identifyCaller } from '../admission/authenticate.js';
 import { reprDigest, wantedDigests } from '../upload/digests.js';
@@ -62,7 +62,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.method !== 'POST') return payload;
     identifyCaller(request.headers, config, signedTarget(request));
-    if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+    writeContinue(request, reply);
     const timer = setTimeout(() => payload.emit('error', Errors.idleTimeout(config.uploadIdleTimeoutMs)), config.uploadIdleTimeoutMs);
     // Framing Node's parser refuses ends the body now, not at the idle timeout.
     // (On the next turn: an error known already must wait until Fastify listens to the payload.)
@@ -92,28 +92,25 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     // Refusals (400, 403) come before any answer, also for an asynchronous import.
     const first = await checkTarget(parseImportUrl(spec.url, policy), policy);
     const headers = forwardedHeaders(request, caller.upstreamAuthorization);
-    const slot = gate.enter();
+    const respondAsync = prefersAsync(request);
+    const slot = new RequestSlot(gate, request, respondAsync ? undefined : reply, 'download');
 
-    if (!prefersAsync(request)) {
-      const onClose = () => {
-        if (!reply.raw.writableEnded) slot.abort(Errors.clientAborted());
-      };
-      reply.raw.once('close', onClose);
+    if (!respondAsync) {
       try {
-        const outcome = await observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, wantedDigests(request.headers)), 'import', reply);
+        const outcome = await runImport(request, reply, spec, first, headers, slot, wantedDigests(request.headers));
         const digest = reprDigest(outcome.digests);
         if (digest) reply.header('repr-digest', digest);
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return context;
         // Stored: CreateBuild holds no upload slot, and a client that leaves now cancels nothing.
-        reply.raw.removeListener('close', onClose);
         slot.release();
         return replyHandedOff(reply, { ...context, build: await startBuild(builds!, spec.build, context.contextId, headers, { log: request.log, label: 'import: build' }) });
       } catch (err) {
-        if (err instanceof OutcomeUnknownError) followLate(request, err);
+        void lateAnswers.settle(err, (late, afterTimeout) => {
+          if (afterTimeout) logLate(request, late);
+        });
         throw err;
       } finally {
-        reply.raw.removeListener('close', onClose);
         slot.release();
       }
     }
@@ -124,7 +121,7 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       throw err;
     });
     const halfClosing = () => jobs.halfClosing(job.importId);
-    observer.observe(request, (watch) => runImport(spec, first, headers, slot.signal, watch, [], halfClosing), 'import').then(
+    runImport(request, undefined, spec, first, headers, slot, [], halfClosing).then(
       async (outcome) => {
         const context = { contextId: outcome.contextId, sizeBytes: outcome.sizeBytes };
         if (!spec.build) return jobs.finish(job.importId, { result: context });
@@ -134,10 +131,16 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
       (err: unknown) => {
         const error = toBridgeError(err);
         request.log.info({ importId: job.importId, code: error.code }, error.message);
-        // Still running as far as the caller knows: the upstream may yet answer.
-        if (err instanceof OutcomeUnknownError) followLate(request, err, job.importId);
-        else if (error instanceof OutcomeLostError) return jobs.finish(job.importId, { error: error.toStatus(), unknown: true });
-        else return jobs.finish(job.importId, { error: error.toStatus() });
+        // A late answer: still running as far as the caller knows, the upstream may yet answer.
+        return lateAnswers.settle(err, (late, afterTimeout) => {
+          if (afterTimeout) logLate(request, late, job.importId);
+          // Returned, so that close() at shutdown waits until the outcome is recorded.
+          switch (late.kind) {
+            case 'answered': return jobs.finish(job.importId, { result: late.response });
+            case 'failed': return jobs.finish(job.importId, { error: late.error.toStatus() });
+            case 'unknown': return jobs.finish(job.importId, { error: (afterTimeout ? Errors.outcomeNeverKnown() : error).toStatus(), unknown: true });
+          }
+        });
       },
     ).finally(() => slot.release());
     const statusUrl = `/v1/ignite/imports/${job.importId}`;
@@ -152,43 +155,40 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
     return status;
   });
 
-  /** A half-closed import whose answer is late: its status (async) follows whatever comes, or `unknown`. */
-  function followLate(request: FastifyRequest, err: OutcomeUnknownError, importId?: string): void {
-    lateAnswers.follow(err, (late) => {
-      request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
-      if (importId === undefined) return;
-      // Returned, so that abandonAll() at shutdown waits until the outcome is recorded.
-      if (late.kind === 'answered') return jobs.finish(importId, { result: late.response });
-      if (late.kind === 'failed') return jobs.finish(importId, { error: late.error.toStatus() });
-      return jobs.finish(importId, { error: Errors.outcomeNeverKnown().toStatus(), unknown: true });
-    });
+  function logLate(request: FastifyRequest, late: LateOutcome, importId?: string): void {
+    request.log.info({ importId, lateAnswer: late.kind }, `import: the upstream's late answer: ${late.kind}`);
   }
 
-  async function runImport(spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>, outer: AbortSignal, watch: UploadWatch,
-    digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
-    const signal = AbortSignal.any([outer, deadline.signal]);
+  /**
+   * The download streamed through the same Upload as a request body, under
+   * the slot's one signal: the caller leaving and IMPORT_TIMEOUT_MS cancel it
+   * until the download is complete, never the commit. Observed from here to
+   * its answer (with `reply`, logged once that went out).
+   */
+  async function runImport(request: FastifyRequest, reply: FastifyReply | undefined, spec: ImportRequest, first: CheckedTarget, headers: Record<string, string | undefined>,
+    slot: RequestSlot, digests: readonly DigestAlgorithm[], beforeHalfClose?: () => Promise<void>): Promise<UploadOutcome> {
+    const observation = observer.begin(request, 'import');
+    const timer = setTimeout(() => slot.abort(Errors.importTimeout(config.importTimeoutMs)), config.importTimeoutMs);
     try {
       // Loaded with the first import: a bridge that only takes uploads never needs it.
       const { openDownload } = await import('../imports/download.js');
-      const download = await openDownload(first, spec.headers, policy, signal);
+      const download = await openDownload(first, spec.headers, policy, slot.signal);
       // Without a length, a connection that closes early looks exactly like the end of the body.
       const proof = download.lengthKnown ? undefined : new ArchiveProof(download.url.host, proofLimits(config.maxContextBytes));
       const body = proof ? proof.paced(download.body) : download.body;
-      // Once the download is complete, neither the caller leaving nor IMPORT_TIMEOUT_MS cancels the commit.
-      const upload = untilBodyComplete(signal, () => body.readableEnded);
+      slot.follow(body);
+      let outcome: UploadOutcome;
       try {
         if (download.contentLength !== undefined && download.contentLength > config.maxContextBytes) {
           throw Errors.tooLarge(config.maxContextBytes);
         }
-        return await streamer.upload(body, {
+        outcome = await streamer.upload(body, {
           name: spec.name,
           expectedSizeBytes: download.contentLength ?? 0,
           headers,
           digests,
-          signal: upload,
-          watch,
+          controller: slot.controller,
+          watch: observation.watch,
           taps: proof ? [(piece) => proof.update(piece)] : [],
           proveEnd: proof ? () => proof.finish() : undefined,
           checks: beforeHalfClose ? [beforeHalfClose] : [],
@@ -200,6 +200,11 @@ export async function importRoutes(app: FastifyInstance, { config, streamer, gat
         if (body !== download.body) body.destroy();
         download.close();
       }
+      observation.succeeded(outcome.contextId, reply);
+      return outcome;
+    } catch (err) {
+      observation.failed(err);
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -37,28 +37,3 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
     clearTimeout(timer);
   }
 }
-
-/** Like `abortable`, and rejects with `onTimeout()` when nothing settled within `ms`. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return abortable(Promise.race([promise, deadline]), signal).finally(() => clearTimeout(timer));
-}
-
-/**
- * Follows `outer` only until the whole body has arrived. From then on a
- * client that leaves, or the end of a drain's grace period, cancels nothing:
- * the remaining checks run, and the call is half-closed or cancelled on their
- * merits alone.
- */
-export function untilBodyComplete(outer: AbortSignal, bodyComplete: () => boolean): AbortSignal {
-  const controller = new AbortController();
-  const onAbort = () => {
-    if (!bodyComplete()) controller.abort(outer.reason);
-  };
-  if (outer.aborted) onAbort();
-  else outer.addEventListener('abort', onAbort, { once: true });
-  return controller.signal;
-}

@@ -1,4 +1,4 @@
-import { Errors, OutcomeLostError, toBridgeError, type BridgeError, type OutcomeUnknownError } from '../errors.js';
+import { Errors, OutcomeLostError, OutcomeUnknownError, toBridgeError, type BridgeError } from '../errors.js';
 import type { UploadResponse } from '../grpc/upload-messages.js';
 import { settledWithin } from './abortable.js';
 
@@ -53,6 +53,22 @@ export class LateAnswers {
     this.pending.set(done, giveUp);
     if (this.closed) giveUp();
     else if (this.pending.size > this.max) this.pending.values().next().value?.();
+  }
+
+  /**
+   * What a failed upload left upstream, in one place for every form, told to
+   * `then` once known: nothing (`failed`: refused, or cancelled before the
+   * half-close) and `unknown` (UPSTREAM_OUTCOME_LOST: the connection broke
+   * after the half-close) at once; for an answer that is late
+   * (OutcomeUnknownError, `late` true), whatever comes, as `follow` has it.
+   */
+  settle(err: unknown, then: (outcome: LateOutcome, late: boolean) => Promise<void> | void): Promise<void> | void {
+    if (err instanceof OutcomeUnknownError) {
+      this.follow(err, (outcome) => then(outcome, true));
+      return;
+    }
+    const error = toBridgeError(err);
+    return then(error instanceof OutcomeLostError ? { kind: 'unknown' } : { kind: 'failed', error }, false);
   }
 
   /** Resolves once no late answer is awaited, or after `ms`, whichever comes first. */

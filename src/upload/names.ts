@@ -33,3 +33,10 @@ export function filenameFromContentDisposition(header: string | undefined): stri
     throw Errors.malformedRequest(`The Content-Disposition header ${JSON.stringify(header)} cannot be parsed; send e.g. \`Content-Disposition: attachment; filename="ctx.tar.gz"\` or use ?name=.`);
   }
 }
+
+/** `?name=`, given at most once. */
+export function queryName(query: Record<string, unknown>): string | undefined {
+  const name = query['name'];
+  if (Array.isArray(name)) throw Errors.malformedRequest('?name= is given more than once; give it once.');
+  return typeof name === 'string' ? name : undefined;
+}

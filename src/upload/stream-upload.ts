@@ -47,6 +47,12 @@ export interface UploadJob {
   upstream?: UploadTarget;
   /** Cancels the upload (the client went away before its body was complete, the bridge shuts down); a BridgeError reason is what gets reported. */
   signal?: AbortSignal;
+  /**
+   * The upload's own controller, made by its request's slot: the upload
+   * cancels through it and follows its aborts (as with `signal`), so a
+   * single-request upload carries one signal.
+   */
+  controller?: AbortController;
 }
 
 /** How one request's body is read (the request scope). */
@@ -86,7 +92,8 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  * |-----------------------------------------|--------------------------------|------------------------------------|
  * | waiting for body bytes (readBody)       | UPLOAD_IDLE_TIMEOUT_MS         | 408 (import: 502); the request     |
  * |                                         |   (request scope)              |   ends: single-request forms cancel|
- * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS         | 408, call cancelled                |
+ * | multipart fields, the form's end        | UPLOAD_IDLE_TIMEOUT_MS (one    | 408, call cancelled                |
+ * |                                         |   timer per form, FormParts)   |                                    |
  * | a chunk waiting for the upstream, also  | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "stopped reading", cancelled   |
  * |   the last ones before the half-close   |   (UploadCall)                 |                                    |
  * | after the half-close, for the answer    | UPSTREAM_RESPONSE_TIMEOUT_MS   | 504 "not known yet", call kept     |
@@ -97,7 +104,8 @@ const clientGone = (): BridgeError => Errors.clientAborted();
  * |                                         |   RESUMABLE_MAX_LIFETIME_MS    |                                    |
  *
  * A client that leaves, or the end of a drain's grace period, cancels only
- * until the body is complete (`untilBodyComplete` on `job.signal`).
+ * until the body is complete (the RequestSlot's controller, which the Upload
+ * adopts: one signal per upload).
  */
 export class UploadStreamer {
   constructor(
@@ -134,7 +142,7 @@ export class UploadStreamer {
  */
 export class Upload {
   readonly archive: ReceivedArchive = { contentType: 'application/gzip', bytes: 0, chunks: 0, digests: {} };
-  private readonly abort = new AbortController();
+  private readonly abort: AbortController;
   private cause: BridgeError | undefined;
   private call: OpenUpload | undefined;
   /** The rest of a piece waiting for the target: the next bytes go in only after it. */
@@ -160,11 +168,15 @@ export class Upload {
     this.overLimit = () => Errors.tooLarge(limits.maxContextBytes);
     this.hashes = new Map((job.digests ?? []).map((algorithm) => [algorithm, createHash(algorithm)]));
     this.chunks = new Rechunker(limits.chunkSizeBytes, target.allocChunk?.bind(target));
-    const outer = job.signal;
-    const onAbort = () => this.cancel(outer!.reason instanceof BridgeError ? outer!.reason : clientGone());
+    this.abort = job.controller ?? new AbortController();
+    const outer = job.controller?.signal ?? job.signal;
+    // Also called by the upload's own cancel through an adopted controller: the cause is set by then.
+    const onAbort = () => {
+      if (!this.cause) this.cancel(outer!.reason instanceof BridgeError ? outer!.reason : clientGone());
+    };
     if (outer?.aborted) onAbort();
     else outer?.addEventListener('abort', onAbort, { once: true });
-    this.detach = () => outer?.removeEventListener('abort', onAbort);
+    this.detach = outer ? () => outer.removeEventListener('abort', onAbort) : noop;
     this.span = job.watch?.(job.name, this.archive) ?? undefined;
   }
 
@@ -342,3 +354,5 @@ export class Upload {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function noop(): void {}

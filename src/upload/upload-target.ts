@@ -1,8 +1,19 @@
+import { Errors } from '../errors.js';
 import type { UploadMetadata, UploadResponse } from '../grpc/upload-messages.js';
 import type { TraceSpan } from '../observability/tracing.js';
 
 /** Request headers that travel with an upload to its target (gRPC metadata for the upstream). */
 export type ForwardedHeaders = Partial<Record<'authorization' | 'x-request-id' | 'traceparent', string>>;
+
+/** Throws the 400 for a header gRPC metadata cannot carry (printable ASCII only; grpc-js would throw deep inside). */
+export function checkForwardable(headers: ForwardedHeaders): ForwardedHeaders {
+  for (const [key, value] of Object.entries(headers)) {
+    if (value && !/^[\x20-\x7e]*$/.test(value)) {
+      throw Errors.malformedRequest(`The ${key} header contains characters that cannot be forwarded to the upstream (printable ASCII only).`);
+    }
+  }
+  return headers;
+}
 
 /**
  * Where the upload pipeline sends an archive: the gRPC upstream, the hashing
