@@ -62,6 +62,8 @@ test('SIGTERM: readyz and new uploads turn 503, uploads finishing within the gra
   const stored = (await readdir(join(dataDir, 'contexts'))).sort();
   assert.deepEqual(stored, [done.json.contextId!, `${done.json.contextId!}.json`], 'only the finished upload is stored, no temp file');
   assert.ok(bridge.logs.some((line) => line.includes('"msg":"shut down"')), 'the shutdown completed');
+  // Refused for want of room, like OVER_CAPACITY: a refusal, not a failure of the bridge.
+  assert.ok(bridge.logs.some((line) => line.includes('"code":"SHUTTING_DOWN"') && line.includes('"outcome":"rejected"')), 'the refused upload is counted as rejected');
 });
 
 test('SIGINT with nothing in flight exits 0 at once', async (t) => {

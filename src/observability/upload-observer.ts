@@ -152,7 +152,7 @@ function fromUpstream(error: BridgeError): boolean {
 }
 
 /** Refusals that say nothing about the upload itself: the bridge had no room for it. */
-const NO_ROOM: readonly UnavailableReason[] = ['OVER_CAPACITY', 'SHARED_STATE_UNAVAILABLE', 'SHUTDOWN_CANCELLED'];
+const NO_ROOM: readonly UnavailableReason[] = ['OVER_CAPACITY', 'SHUTTING_DOWN', 'SHUTDOWN_CANCELLED', 'SHARED_STATE_UNAVAILABLE'];
 
 function outcomeOf(error: BridgeError): UploadOutcomeLabel {
   if (error instanceof ClientGoneError && error.code === 'CLIENT_ABORTED') return 'client_aborted';
