@@ -111,11 +111,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // route it like any request, and the upload routes grant it once their early checks pass.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
 
-  // Node's parser may refuse a body in the same read as its headers, after handing Fastify the request
+  // Node's parser may refuse a chunked body in the same read as its headers, after handing Fastify the request
   // (and running its microtasks): once that read is done the refusal is known, and the request never acts.
+  // A Content-Length body is bytes the parser only counts: nothing in it can be refused, so nothing to wait for.
   app.addHook('onRequest', (request, _reply, done) => {
-    const h = request.headers;
-    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return done();
+    if (request.headers['transfer-encoding'] === undefined) return done();
     setImmediate(() => done(parseErrorOf(request.raw)));
   });
 
