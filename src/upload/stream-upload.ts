@@ -197,7 +197,7 @@ export class Upload {
    * aborted). Bytes already taken stay taken either way.
    */
   async receive(source: Readable, options: BodyOptions = {}): Promise<void> {
-    await this.settled();
+    if (this.pending || this.cause) await this.settled();
     const signal = options.signal ? AbortSignal.any([this.abort.signal, options.signal]) : this.abort.signal;
     await readBody(source, {
       idleTimeoutMs: this.limits.idleTimeoutMs,
@@ -205,7 +205,7 @@ export class Upload {
       sourceError: options.sourceError ?? clientGone,
       signal,
     }, (piece) => this.push(piece));
-    await this.settled();
+    if (this.pending || this.cause) await this.settled();
   }
 
   /** A tighter bound than MAX_CONTEXT_BYTES (a resumable upload's Upload-Length), and what passing it is. */
@@ -228,7 +228,7 @@ export class Upload {
   async finish(): Promise<UploadOutcome> {
     const { archive, job } = this;
     try {
-      await this.settled();
+      if (this.pending || this.cause) await this.settled();
       // A body shorter than the sniff: decide on what there is.
       if (!this.call) await this.behind(this.forward(this.sniff(EMPTY, true)));
       // Before the last chunk, so a small archive whose end is wrong never reaches the target at all.
@@ -257,8 +257,8 @@ export class Upload {
   }
 
   /** Waits while the target is behind (nothing to wait for is the common case), or until the upload fails. */
-  private async behind(wait: Promise<void> | undefined): Promise<void> {
-    if (wait) await abortable(wait, this.abort.signal);
+  private behind(wait: Promise<void> | undefined): Promise<void> | undefined {
+    return wait && abortable(wait, this.abort.signal);
   }
 
   /**
