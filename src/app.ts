@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { Errors, toBridgeError } from './errors.js';
 import type { UpstreamClient } from './grpc/upstream-client.js';
 import { clientErrorHandler, parseErrorOf } from './http/client-error.js';
-import { loggerOptions, OneLinePerRequest } from './observability/logger.js';
+import { loggerOptions, markRequestLogged, OneLinePerRequest, requestLogged } from './observability/logger.js';
 import { BridgeMetrics } from './observability/metrics.js';
 import { UploadObserver } from './observability/upload-observer.js';
 import { closeAfterReply } from './http/close-after-reply.js';
@@ -111,11 +111,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // route it like any request, and the upload routes grant it once their early checks pass.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
 
-  // Node's parser may refuse a chunked body in the same read as its headers, after handing Fastify the request
+  // Node's parser may refuse a body in the same read as its headers, after handing Fastify the request
   // (and running its microtasks): once that read is done the refusal is known, and the request never acts.
-  // A Content-Length body is bytes the parser only counts: nothing in it can be refused, so nothing to wait for.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers['transfer-encoding'] === undefined) return done();
+    const h = request.headers;
+    if (h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')) return done();
     setImmediate(() => done(parseErrorOf(request.raw)));
   });
 
@@ -150,8 +150,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   app.setErrorHandler(async (err, request, reply) => {
     const error = toBridgeError(err);
-    if (error.httpStatus >= 500) request.log.error({ err, code: error.code }, error.message);
-    else request.log.info({ code: error.code, status: error.httpStatus }, error.message);
+    // A refusal's line is its request's line (an upload's refusal is already in its upload line); a 5xx also logs its error.
+    if (error.httpStatus >= 500) request.log.error({ req: request, err, code: error.code }, error.message);
+    else if (!requestLogged(request)) request.log.info({ req: request, code: error.code, status: error.httpStatus }, error.message);
+    markRequestLogged(request);
     // A refusal sent before the body was read must not make Node read the rest of it.
     closeAfterReply(request.raw, reply.raw);
     return reply.code(error.httpStatus).headers(error.headers).type('application/json').send(error.toStatus());

@@ -35,16 +35,19 @@ export function tuneGarbageCollection(): void {
   setFlagsFromString('--no-concurrent-array-buffer-sweeping');
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--no-turbofan');
+  tuned = true;
   minorGc = 'on first use';
 }
 
 /** The bridge is listening: the young generation may grow and code be optimized again (see tuneGarbageCollection). */
 export function startedUp(): void {
-  if (minorGc === 'off') return;
+  if (!tuned) return;
   setFlagsFromString('--semi-space-growth-factor=2');
   setFlagsFromString('--turbofan');
 }
 
+/** tuneGarbageCollection ran (the entry point's, not a test's process). */
+let tuned = false;
 /** Young-generation bytes of body pieces between two minor GCs (see `bodyBytesAllocated`). */
 const YOUNG_BODY_BYTES = 8 * 1024 * 1024;
 let youngBodyBytes = 0;

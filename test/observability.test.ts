@@ -145,6 +145,18 @@ describe('logs', () => {
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal((lines[0] as { msg: string }).msg, 'upload ok');
     assert.equal((lines[0] as { req: { method: string } }).req.method, 'PUT');
+
+    // A refused upload: its upload line only. A refused request that is no upload: its refusal's line only.
+    const refusedAt = logs.lines.length;
+    assert.equal((await put(stack, 'text.txt', Buffer.from('not an archive'))).status, 415);
+    await eventually(() => logs.lines.length > refusedAt, 'the refused upload\'s line');
+    const notFound = await request(`${stack.baseUrl}/nowhere`, { headers: { 'x-request-id': 'one-line-404' } });
+    await notFound.body.text();
+    await eventually(() => logs.records().some((r) => r['reqId'] === 'one-line-404'), 'the 404\'s line');
+    const refusals = logs.lines.slice(refusedAt).map((line) => JSON.parse(line) as { msg: string; code?: string; upload?: { code: string }; reqId: string });
+    assert.equal(refusals.length, 2, JSON.stringify(refusals));
+    assert.equal(refusals[0]!.upload?.code, 'NOT_AN_ARCHIVE');
+    assert.equal(refusals[1]!.code, 'NOT_FOUND');
   });
 });
 

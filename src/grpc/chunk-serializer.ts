@@ -102,11 +102,6 @@ export function serializeChunk(chunk: Buffer): Buffer {
   return message;
 }
 
-/**
- * The framed gRPC message (uncompressed) for a message `serializeChunk` wrote
- * into a chunk's headroom, its frame header written into the room left in
- * front of it: no copy. Undefined for any other message.
- */
 const preFramed = new WeakSet<Buffer>();
 
 /**
@@ -128,10 +123,16 @@ export function framePair(first: Buffer, second: Buffer): Buffer {
   return framed;
 }
 
+/** A buffer from `framePair`. */
 export function isPreFramed(message: Buffer): boolean {
   return preFramed.has(message);
 }
 
+/**
+ * The framed gRPC message (uncompressed) for a message `serializeChunk` wrote
+ * into a chunk's headroom, its frame header written into the room left in
+ * front of it: no copy. Undefined for any other message.
+ */
 export function frameInPlace(message: Buffer): Buffer | undefined {
   if (!withHeadroom.has(message.buffer) || message.byteOffset < FRAME_HEADER || message.byteOffset > CHUNK_HEADROOM) return undefined;
   const framed = Buffer.from(message.buffer, message.byteOffset - FRAME_HEADER, FRAME_HEADER + message.length);

@@ -188,9 +188,7 @@ export class UploadCall implements OpenUpload {
     });
     this.call.startRead();
     const sent = () => { this.sentData = true; };
-    if (!first) {
-      this.send(serializeMetadata(metadata), sent);
-    } else if (framingVerified()) {
+    if (first && framingVerified()) {
       // A whole archive that fits one chunk: one write for both messages, so it never waits for the metadata's.
       this.sentBytes += first.length;
       this.unacked++;
@@ -198,10 +196,10 @@ export class UploadCall implements OpenUpload {
         sent();
         this.unacked--;
       });
-    } else {
-      this.send(serializeMetadata(metadata), sent);
-      void this.write(first);
+      return;
     }
+    this.send(serializeMetadata(metadata), sent);
+    if (first) this.sendChunk(first);
   }
 
   /**
@@ -211,6 +209,11 @@ export class UploadCall implements OpenUpload {
    */
   write(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) throw this.failure;
+    this.sendChunk(chunk);
+    return this.unacked >= MAX_UNACKED_WRITES ? this.waitFor(() => this.unacked < MAX_UNACKED_WRITES) : undefined;
+  }
+
+  private sendChunk(chunk: Buffer): void {
     this.sentBytes += chunk.length;
     this.unacked++;
     this.send(serializeChunk(chunk), () => {
@@ -220,7 +223,6 @@ export class UploadCall implements OpenUpload {
       if (!this.failure && findHttp2Stream(this.call)?.destroyed === false) recycleChunk(chunk);
       this.unacked--;
     });
-    return this.unacked >= MAX_UNACKED_WRITES ? this.waitFor(() => this.unacked < MAX_UNACKED_WRITES) : undefined;
   }
 
   /**

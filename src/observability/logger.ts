@@ -42,25 +42,30 @@ export function loggerOptions(
   };
 }
 
-const requestLogged = Symbol('requestLogged');
-type Marked = FastifyRequest & { [requestLogged]?: true };
+const logged = Symbol('requestLogged');
+type Marked = FastifyRequest & { [logged]?: true };
 
-/** The request has its line already (an upload's), so the request line is not written. */
+/** The request has its line already (an upload's, a refusal's), so the request line is not written. */
 export function markRequestLogged(request: FastifyRequest): void {
-  (request as Marked)[requestLogged] = true;
+  (request as Marked)[logged] = true;
+}
+
+export function requestLogged(request: FastifyRequest): boolean {
+  return (request as Marked)[logged] === true;
 }
 
 /**
  * One line per request, once it is answered, naming the request and its
  * status (Fastify's own are two: "incoming request" and "request completed").
- * An upload's line is its own (UploadObserver). Probes and scrapes log at
- * warn, so not at all.
+ * An upload's line is its upload line (UploadObserver), a refusal's names
+ * its reason (the error handler). Probes and scrapes log at warn, so not at
+ * all.
  */
 export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if ((request as Marked)[requestLogged]) return;
+    if (requestLogged(request)) return;
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
     else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }

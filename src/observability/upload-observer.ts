@@ -27,9 +27,9 @@ export class UploadObserver {
 
   /**
    * Starts watching one upload; its end is `succeeded` or `failed`, called
-   * once by whoever runs the upload (the pipeline's one `finally`). The
-   * upload's span is a child of the request's, or of `parent` (a resumable
-   * upload's creation).
+   * once by whoever runs the upload (the pipeline, with its answer or its
+   * error). The upload's span is a child of the request's, or of `parent` (a
+   * resumable upload's creation).
    */
   begin(request: FastifyRequest, mode: UploadMode = uploadMode(request), parent?: string): UploadObservation {
     this.metrics.inFlight.inc();
@@ -42,13 +42,12 @@ export class UploadObserver {
     request: FastifyRequest,
     run: (watch: UploadWatch) => Promise<T>,
     mode: UploadMode = uploadMode(request),
-    reply?: FastifyReply,
     parent?: string,
   ): Promise<T> {
     const observation = this.begin(request, mode, parent);
     try {
       const result = await run(observation.watch);
-      observation.succeeded(result.contextId, reply);
+      observation.succeeded(result.contextId);
       return result;
     } catch (err) {
       observation.failed(err);

@@ -9,7 +9,7 @@ import { queryName, validateName } from '../upload/names.js';
 import type { FormBody, UploadForm } from '../upload/pipeline.js';
 
 /** Long enough for a build name and 16 tags of 128 characters in one field. */
-export const FIELD_SIZE_BYTES = 4096;
+const FIELD_SIZE_BYTES = 4096;
 
 /** @fastify/multipart's limits for an upload form whose archive may be `maxContextBytes`. */
 export function multipartLimits(maxContextBytes: number) {
@@ -56,7 +56,7 @@ export class MultipartForm implements UploadForm, FormBody {
   digests: ExpectedDigest[] = [];
   private readonly fields: MultipartFields = {};
   private file: MultipartFile | undefined;
-  private parts!: FormParts;
+  private parts: FormParts | undefined;
   private admission!: Admission;
   /** The build fields as they were before the file, to tell whether the ones after it changed them. */
   private beforeFile: { build: string | undefined; tags: number | undefined } | undefined;
@@ -75,8 +75,8 @@ export class MultipartForm implements UploadForm, FormBody {
   async open(admission: Admission, signal: AbortSignal): Promise<FormBody> {
     const { fields, options } = this;
     this.admission = admission;
-    this.parts = new FormParts(this.request.parts()[Symbol.asyncIterator](), options.idleTimeoutMs, this.sourceError, signal);
-    for (let part = await this.parts.next(); !part.done; part = await this.parts.next()) {
+    const parts = this.parts = new FormParts(this.request.parts()[Symbol.asyncIterator](), options.idleTimeoutMs, this.sourceError, signal);
+    for (let part = await parts.next(); !part.done; part = await parts.next()) {
       if (part.value.type === 'file') {
         this.file = part.value;
         break;
@@ -107,7 +107,8 @@ export class MultipartForm implements UploadForm, FormBody {
    * itself after the file is refused.
    */
   async readRest(): Promise<void> {
-    const { fields, parts } = this;
+    const fields = this.fields;
+    const parts = this.parts!;
     for (let after = await parts.next(); !after.done; after = await parts.next()) {
       if (after.value.type === 'file') throw Errors.unexpectedPart('A second file part follows the first');
       if (!AFTER_FILE_FIELDS.has(after.value.fieldname)) {
@@ -119,6 +120,10 @@ export class MultipartForm implements UploadForm, FormBody {
     }
     parts.close();
     if (fields.build !== this.beforeFile!.build || fields.tags?.length !== this.beforeFile!.tags) this.requestBuild();
+  }
+
+  close(): void {
+    this.parts?.close();
   }
 
   private requestBuild(): void {

@@ -42,6 +42,8 @@ export interface UploadForm {
    * is the upload's.
    */
   open(admission: Admission, signal: AbortSignal): FormBody | Promise<FormBody>;
+  /** Frees what reading the form holds (its idle timer), however the upload ended. */
+  close?(): void;
 }
 
 export interface PipelineDependencies {
@@ -91,6 +93,7 @@ export class UploadPipeline {
       observation.failed(err);
       throw err;
     } finally {
+      form.close?.();
       slot?.release();
     }
     return replyHandedOff(reply, answer);

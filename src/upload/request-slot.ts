@@ -27,14 +27,13 @@ export class RequestSlot {
 
   /**
    * Throws the 503 (over capacity, shutting down) when there is no slot.
-   * `reply` undefined: no client waits (an async import). `duringDrain`: an
-   * upload begun before the drain (a resumable one) may still finish.
+   * `reply` undefined: no client waits (an async import).
    */
-  constructor(gate: UploadGate, request: FastifyRequest, reply: FastifyReply | undefined, source: ArchiveSource, duringDrain = false) {
+  constructor(gate: UploadGate, request: FastifyRequest, reply: FastifyReply | undefined, source: ArchiveSource) {
     this.request = request;
     this.reply = reply;
     this.source = source;
-    this.slot = gate.enter({ duringDrain, cancellable: this.cancellable });
+    this.slot = gate.enter({ cancellable: this.cancellable });
     if (!reply) return;
     reply.raw.once('close', this.onClose);
     if (source === 'body') this.unroute = onParseError(request.raw, this.onParseError);

@@ -323,8 +323,8 @@ export class Upload {
     this.heldBytes = 0;
     this.proof.prove(type, head, final);
     this.archive.contentType = type;
-    // A whole archive that fits one chunk goes out with the metadata.
-    const whole = final && head.length <= this.limits.chunkSizeBytes;
+    // A whole archive that fits one chunk goes out with the metadata (unless its end is still to be proven: an import).
+    const whole = final && !this.job.proveEnd && head.length <= this.limits.chunkSizeBytes;
     this.call = this.target.open({ name: this.job.name, contentType: type, expectedSizeBytes: String(this.job.expectedSizeBytes) }, this.job.headers, this.span, whole ? head : undefined);
     // The target may end the call (UNAUTHENTICATED, …) while the body still streams.
     this.call.response.catch((err: unknown) => this.cancel(toBridgeError(err)));

@@ -68,7 +68,7 @@ export async function receive({ config, gate, observer, builds }: TusContext, re
     void observer.observe(request, (w) => {
       watch = w;
       return upload.outcome();
-    }, 'resumable', undefined, upload.spec.trace).catch(() => {});
+    }, 'resumable', upload.spec.trace).catch(() => {});
     return watch;
   };
   // Framing Node's parser refuses, or a client closing mid-body, ends this PATCH at once (not at the idle timeout).
